@@ -1,0 +1,47 @@
+/* SHA-256 of the last message block, from round 1 on (round 0 is precomputed per unit). */
+
+#define SHA_CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
+#define SHA_MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
+#define SHA_BSIG0(x) (ROTR32(x, 2) ^ ROTR32(x, 13) ^ ROTR32(x, 22))
+#define SHA_BSIG1(x) (ROTR32(x, 6) ^ ROTR32(x, 11) ^ ROTR32(x, 25))
+#define SHA_SSIG0(x) (ROTR32(x, 7) ^ ROTR32(x, 18) ^ ((x) >> 3))
+#define SHA_SSIG1(x) (ROTR32(x, 17) ^ ROTR32(x, 19) ^ ((x) >> 10))
+
+CONSTANT u32 SHA256_K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+/* Per-unit constants from the host's hot-loop description (mirrors the Rust `KernelUnit`). */
+typedef struct {
+    u32 state[8];   /* state before the last block */
+    u32 round0_a;   /* a after round 0, less W0 */
+    u32 round0_e;   /* e after round 0, less W0 */
+    u32 words[16];  /* the last block; words[0] = W0's constant bits */
+    u32 target_lo;  /* the target's most significant 64 bits */
+    u32 target_hi;
+    u32 first;      /* first index of this launch */
+    u32 count;      /* indices in this launch */
+} unit_t;
+
+/* `pow` selects pow-register's compile-time block (W1..W14 = 0, W15 = 1048): its schedule folds. */
+DEVICE void sha256_last_block(const unit_t *u, u32 w0, const int pow, u32 out[8]) {
+    u32 w[16];
+    w[0] = w0;
+    UNROLL for (int i = 1; i < 16; i++) w[i] = pow ? (i == 15 ? 131u * 8u : 0u) : u->words[i];
+    u32 a = u->round0_a + w0, b = u->state[0], c = u->state[1], d = u->state[2];
+    u32 e = u->round0_e + w0, f = u->state[4], g = u->state[5], h = u->state[6];
+    UNROLL for (int i = 1; i < 64; i++) {
+        if (i >= 16) w[i & 15] += SHA_SSIG1(w[(i - 2) & 15]) + w[(i - 7) & 15] + SHA_SSIG0(w[(i - 15) & 15]);
+        u32 t1 = h + SHA_BSIG1(e) + SHA_CH(e, f, g) + SHA256_K[i] + w[i & 15];
+        u32 t2 = SHA_BSIG0(a) + SHA_MAJ(a, b, c);
+        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    out[0] = a + u->state[0]; out[1] = b + u->state[1]; out[2] = c + u->state[2]; out[3] = d + u->state[3];
+    out[4] = e + u->state[4]; out[5] = f + u->state[5]; out[6] = g + u->state[6]; out[7] = h + u->state[7];
+}

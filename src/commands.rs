@@ -1,0 +1,267 @@
+//! The commands: `solve` (one offline search), `bench` (hashrate per device), `devices`.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+use tracing::info;
+
+use crate::cli::{BenchArgs, BenchBackend, Cli, Command, DeviceArgs, SolveArgs};
+use crate::devices::{backend_specs, listing, listing_text, requested_backends, specs_with_fallback};
+use crate::pow::hotloop::HotLoop;
+use crate::pow::ss58::{parse_account, parse_hex};
+use crate::pow::{ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
+use crate::solver::pool::{verify, Pool, Solution, WorkerSpec};
+use crate::solver::Backend;
+
+/// Errors with their own exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Malformed or inconsistent input (exit 2, like clap's own usage errors).
+    #[error("{0}")]
+    Usage(String),
+    /// `solve --timeout` ran out (exit 3).
+    #[error("no solution found within {0} s")]
+    Timeout(f64),
+}
+
+/// Exit code for an error: 2 for bad input, 3 for a search that timed out, 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    match err.downcast_ref::<CommandError>() {
+        Some(CommandError::Usage(_)) => 2,
+        Some(CommandError::Timeout(_)) => 3,
+        None => 1,
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Solve(args) => solve(args),
+        Command::Bench(args) => bench(args),
+        Command::Devices(args) => {
+            let listing = listing();
+            if args.json {
+                println!("{listing}");
+            } else {
+                print!("{}", listing_text(&listing));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn usage(text: impl Into<String>) -> anyhow::Error {
+    CommandError::Usage(text.into()).into()
+}
+
+fn account(flag: &str, value: &Option<String>, scheme: Scheme) -> anyhow::Result<[u8; 32]> {
+    let text = value.as_deref().ok_or_else(|| usage(format!("--scheme {} needs {flag}", scheme.name())))?;
+    parse_account(text).map_err(|e| usage(format!("{flag}: {e}")))
+}
+
+fn refuse(given: bool, flag: &str, scheme: Scheme, why: &str) -> anyhow::Result<()> {
+    if given {
+        return Err(usage(format!("--scheme {} does not take {flag}: {why}", scheme.name())));
+    }
+    Ok(())
+}
+
+/// The job `solve` searches, from its flags.
+fn solve_job(args: &SolveArgs) -> anyhow::Result<HotLoop> {
+    let block_hash = parse_hex::<32>(&args.block_hash).map_err(|e| usage(format!("--block-hash: {e}")))?;
+    let scheme = args.scheme;
+    let needs_difficulty = || args.difficulty.ok_or_else(|| usage(format!("--scheme {} needs --difficulty", scheme.name())));
+    let (challenge, difficulty) = match scheme {
+        Scheme::PowRegister => {
+            let netuid = args.netuid.ok_or_else(|| usage("--scheme pow-register needs --netuid"))?;
+            let (hotkey, coldkey) = (account("--hotkey", &args.hotkey, scheme)?, account("--coldkey", &args.coldkey, scheme)?);
+            let challenge = Challenge::pow_register(netuid, &block_hash, &hotkey, &coldkey).map_err(|e| usage(e.to_string()))?;
+            (challenge, needs_difficulty()?)
+        }
+        Scheme::Legacy => {
+            refuse(args.coldkey.is_some(), "--coldkey", scheme, "the legacy seal binds only the hotkey")?;
+            (Challenge::legacy(&block_hash, &account("--hotkey", &args.hotkey, scheme)?), needs_difficulty()?)
+        }
+        Scheme::Faucet => {
+            refuse(args.hotkey.is_some(), "--hotkey", scheme, "the faucet seal binds only the coldkey")?;
+            (Challenge::legacy(&block_hash, &account("--coldkey", &args.coldkey, scheme)?), args.difficulty.unwrap_or(FAUCET_DIFFICULTY))
+        }
+    };
+    let target = Target::from_difficulty(difficulty).map_err(|e| usage(format!("--difficulty: {e}")))?;
+    Ok(HotLoop::new(challenge, target, args.byte_order.unwrap_or(ByteOrder::Little)))
+}
+
+#[derive(Serialize)]
+struct SolveReport {
+    scheme: Scheme,
+    nonce: u64,
+    seal: String,
+    difficulty: u64,
+    byte_order: ByteOrder,
+    hashes: u64,
+    seconds: f64,
+    device: String,
+}
+
+fn solve(args: SolveArgs) -> anyhow::Result<()> {
+    let hot = solve_job(&args)?;
+    if let Some(t) = args.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(usage("--timeout must be a positive number of seconds"));
+        }
+    }
+    let difficulty = hot.target.difficulty;
+    let order = hot.order;
+    let start = hot.layout.position_of(args.start_nonce.unwrap_or_else(rand::random));
+    let specs = specs_with_fallback(&requested_backends(args.backend.clone(), &args.devices), &args.devices)?;
+    let mut pool = Pool::start(specs);
+    let started = Instant::now();
+    pool.set_job(hot, start);
+    let solution = wait_for_solution(&pool, started, args.timeout)?;
+    let seconds = started.elapsed().as_secs_f64();
+    pool.stop();
+    let report = SolveReport {
+        scheme: args.scheme,
+        nonce: solution.nonce,
+        seal: hex::encode(solution.seal),
+        difficulty,
+        byte_order: order,
+        hashes: pool.total_hashes(),
+        seconds,
+        device: solution.device,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("nonce {}\nseal  0x{}\nfound by {} after {} hashes in {:.3} s", report.nonce, report.seal, report.device, report.hashes, report.seconds);
+    }
+    Ok(())
+}
+
+fn wait_for_solution(pool: &Pool, started: Instant, timeout: Option<f64>) -> anyhow::Result<Solution> {
+    loop {
+        if let Some(candidate) = pool.next_candidate(Duration::from_millis(100)) {
+            if let Some(solution) = verify(&candidate) {
+                return Ok(solution);
+            }
+            continue;
+        }
+        if !pool.any_alive() {
+            anyhow::bail!("every device failed (see the log above); nothing is searching");
+        }
+        if let Some(t) = timeout {
+            if started.elapsed().as_secs_f64() > t {
+                return Err(CommandError::Timeout(t).into());
+            }
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct BenchResult {
+    pub backend: Backend,
+    pub device: String,
+    pub threads: usize,
+    pub scheme: Scheme,
+    pub seals_per_second: f64,
+}
+
+/// A job no device will ever solve (difficulty 2^64 - 1), so it measures raw hashing.
+fn bench_job(scheme: Scheme) -> HotLoop {
+    let (block, key): ([u8; 32], [u8; 32]) = (rand::random(), rand::random());
+    let challenge = match scheme {
+        Scheme::PowRegister => Challenge::pow_register(1, &block, &key, &rand::random()).expect("netuid 1"),
+        Scheme::Legacy | Scheme::Faucet => Challenge::legacy(&block, &key),
+    };
+    HotLoop::new(challenge, Target::from_difficulty(u64::MAX).expect("non-zero"), ByteOrder::Little)
+}
+
+/// Runs the specs on one job for `seconds` after every device passed its self-test, and reports
+/// seals per second per device (CPU threads are summed into one result).
+pub fn measure(specs: Vec<WorkerSpec>, scheme: Scheme, seconds: f64) -> anyhow::Result<Vec<BenchResult>> {
+    let mut pool = Pool::start(specs);
+    pool.set_job(bench_job(scheme), rand::random());
+    let settle = Instant::now();
+    while !pool.all_settled() && settle.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let before: Vec<u64> = pool.stats.iter().map(|s| s.hashes.load(std::sync::atomic::Ordering::Relaxed)).collect();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(seconds));
+    let after: Vec<u64> = pool.stats.iter().map(|s| s.hashes.load(std::sync::atomic::Ordering::Relaxed)).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    pool.stop();
+    let mut results: Vec<BenchResult> = Vec::new();
+    for ((stat, b), a) in pool.stats.iter().zip(before).zip(after) {
+        if stat.failed.load(std::sync::atomic::Ordering::Relaxed) {
+            continue;
+        }
+        let rate = (a - b) as f64 / elapsed;
+        match results.iter_mut().find(|r| r.backend == Backend::Cpu && stat.backend == Backend::Cpu) {
+            Some(cpu) => {
+                cpu.seals_per_second += rate;
+                cpu.threads += 1;
+            }
+            None => results.push(BenchResult { backend: stat.backend, device: stat.name.clone(), threads: 1, scheme, seals_per_second: rate }),
+        }
+    }
+    if results.is_empty() {
+        anyhow::bail!("every device failed (see the log above)");
+    }
+    Ok(results)
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    if !(args.seconds.is_finite() && args.seconds > 0.0) {
+        return Err(usage("--seconds must be a positive number"));
+    }
+    let asked: Vec<Backend> = match args.backend {
+        BenchBackend::Cpu => vec![Backend::Cpu],
+        BenchBackend::Cuda => vec![Backend::Cuda],
+        BenchBackend::Opencl => vec![Backend::Opencl],
+        BenchBackend::All => vec![Backend::Cpu, Backend::Cuda, Backend::Opencl],
+    };
+    let backends = requested_backends(asked, &args.devices);
+    let mut results = Vec::new();
+    let mut unavailable = Vec::new();
+    for backend in backends {
+        let specs = match backend_specs(backend, &args.devices) {
+            Ok(specs) => specs,
+            // `--backend all` measures what this machine has and says what it lacks.
+            Err(err) if args.backend == BenchBackend::All => {
+                info!(backend = ?backend, "not measured: {err}");
+                unavailable.push(json!({ "backend": backend, "reason": err.to_string() }));
+                continue;
+            }
+            Err(err) => anyhow::bail!("{backend:?} backend: {err}"),
+        };
+        results.extend(measure(specs, args.scheme, args.seconds)?);
+    }
+    if args.json {
+        println!("{}", json!({ "results": results, "unavailable": unavailable }));
+    } else {
+        println!("{:<8} {:<40} {:>8} {:<13} {:>16}", "backend", "device", "threads", "scheme", "seals/s");
+        for r in &results {
+            println!("{:<8} {:<40} {:>8} {:<13} {:>16}", format!("{:?}", r.backend).to_lowercase(), r.device, r.threads, r.scheme.name(), format_rate(r.seals_per_second));
+        }
+        for u in &unavailable {
+            println!("{:<8} unavailable: {}", u["backend"].as_str().unwrap_or(""), u["reason"].as_str().unwrap_or(""));
+        }
+    }
+    Ok(())
+}
+
+fn format_rate(rate: f64) -> String {
+    match rate {
+        r if r >= 1e9 => format!("{:.2} G", r / 1e9),
+        r if r >= 1e6 => format!("{:.2} M", r / 1e6),
+        r if r >= 1e3 => format!("{:.2} k", r / 1e3),
+        r => format!("{r:.0}"),
+    }
+}
+
+/// Device flags with nothing set: every core, best SIMD path, all GPUs.
+pub fn default_device_args() -> DeviceArgs {
+    DeviceArgs { threads: None, simd: None, gpu: None, opencl: None, gpu_threads: None, gpu_nonces_per_thread: 64 }
+}

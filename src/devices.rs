@@ -1,0 +1,139 @@
+//! Device selection (command-line flags -> worker specs) and the `devices` listing.
+
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use crate::cli::DeviceArgs;
+use crate::solver::cpu::{CpuDevice, SimdLevel};
+use crate::solver::pool::WorkerSpec;
+use crate::solver::{cuda, opencl, Backend, DeviceError, GpuInfo, GpuTuning};
+
+/// CPU cores available to this process.
+pub fn cpu_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Picks devices from a backend's list by a selection: `all`, or comma-separated ids.
+pub fn select(list: &[GpuInfo], selection: &str, flag: &str) -> Result<Vec<GpuInfo>, DeviceError> {
+    if list.is_empty() {
+        return Err(DeviceError::Unavailable("the driver reports no devices".into()));
+    }
+    if selection.trim() == "all" {
+        return Ok(list.to_vec());
+    }
+    selection
+        .split(',')
+        .map(|id| {
+            let id = id.trim();
+            list.iter().find(|info| info.id == id).cloned().ok_or_else(|| {
+                let ids: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
+                DeviceError::Unavailable(format!("{flag} {id}: no such device (available: {})", ids.join(", ")))
+            })
+        })
+        .collect()
+}
+
+/// Worker specs for one backend, or why it has none.
+pub fn backend_specs(backend: Backend, args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
+    let tuning = GpuTuning { threads: args.gpu_threads, nonces_per_thread: args.gpu_nonces_per_thread };
+    let gpus = |list: Result<Vec<GpuInfo>, DeviceError>, selection: &Option<String>, flag: &str, spec: fn(&GpuInfo, GpuTuning) -> Result<WorkerSpec, DeviceError>| {
+        select(&list?, selection.as_deref().unwrap_or("all"), flag)?.iter().map(|info| spec(info, tuning)).collect()
+    };
+    match backend {
+        Backend::Cpu => {
+            let level = SimdLevel::choose(args.simd)?;
+            let threads = args.threads.unwrap_or_else(cpu_cores).max(1);
+            info!(device = "cpu", simd = level.name(), threads, "CPU backend");
+            Ok((0..threads)
+                .map(|thread| WorkerSpec {
+                    backend: Backend::Cpu,
+                    name: format!("cpu ({})", level.name()),
+                    build: Box::new(move || Ok(Box::new(CpuDevice::new(level, thread)) as _)),
+                })
+                .collect())
+        }
+        Backend::Cuda => gpus(cuda::list(), &args.gpu, "--gpu", cuda::worker_spec),
+        Backend::Opencl => gpus(opencl::list(), &args.opencl, "--opencl", opencl::worker_spec),
+    }
+}
+
+/// The backends a command uses: those asked for, plus CUDA if `--gpu` and OpenCL if `--opencl`.
+pub fn requested_backends(mut backends: Vec<Backend>, args: &DeviceArgs) -> Vec<Backend> {
+    if args.gpu.is_some() {
+        backends.push(Backend::Cuda);
+    }
+    if args.opencl.is_some() {
+        backends.push(Backend::Opencl);
+    }
+    backends.sort_by_key(|b| *b as u8);
+    backends.dedup();
+    backends
+}
+
+/// Worker specs for every requested backend that is available. An unavailable GPU backend is
+/// logged and skipped; if nothing is left, the CPU takes over (the clean fallback).
+pub fn specs_with_fallback(backends: &[Backend], args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
+    let mut specs = Vec::new();
+    for &backend in backends {
+        match backend_specs(backend, args) {
+            Ok(found) => specs.extend(found),
+            Err(err) if backend != Backend::Cpu => warn!(backend = ?backend, "{err}"),
+            Err(err) => return Err(err),
+        }
+    }
+    if specs.is_empty() {
+        warn!("no GPU backend is available; falling back to the CPU");
+        specs = backend_specs(Backend::Cpu, args)?;
+    }
+    Ok(specs)
+}
+
+fn gpu_listing(list: Result<Vec<GpuInfo>, DeviceError>) -> Value {
+    match list {
+        Ok(devices) => json!({ "devices": devices }),
+        Err(err) => json!({ "unavailable": err.to_string() }),
+    }
+}
+
+/// What `regsolver devices` reports.
+pub fn listing() -> Value {
+    json!({
+        "cpu": {
+            "arch": std::env::consts::ARCH,
+            "cores": cpu_cores(),
+            "simd_available": SimdLevel::available(),
+            "simd_selected": SimdLevel::best(),
+        },
+        "cuda": gpu_listing(cuda::list()),
+        "opencl": gpu_listing(opencl::list()),
+    })
+}
+
+/// Human-readable form of [`listing`].
+pub fn listing_text(listing: &Value) -> String {
+    let cpu = &listing["cpu"];
+    let names = |v: &Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    let mut text = format!(
+        "CPU: {} cores, {}; SIMD paths: {}; selected: {}\n",
+        cpu["cores"], cpu["arch"].as_str().unwrap_or(""), names(&cpu["simd_available"]), cpu["simd_selected"].as_str().unwrap_or("")
+    );
+    for (title, key, flag) in [("CUDA", "cuda", "--gpu"), ("OpenCL", "opencl", "--opencl")] {
+        let section = &listing[key];
+        match section["devices"].as_array() {
+            Some(devices) => {
+                text += &format!("{title}: {} device(s)\n", devices.len());
+                for d in devices {
+                    text += &format!(
+                        "  {flag} {}  {}  ({} compute units, {})\n",
+                        d["id"].as_str().unwrap_or(""),
+                        d["name"].as_str().unwrap_or(""),
+                        d["compute_units"],
+                        d["detail"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            None => text += &format!("{title}: unavailable: {}\n", section["unavailable"].as_str().unwrap_or("")),
+        }
+    }
+    text
+}

@@ -1,0 +1,227 @@
+//! The CPU backend: run-time SIMD dispatch (AVX-512, AVX2, scalar) over one inner loop.
+
+mod lanes;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+use super::{Device, DeviceError};
+use crate::pow::hotloop::{HotLoop, Layout, Unit};
+
+/// The SIMD paths, slowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimdLevel {
+    /// Portable u32/u64 code, one nonce at a time.
+    Scalar,
+    /// 8 SHA-256 lanes, 4 Keccak lanes.
+    Avx2,
+    /// 16 SHA-256 lanes, 8 Keccak lanes.
+    Avx512,
+}
+
+impl SimdLevel {
+    /// Every level this CPU runs, slowest first.
+    pub fn available() -> Vec<SimdLevel> {
+        let mut levels = vec![SimdLevel::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx2::Avx2::detect().is_some() {
+                levels.push(SimdLevel::Avx2);
+            }
+            if avx512::Avx512::detect().is_some() {
+                levels.push(SimdLevel::Avx512);
+            }
+        }
+        levels
+    }
+
+    /// The fastest level this CPU runs.
+    pub fn best() -> SimdLevel {
+        *Self::available().last().expect("scalar is always available")
+    }
+
+    /// `requested` if this CPU runs it, else a clear error; the best level when `None`.
+    pub fn choose(requested: Option<SimdLevel>) -> Result<SimdLevel, DeviceError> {
+        match requested {
+            None => Ok(Self::best()),
+            Some(level) if Self::available().contains(&level) => Ok(level),
+            Some(level) => Err(DeviceError::Unsupported(format!(
+                "this CPU does not support the {} path (available: {})",
+                level.name(),
+                Self::available().iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Scalar => "scalar",
+            SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
+        }
+    }
+
+    /// Searches one run of a unit on this path (see [`lanes::search_run`]).
+    pub fn search_run(self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+        let pow = hot.layout == Layout::PowRegister;
+        let top = hot.target.top();
+        match self {
+            SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar, pow, hot.order, unit, top, first, count, out),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => {
+                let l = avx2::Avx2::detect().expect("checked by SimdLevel::choose");
+                // SAFETY: the token proves AVX2 is present.
+                unsafe { search_avx2(l, pow, hot.order, unit, top, first, count, out) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => {
+                let l = avx512::Avx512::detect().expect("checked by SimdLevel::choose");
+                // SAFETY: the token proves AVX-512F/BW are present.
+                unsafe { search_avx512(l, pow, hot.order, unit, top, first, count, out) }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => unreachable!("only scalar is available off x86-64"),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn search_avx2(l: avx2::Avx2, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn search_avx512(l: avx512::Avx512, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
+}
+
+/// One CPU worker thread's device.
+pub struct CpuDevice {
+    level: SimdLevel,
+    thread: usize,
+}
+
+impl CpuDevice {
+    pub fn new(level: SimdLevel, thread: usize) -> Self {
+        CpuDevice { level, thread }
+    }
+}
+
+/// Positions per CPU batch: ~1-2 ms on one core, so new jobs are picked up quickly.
+pub const CPU_BATCH_POSITIONS: u64 = 1 << 14;
+
+impl Device for CpuDevice {
+    fn tag(&self) -> String {
+        format!("cpu:{}", self.thread)
+    }
+    fn batch_positions(&self) -> u64 {
+        CPU_BATCH_POSITIONS
+    }
+    fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
+        self.level.search_run(hot, unit, first, count, out);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pow::{ByteOrder, Challenge, Target};
+    use proptest::prelude::*;
+
+    fn seals_at(level: SimdLevel, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+        match level {
+            SimdLevel::Scalar => lanes::seals(scalar::Scalar, pow, unit, first),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => unsafe { avx2_seals(avx2::Avx2::detect().unwrap(), pow, unit, first) },
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => unsafe { avx512_seals(avx512::Avx512::detect().unwrap(), pow, unit, first) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => unreachable!(),
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2_seals(l: avx2::Avx2, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+        lanes::seals(l, pow, unit, first)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn avx512_seals(l: avx512::Avx512, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+        lanes::seals(l, pow, unit, first)
+    }
+
+    /// Every lane of every path equals the reference seal.
+    fn check_lanes(hot: &HotLoop, position: u64) {
+        let (unit, index) = hot.unit_at(position);
+        // Keep all 16 lanes inside the unit.
+        let first = index.min((hot.unit_len() - 16) as u32);
+        for level in SimdLevel::available() {
+            let seals = seals_at(level, hot.layout == Layout::PowRegister, &unit, first);
+            for (j, seal) in seals.iter().enumerate() {
+                let nonce = unit.nonce(first + j as u32);
+                assert_eq!(*seal, hot.challenge.seal(nonce), "{} lane {j} nonce {nonce:#x}", level.name());
+            }
+        }
+    }
+
+    fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
+        let challenge = if pow {
+            Challenge::pow_register(u16::from_le_bytes([bytes[0], bytes[1] | 1]), &bytes, &[bytes[2]; 32], &[bytes[3]; 32]).unwrap()
+        } else {
+            Challenge::legacy(&bytes, &[bytes[4]; 32])
+        };
+        HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn lanes_match_reference(pow: bool, bytes: [u8; 32], position: u64) {
+            check_lanes(&job(pow, bytes, ByteOrder::Little, 1), position);
+        }
+
+        /// The search reports exactly the indices whose seal's top limb is within the target,
+        /// for every path, layout and byte order, across a unit boundary.
+        #[test]
+        fn search_reports_exactly_the_reference_candidates(pow: bool, big: bool, bytes: [u8; 32], count in 1u32..200) {
+            let order = if big { ByteOrder::Big } else { ByteOrder::Little };
+            let hot = job(pow, bytes, order, 8);
+            let first = hot.unit_len() - 100;
+            let expected: Vec<u64> = (0..u64::from(count))
+                .map(|i| hot.layout.nonce_at(first + i))
+                .filter(|&n| hot.seal_top(&hot.challenge.seal(n)) <= hot.target.top())
+                .collect();
+            for level in SimdLevel::available() {
+                let mut dev = CpuDevice::new(level, 0);
+                let found = crate::solver::search(&mut dev, &hot, first, u64::from(count)).unwrap();
+                prop_assert_eq!(&found, &expected, "{}", level.name());
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_match_reference_at_edges() {
+        for pow in [true, false] {
+            for position in [0, 15, (1 << 24) - 16, (1 << 32) - 16, u64::MAX - 15] {
+                check_lanes(&job(pow, [9; 32], ByteOrder::Little, 1), position);
+            }
+        }
+    }
+
+    #[test]
+    fn choose_rejects_what_the_cpu_lacks_and_defaults_to_best() {
+        assert_eq!(SimdLevel::choose(None).unwrap(), SimdLevel::best());
+        assert_eq!(SimdLevel::choose(Some(SimdLevel::Scalar)).unwrap(), SimdLevel::Scalar);
+        for level in [SimdLevel::Avx2, SimdLevel::Avx512] {
+            assert_eq!(SimdLevel::choose(Some(level)).is_ok(), SimdLevel::available().contains(&level));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Searching nonces on devices: the [`Device`] trait every backend implements, the worker pool
+//! that drives devices on OS threads, per-device self-tests, and CPU re-verification.
+//!
+//! Nothing here knows about the chain: a job is a [`HotLoop`], results are verified nonces.
+
+pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+#[cfg(not(feature = "cuda"))]
+#[path = "disabled.rs"]
+pub mod cuda;
+#[cfg(feature = "opencl")]
+pub mod opencl;
+#[cfg(not(feature = "opencl"))]
+#[path = "disabled.rs"]
+pub mod opencl;
+pub mod pool;
+pub mod selftest;
+
+use crate::pow::hotloop::{HotLoop, Unit};
+
+/// Errors a device reports; the pool disables that device alone.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error("kernel build failed: {0}")]
+    Build(String),
+    #[error("device call failed: {0}")]
+    Call(String),
+    #[error("self-test failed: {0}")]
+    SelfTest(String),
+}
+
+/// One compute device (a CPU thread, a CUDA GPU, an OpenCL device), driven by one worker thread.
+pub trait Device: Send {
+    /// Short tag for logs: `cpu:0`, `cuda:0`, `cl:0:1`.
+    fn tag(&self) -> String;
+    /// Positions per batch: long enough to keep the device busy, short enough to switch jobs.
+    fn batch_positions(&self) -> u64;
+    /// Searches indices `first..first + count` of one unit (never past its end), appending the
+    /// index of every candidate whose seal's top 64 bits are `<= hot.target.top()`.
+    fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError>;
+}
+
+/// The backends, for selection and reporting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Cpu,
+    Cuda,
+    Opencl,
+}
+
+/// A GPU as listed by its backend.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GpuInfo {
+    /// What `--gpu` / `--opencl` selects it by: `0` (CUDA) or `0:1` (OpenCL platform:device).
+    pub id: String,
+    pub name: String,
+    /// Streaming multiprocessors (CUDA) or compute units (OpenCL).
+    pub compute_units: u32,
+    /// Compute capability (CUDA) or platform and version (OpenCL).
+    pub detail: String,
+}
+
+/// Launch shape for GPU workers.
+#[derive(Clone, Copy, Debug)]
+pub struct GpuTuning {
+    /// Threads per launch; `None` tunes from the device's compute units.
+    pub threads: Option<u32>,
+    /// Consecutive nonces each thread checks per launch.
+    pub nonces_per_thread: u32,
+}
+
+impl GpuTuning {
+    /// Threads per launch for a device: enough resident threads to fill every compute unit
+    /// (2048 per SM on recent NVIDIA parts), unless overridden.
+    pub fn threads_for(&self, compute_units: u32) -> u32 {
+        self.threads.unwrap_or(compute_units.max(1) * 2048)
+    }
+}
+
+/// Searches `count` positions from `first` on `device`, returning candidate nonces in position
+/// order (unverified: callers re-verify with [`HotLoop::verify`]).
+pub fn search(device: &mut dyn Device, hot: &HotLoop, first: u64, count: u64) -> Result<Vec<u64>, DeviceError> {
+    let mut nonces = Vec::new();
+    let mut indices = Vec::new();
+    for (unit, first_index, run) in hot.runs(first, count) {
+        indices.clear();
+        device.search_run(hot, &unit, first_index, run, &mut indices)?;
+        indices.sort_unstable();
+        nonces.extend(indices.iter().map(|&i| unit.nonce(i)));
+    }
+    Ok(nonces)
+}
