@@ -2,6 +2,7 @@
 //! clBuildProgram of the shared kernel source, launches.
 
 use std::ptr;
+use std::sync::Mutex;
 
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
@@ -17,6 +18,10 @@ use super::{Backend, Device, DeviceError, GpuInfo, GpuTuning};
 use crate::kernels::{kernel_name, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Layout, Unit};
 use crate::pow::ByteOrder;
+
+/// Serialises platform queries, context creation and program builds: PoCL crashes when
+/// several threads build programs at once, and no driver gains from doing so.
+static SETUP: Mutex<()> = Mutex::new(());
 
 fn call<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, DeviceError> {
     result.map_err(|e| DeviceError::Call(format!("{what}: {e}")))
@@ -34,6 +39,7 @@ fn loader_present() -> Result<(), DeviceError> {
 
 fn device_ids() -> Result<Vec<(String, String, cl_device_id)>, DeviceError> {
     loader_present()?;
+    let _setup = SETUP.lock().unwrap_or_else(|p| p.into_inner());
     let platforms = call("clGetPlatformIDs", get_platforms())?;
     let mut out = Vec::new();
     for (p, platform) in platforms.iter().enumerate() {
@@ -102,6 +108,7 @@ impl OpenClDevice {
             .find(|(candidate, _, _)| candidate == id)
             .ok_or_else(|| DeviceError::Unavailable(format!("no OpenCL device {id}")))?;
         let device = ClDevice::new(device_id);
+        let _setup = SETUP.lock().unwrap_or_else(|p| p.into_inner());
         let context = call("clCreateContext", Context::from_device(&device))?;
         #[allow(deprecated)]
         let queue = call("clCreateCommandQueue", CommandQueue::create_default(&context, 0))?;

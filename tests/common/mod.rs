@@ -1,0 +1,31 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+
+/// The reference vectors (a copy of shared/vectors/seal-vectors.json).
+pub fn vectors() -> Value {
+    serde_json::from_str(include_str!("../data/seal-vectors.json")).expect("vectors parse")
+}
+
+pub fn hex32(v: &Value) -> [u8; 32] {
+    regsolver::pow::ss58::parse_hex::<32>(v.as_str().expect("hex string")).expect("32-byte hex")
+}
+
+pub fn u64_of(v: &Value) -> u64 {
+    v.as_u64().expect("u64")
+}
+
+/// Whether a device backend must be present (set by the test script in CI), so that a missing
+/// driver fails the run instead of skipping.
+pub fn required(var: &str) -> bool {
+    std::env::var(var).map(|v| v == "1").unwrap_or(false)
+}
+
+/// Skips (loudly) or fails, depending on whether `var` requires the hardware.
+pub fn skip_or_fail(var: &str, why: &str) {
+    if required(var) {
+        panic!("{var}=1 but {why}");
+    }
+    eprintln!("SKIPPED: {why} (set {var}=1 to make this a failure)");
+}

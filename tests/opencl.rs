@@ -1,0 +1,144 @@
+//! The real OpenCL kernels on whatever OpenCL device is installed (PoCL's CPU device in CI):
+//! parity with the reference for every layout and byte order, many candidates per launch,
+//! job switching, and `solve --backend opencl`. With REGSOLVER_REQUIRE_OPENCL=1 a missing
+//! OpenCL runtime fails these tests instead of skipping them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use regsolver::pow::hotloop::HotLoop;
+use regsolver::pow::{ByteOrder, Challenge, Target};
+use regsolver::solver::pool::{verify, Pool};
+use regsolver::solver::{opencl, search, selftest, Device, GpuTuning};
+
+const REQUIRE: &str = "REGSOLVER_REQUIRE_OPENCL";
+const TUNING: GpuTuning = GpuTuning { threads: Some(256), nonces_per_thread: 4 };
+
+/// The first OpenCL device, or a loud skip (a failure when required).
+fn device() -> Option<Box<dyn Device>> {
+    match opencl::list() {
+        Ok(list) if !list.is_empty() => {
+            let spec = opencl::worker_spec(&list[0], TUNING).expect("spec");
+            Some((spec.build)().expect("OpenCL device builds the kernels"))
+        }
+        Ok(_) => {
+            common::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
+            None
+        }
+        Err(err) => {
+            common::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}"));
+            None
+        }
+    }
+}
+
+fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
+    let challenge = if pow {
+        Challenge::pow_register(u16::from(bytes[0]) + 1, &bytes, &[bytes[1]; 32], &[bytes[2]; 32]).unwrap()
+    } else {
+        Challenge::legacy(&bytes, &[bytes[3]; 32])
+    };
+    HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
+}
+
+fn reference(hot: &HotLoop, first: u64, count: u64) -> Vec<u64> {
+    (0..count)
+        .map(|i| hot.layout.nonce_at(first.wrapping_add(i)))
+        .filter(|&n| hot.seal_top(&hot.challenge.seal(n)) <= hot.target.top())
+        .collect()
+}
+
+#[test]
+fn self_test_passes_on_the_real_kernels() {
+    let Some(mut dev) = device() else { return };
+    selftest::run(dev.as_mut()).expect("self-test");
+}
+
+#[test]
+fn many_candidates_in_one_launch_are_all_reported() {
+    let Some(mut dev) = device() else { return };
+    // Difficulty 2: about half of 3000 indices are candidates, in one launch.
+    for (pow, order) in [(true, ByteOrder::Little), (false, ByteOrder::Big)] {
+        let hot = job(pow, [5; 32], order, 2);
+        let expected = reference(&hot, 1000, 3000);
+        assert!(expected.len() > 1000);
+        assert_eq!(search(dev.as_mut(), &hot, 1000, 3000).unwrap(), expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// Candidate sets equal the reference's (seal top 64 bits within the target) on random
+    /// inputs, for both layouts and byte orders, across a unit boundary.
+    #[test]
+    fn parity_with_the_reference(pow: bool, big: bool, bytes: [u8; 32], difficulty in 2u64..64, count in 1u64..700) {
+        let Some(mut dev) = device() else { return Ok(()) };
+        let order = if big { ByteOrder::Big } else { ByteOrder::Little };
+        let hot = job(pow, bytes, order, difficulty);
+        let first = hot.unit_len() - 350;
+        prop_assert_eq!(search(dev.as_mut(), &hot, first, count).unwrap(), reference(&hot, first, count));
+    }
+}
+
+fn solution_for(pool: &Pool, job_id: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Some(c) = pool.next_candidate(Duration::from_millis(100)) {
+            if c.job.id == job_id {
+                if let Some(s) = verify(&c) {
+                    return s.nonce;
+                }
+            }
+        }
+    }
+    panic!("no solution for job {job_id}");
+}
+
+#[test]
+fn workers_switch_jobs_and_every_solution_verifies() {
+    let Ok(list) = opencl::list() else { return common::skip_or_fail(REQUIRE, "no OpenCL runtime") };
+    if list.is_empty() {
+        return common::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
+    }
+    let mut pool = Pool::start(vec![opencl::worker_spec(&list[0], TUNING).unwrap()]);
+    let first = pool.set_job(job(true, [1; 32], ByteOrder::Little, 500), 0);
+    let a = solution_for(&pool, first.id);
+    assert!(first.hot.verify(a).is_some());
+    let second = pool.set_job(job(false, [2; 32], ByteOrder::Big, 500), 0);
+    let b = solution_for(&pool, second.id);
+    assert!(second.hot.verify(b).is_some());
+    assert!(first.hot.verify(b).is_none() || a != b);
+    pool.stop();
+}
+
+#[test]
+fn solve_with_the_opencl_backend_finds_valid_seals_for_every_scheme() {
+    if opencl::list().map(|l| l.is_empty()).unwrap_or(true) {
+        return common::skip_or_fail(REQUIRE, "no OpenCL device");
+    }
+    let block = "22".repeat(32);
+    let key = "33".repeat(32);
+    for (scheme, extra, order) in [
+        ("pow-register", vec!["--netuid", "3", "--hotkey", key.as_str(), "--coldkey", key.as_str(), "--difficulty", "2000"], ByteOrder::Little),
+        ("legacy", vec!["--hotkey", key.as_str(), "--difficulty", "2000", "--byte-order", "be"], ByteOrder::Big),
+        ("faucet", vec!["--coldkey", key.as_str(), "--difficulty", "2000", "--byte-order", "le"], ByteOrder::Little),
+    ] {
+        let mut args = vec!["solve", "--json", "--backend", "opencl", "--opencl", "0:0", "--gpu-threads", "256", "--scheme", scheme, "--block-hash", block.as_str()];
+        args.extend(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_regsolver")).args(&args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{scheme}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(report["device"].as_str().unwrap().starts_with("cl:"), "{report}");
+        let bytes = [0x22u8; 32];
+        let challenge = match scheme {
+            "pow-register" => Challenge::pow_register(3, &bytes, &[0x33; 32], &[0x33; 32]).unwrap(),
+            _ => Challenge::legacy(&bytes, &[0x33; 32]),
+        };
+        let hot = HotLoop::new(challenge, Target::from_difficulty(2000).unwrap(), order);
+        let seal = hot.verify(report["nonce"].as_u64().unwrap()).expect("reference accepts the seal");
+        assert_eq!(report["seal"].as_str().unwrap(), hex::encode(seal));
+    }
+}
