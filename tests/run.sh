@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, installing what it needs on a fresh machine:
+#   - PoCL (Debian: pocl-opencl-icd + the ICD loader) so the real OpenCL kernels run on the CPU;
+#   - NVRTC, ptxas, cuobjdump and nvdisasm (PyPI wheels, cached in .deps/) so the real CUDA
+#     kernels are compiled and inspected without a GPU.
+# With those present the OpenCL and NVRTC tests are required (a missing piece fails, never
+# skips). CUDA run-time tests skip unless a GPU is present (REGSOLVER_REQUIRE_GPU=1 to require).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEPS="${REGSOLVER_DEPS:-$PWD/.deps}"
+
+missing=()
+for pkg in pocl-opencl-icd ocl-icd-libopencl1 clinfo; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]} (Debian)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+CUDA_WHEELS="nvidia-cuda-nvrtc-cu12==12.9.86 nvidia-cuda-nvcc-cu12==12.9.86 nvidia-cuda-cuobjdump==13.5.37 nvidia-cuda-nvdisasm==13.5.37"
+stamp="$DEPS/cuda/.installed"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$CUDA_WHEELS" ]; then
+  echo "==> installing NVRTC, ptxas, cuobjdump, nvdisasm (PyPI) into $DEPS/cuda"
+  rm -rf "$DEPS/cuda"
+  # shellcheck disable=SC2086
+  python3 -m pip install -q --disable-pip-version-check --no-deps --target "$DEPS/cuda" $CUDA_WHEELS
+  echo "$CUDA_WHEELS" > "$stamp"
+fi
+export LD_LIBRARY_PATH="$DEPS/cuda/nvidia/cuda_nvrtc/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PATH="$DEPS/cuda/nvidia/cuda_nvcc/bin:$DEPS/cuda/nvidia/cu13/bin:$PATH"
+export REGSOLVER_REQUIRE_OPENCL=1 REGSOLVER_REQUIRE_NVRTC=1
+
+echo "==> clinfo: $(clinfo -l 2>/dev/null | tr '\n' ' ')"
+# Unit and integration tests, plus every criterion bench run once in test mode.
+# --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
+cargo test --all-targets -- --nocapture
