@@ -104,15 +104,13 @@ impl Lanes for Avx2 {
     #[inline(always)]
     fn to_keccak(self, digest: &[__m256i; 8], group: usize) -> [__m256i; 4] {
         unsafe {
-            std::array::from_fn(|i| {
+            let mut lanes = [_mm256_setzero_si256(); 4];
+            for (i, lane) in lanes.iter_mut().enumerate() {
                 let (lo, hi) = (self.w_bswap(digest[2 * i]), self.w_bswap(digest[2 * i + 1]));
                 let (a, b) = (_mm256_unpacklo_epi32(lo, hi), _mm256_unpackhi_epi32(lo, hi));
-                if group == 0 {
-                    _mm256_permute2x128_si256::<0x20>(a, b)
-                } else {
-                    _mm256_permute2x128_si256::<0x31>(a, b)
-                }
-            })
+                *lane = if group == 0 { _mm256_permute2x128_si256::<0x20>(a, b) } else { _mm256_permute2x128_si256::<0x31>(a, b) };
+            }
+            lanes
         }
     }
     #[inline(always)]

@@ -93,7 +93,11 @@ impl Lanes for Avx512 {
             } else {
                 _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
             };
-            std::array::from_fn(|i| _mm512_permutex2var_epi32(self.w_bswap(digest[2 * i]), index, self.w_bswap(digest[2 * i + 1])))
+            let mut lanes = [_mm512_setzero_si512(); 4];
+            for (i, lane) in lanes.iter_mut().enumerate() {
+                *lane = _mm512_permutex2var_epi32(self.w_bswap(digest[2 * i]), index, self.w_bswap(digest[2 * i + 1]));
+            }
+            lanes
         }
     }
     #[inline(always)]

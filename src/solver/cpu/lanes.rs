@@ -117,8 +117,11 @@ fn sha256_last_block<L: Lanes, const POW: bool>(l: L, u: &UnitLanes<L>, w0: L::W
         b = a;
         a = l.w_add(t1, t2);
     });
-    let out = [a, b, c, d, e, f, g, h];
-    std::array::from_fn(|i| l.w_add(out[i], s[i]))
+    let mut out = [a, b, c, d, e, f, g, h];
+    for i in 0..8 {
+        out[i] = l.w_add(out[i], s[i]);
+    }
+    out
 }
 
 const KECCAK_RC: [u64; 24] = [
@@ -134,7 +137,11 @@ const KECCAK_PI: [usize; 24] = [10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 2
 
 #[inline(always)]
 fn keccak_round<L: Lanes>(l: L, a: &mut [L::Q; 25], rc: u64) {
-    let c: [L::Q; 5] = std::array::from_fn(|x| l.q_xor(l.q_xor3(a[x], a[x + 5], a[x + 10]), l.q_xor(a[x + 15], a[x + 20])));
+    // Explicit fills rather than `array::from_fn`: its closure call is not always inlined.
+    let mut c = [a[0]; 5];
+    for x in 0..5 {
+        c[x] = l.q_xor(l.q_xor3(a[x], a[x + 5], a[x + 10]), l.q_xor(a[x + 15], a[x + 20]));
+    }
     for x in 0..5 {
         let d = l.q_xor(c[(x + 4) % 5], l.q_rotl(c[(x + 1) % 5], 1));
         for y in 0..5 {
@@ -148,7 +155,8 @@ fn keccak_round<L: Lanes>(l: L, a: &mut [L::Q; 25], rc: u64) {
         last = next;
     }
     for y in 0..5 {
-        let row: [L::Q; 5] = std::array::from_fn(|x| a[5 * y + x]);
+        let mut row = [a[0]; 5];
+        row.copy_from_slice(&a[5 * y..5 * y + 5]);
         for x in 0..5 {
             a[5 * y + x] = l.q_chi(row[x], row[(x + 1) % 5], row[(x + 2) % 5]);
         }

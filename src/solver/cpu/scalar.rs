@@ -77,7 +77,11 @@ impl Lanes for Scalar {
     }
     #[inline(always)]
     fn to_keccak(self, digest: &[u32; 8], _group: usize) -> [u64; 4] {
-        std::array::from_fn(|i| u64::from(digest[2 * i].swap_bytes()) | (u64::from(digest[2 * i + 1].swap_bytes()) << 32))
+        let mut lanes = [0u64; 4];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane = u64::from(digest[2 * i].swap_bytes()) | (u64::from(digest[2 * i + 1].swap_bytes()) << 32);
+        }
+        lanes
     }
     #[inline(always)]
     fn le_mask(self, v: u64, t: u64) -> u32 {
