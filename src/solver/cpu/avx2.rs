@@ -1,22 +1,27 @@
-//! AVX2 path: 8-lane SHA-256 and two 4-lane Keccak-f[1600].
+//! AVX2 path: 8-lane SHA-256 (or, with `SHA_NI`, eight SHA-NI compressions) and two 4-lane
+//! Keccak-f[1600].
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-use super::lanes::Lanes;
+use super::lanes::{Lanes, UnitLanes};
+use super::sha_ni;
+use crate::pow::hotloop::POW_REGISTER_LAST_BLOCK;
 
-/// Token proving AVX2 is present; only [`Avx2::detect`] makes one.
+/// Token proving AVX2 (and with `SHA_NI`, SHA + SSE4.1) is present; only [`Avx2::detect`]
+/// makes one.
 #[derive(Clone, Copy, Debug)]
-pub struct Avx2(());
+pub struct Avx2<const SHA_NI: bool>(());
 
-impl Avx2 {
+impl<const SHA_NI: bool> Avx2<SHA_NI> {
     pub fn detect() -> Option<Self> {
-        is_x86_feature_detected!("avx2").then_some(Avx2(()))
+        let sha = is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1");
+        (is_x86_feature_detected!("avx2") && (sha || !SHA_NI)).then_some(Avx2(()))
     }
 }
 
-// SAFETY (every method): an `Avx2` exists only where `detect` saw AVX2.
-impl Lanes for Avx2 {
+// SAFETY (every method): an `Avx2` exists only where `detect` saw its features.
+impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
     const N: usize = 8;
     const M: usize = 4;
     type W = __m256i;
@@ -119,6 +124,31 @@ impl Lanes for Avx2 {
             let sign = _mm256_set1_epi64x(i64::MIN);
             let gt = _mm256_cmpgt_epi64(_mm256_xor_si256(v, sign), _mm256_set1_epi64x((t ^ (1 << 63)) as i64));
             !(_mm256_movemask_pd(_mm256_castsi256_pd(gt)) as u32) & 0xF
+        }
+    }
+    #[inline(always)]
+    fn sha256_last_block<const POW: bool>(self, u: &UnitLanes<Self>, w0: __m256i) -> [__m256i; 8] {
+        if !SHA_NI {
+            return super::lanes::sha256_lanes::<Self, POW>(self, u, w0);
+        }
+        unsafe {
+            let mut w0s = [0u32; 8];
+            _mm256_storeu_si256(w0s.as_mut_ptr().cast(), w0);
+            let mut block = if POW { POW_REGISTER_LAST_BLOCK } else { u.unit.words };
+            // digest[word][lane]
+            let mut digest = [[0u32; 8]; 8];
+            for (lane, &w) in w0s.iter().enumerate() {
+                block[0] = w;
+                let d = sha_ni::compress(&u.unit.state, &block);
+                for (row, word) in digest.iter_mut().zip(d) {
+                    row[lane] = word;
+                }
+            }
+            let mut out = [_mm256_setzero_si256(); 8];
+            for (o, row) in out.iter_mut().zip(&digest) {
+                *o = _mm256_loadu_si256(row.as_ptr().cast());
+            }
+            out
         }
     }
     #[cfg(test)]

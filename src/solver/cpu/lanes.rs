@@ -37,6 +37,12 @@ pub trait Lanes: Copy {
     fn to_keccak(self, digest: &[Self::W; 8], group: usize) -> [Self::Q; 4];
     /// Bit `j` set where lane `j` of `v` is `<= t` (unsigned).
     fn le_mask(self, v: Self::Q, t: u64) -> u32;
+    /// The last block's SHA-256 for N consecutive indices. The default is the lane-parallel
+    /// [`sha256_lanes`]; a path with SHA extensions overrides it.
+    #[inline(always)]
+    fn sha256_last_block<const POW: bool>(self, u: &UnitLanes<Self>, w0: Self::W) -> [Self::W; 8] {
+        sha256_lanes::<Self, POW>(self, u, w0)
+    }
     /// The lanes of `x`, for parity tests.
     #[cfg(test)]
     fn q_store(self, x: Self::Q) -> Vec<u64>;
@@ -64,9 +70,10 @@ fn small_sigma1<L: Lanes>(l: L, x: L::W) -> L::W {
     l.w_xor3(l.w_rotr(x, 17), l.w_rotr(x, 19), l.w_shr(x, 10))
 }
 
-/// Per-unit constants broadcast once per run.
+/// Per-unit constants broadcast once per run (and the unit itself, for scalar SHA paths).
 #[derive(Clone, Copy)]
-struct UnitLanes<L: Lanes> {
+pub struct UnitLanes<L: Lanes> {
+    pub unit: Unit,
     state: [L::W; 8],
     round0_a: L::W,
     round0_e: L::W,
@@ -77,6 +84,7 @@ impl<L: Lanes> UnitLanes<L> {
     #[inline(always)]
     fn new(l: L, unit: &Unit) -> Self {
         UnitLanes {
+            unit: *unit,
             state: unit.state.map(|x| l.w_splat(x)),
             round0_a: l.w_splat(unit.round0_a),
             round0_e: l.w_splat(unit.round0_e),
@@ -88,7 +96,7 @@ impl<L: Lanes> UnitLanes<L> {
 /// The last block's SHA-256 for N consecutive indices, from round 1 on. With `POW`, W1..W15 are
 /// the compile-time words of `pow-register`'s third block, so their schedule folds away.
 #[inline(always)]
-fn sha256_last_block<L: Lanes, const POW: bool>(l: L, u: &UnitLanes<L>, w0: L::W) -> [L::W; 8] {
+pub fn sha256_lanes<L: Lanes, const POW: bool>(l: L, u: &UnitLanes<L>, w0: L::W) -> [L::W; 8] {
     let mut w: [L::W; 16] = u.words;
     w[0] = w0;
     if POW {
@@ -207,7 +215,7 @@ pub fn search_run<L: Lanes, const POW: bool, const BIG: bool>(
     while index < end {
         // Lanes past `end` compute garbage that the bound check below discards.
         let w0 = l.w_or(l.w_bswap(l.w_iota(index as u32)), pad);
-        let digest = sha256_last_block::<L, POW>(l, &u, w0);
+        let digest = l.sha256_last_block::<POW>(&u, w0);
         for group in 0..L::N / L::M {
             let state = keccak256_32(l, l.to_keccak(&digest, group));
             let mut mask = l.le_mask(seal_top::<L, BIG>(l, &state), target_top);
@@ -250,7 +258,7 @@ pub fn search_dispatch<L: Lanes>(
 pub fn seals<L: Lanes>(l: L, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
     let u = UnitLanes::new(l, unit);
     let w0 = l.w_or(l.w_bswap(l.w_iota(first)), l.w_splat(unit.words[0]));
-    let digest = if pow { sha256_last_block::<L, true>(l, &u, w0) } else { sha256_last_block::<L, false>(l, &u, w0) };
+    let digest = if pow { l.sha256_last_block::<true>(&u, w0) } else { l.sha256_last_block::<false>(&u, w0) };
     let mut out = vec![[0u8; 32]; L::N];
     for group in 0..L::N / L::M {
         let state = keccak256_32(l, l.to_keccak(&digest, group));

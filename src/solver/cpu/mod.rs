@@ -6,6 +6,8 @@ mod scalar;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod sha_ni;
 
 use super::{Device, DeviceError};
 use crate::pow::hotloop::{HotLoop, Layout, Unit};
@@ -18,6 +20,10 @@ pub enum SimdLevel {
     Scalar,
     /// 8 SHA-256 lanes, 4 Keccak lanes.
     Avx2,
+    /// AVX2 Keccak lanes with SHA-256 on the SHA extensions.
+    #[value(name = "avx2-sha-ni")]
+    #[serde(rename = "avx2-sha-ni")]
+    Avx2ShaNi,
     /// 16 SHA-256 lanes, 8 Keccak lanes.
     Avx512,
 }
@@ -28,8 +34,11 @@ impl SimdLevel {
         let mut levels = vec![SimdLevel::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
-            if avx2::Avx2::detect().is_some() {
+            if avx2::Avx2::<false>::detect().is_some() {
                 levels.push(SimdLevel::Avx2);
+            }
+            if avx2::Avx2::<true>::detect().is_some() {
+                levels.push(SimdLevel::Avx2ShaNi);
             }
             if avx512::Avx512::detect().is_some() {
                 levels.push(SimdLevel::Avx512);
@@ -60,6 +69,7 @@ impl SimdLevel {
         match self {
             SimdLevel::Scalar => "scalar",
             SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx2ShaNi => "avx2-sha-ni",
             SimdLevel::Avx512 => "avx512",
         }
     }
@@ -72,9 +82,15 @@ impl SimdLevel {
             SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar, pow, hot.order, unit, top, first, count, out),
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => {
-                let l = avx2::Avx2::detect().expect("checked by SimdLevel::choose");
+                let l = avx2::Avx2::<false>::detect().expect("checked by SimdLevel::choose");
                 // SAFETY: the token proves AVX2 is present.
                 unsafe { search_avx2(l, pow, hot.order, unit, top, first, count, out) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2ShaNi => {
+                let l = avx2::Avx2::<true>::detect().expect("checked by SimdLevel::choose");
+                // SAFETY: the token proves AVX2, SHA and SSE4.1 are present.
+                unsafe { search_avx2_sha_ni(l, pow, hot.order, unit, top, first, count, out) }
             }
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512 => {
@@ -91,7 +107,14 @@ impl SimdLevel {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn search_avx2(l: avx2::Avx2, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
+unsafe fn search_avx2(l: avx2::Avx2<false>, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,sha,sse4.1")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn search_avx2_sha_ni(l: avx2::Avx2<true>, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
     lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
 }
 
@@ -140,7 +163,9 @@ mod tests {
         match level {
             SimdLevel::Scalar => lanes::seals(scalar::Scalar, pow, unit, first),
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => unsafe { avx2_seals(avx2::Avx2::detect().unwrap(), pow, unit, first) },
+            SimdLevel::Avx2 => unsafe { avx2_seals(avx2::Avx2::<false>::detect().unwrap(), pow, unit, first) },
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2ShaNi => unsafe { avx2_sha_ni_seals(avx2::Avx2::<true>::detect().unwrap(), pow, unit, first) },
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512 => unsafe { avx512_seals(avx512::Avx512::detect().unwrap(), pow, unit, first) },
             #[cfg(not(target_arch = "x86_64"))]
@@ -149,7 +174,12 @@ mod tests {
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn avx2_seals(l: avx2::Avx2, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+    unsafe fn avx2_seals(l: avx2::Avx2<false>, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+        lanes::seals(l, pow, unit, first)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,sha,sse4.1")]
+    unsafe fn avx2_sha_ni_seals(l: avx2::Avx2<true>, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
         lanes::seals(l, pow, unit, first)
     }
     #[cfg(target_arch = "x86_64")]
@@ -220,7 +250,7 @@ mod tests {
     fn choose_rejects_what_the_cpu_lacks_and_defaults_to_best() {
         assert_eq!(SimdLevel::choose(None).unwrap(), SimdLevel::best());
         assert_eq!(SimdLevel::choose(Some(SimdLevel::Scalar)).unwrap(), SimdLevel::Scalar);
-        for level in [SimdLevel::Avx2, SimdLevel::Avx512] {
+        for level in [SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512] {
             assert_eq!(SimdLevel::choose(Some(level)).is_ok(), SimdLevel::available().contains(&level));
         }
     }
