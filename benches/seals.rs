@@ -11,7 +11,10 @@ const BATCH: u32 = 4096;
 fn seals(c: &mut Criterion) {
     let target = Target::from_difficulty(u64::MAX).expect("non-zero");
     let jobs = [
-        ("pow-register", HotLoop::new(Challenge::pow_register(1, &[1; 32], &[2; 32], &[3; 32]).expect("netuid 1"), target, ByteOrder::Little)),
+        (
+            "pow-register",
+            HotLoop::new(Challenge::pow_register(1, &[1; 32], &[2; 32], &[3; 32]).expect("netuid 1"), target, ByteOrder::Little),
+        ),
         ("legacy", HotLoop::new(Challenge::legacy(&[1; 32], &[2; 32]), target, ByteOrder::Little)),
     ];
     let mut group = c.benchmark_group("seals");

@@ -133,7 +133,10 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("nonce {}\nseal  0x{}\nfound by {} after {} hashes in {:.3} s", report.nonce, report.seal, report.device, report.hashes, report.seconds);
+        println!(
+            "nonce {}\nseal  0x{}\nfound by {} after {} hashes in {:.3} s",
+            report.nonce, report.seal, report.device, report.hashes, report.seconds
+        );
     }
     Ok(())
 }
@@ -203,7 +206,9 @@ pub fn measure(specs: Vec<WorkerSpec>, scheme: Scheme, seconds: f64) -> anyhow::
                 cpu.seals_per_second += rate;
                 cpu.threads += 1;
             }
-            None => results.push(BenchResult { backend: stat.backend, device: stat.name.clone(), threads: 1, scheme, seals_per_second: rate }),
+            None => {
+                results.push(BenchResult { backend: stat.backend, device: stat.name.clone(), threads: 1, scheme, seals_per_second: rate })
+            }
         }
     }
     if results.is_empty() {
@@ -243,7 +248,14 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         println!("{:<8} {:<40} {:>8} {:<13} {:>16}", "backend", "device", "threads", "scheme", "seals/s");
         for r in &results {
-            println!("{:<8} {:<40} {:>8} {:<13} {:>16}", format!("{:?}", r.backend).to_lowercase(), r.device, r.threads, r.scheme.name(), format_rate(r.seals_per_second));
+            println!(
+                "{:<8} {:<40} {:>8} {:<13} {:>16}",
+                format!("{:?}", r.backend).to_lowercase(),
+                r.device,
+                r.threads,
+                r.scheme.name(),
+                format_rate(r.seals_per_second)
+            );
         }
         for u in &unavailable {
             println!("{:<8} unavailable: {}", u["backend"].as_str().unwrap_or(""), u["reason"].as_str().unwrap_or(""));

@@ -36,7 +36,10 @@ pub fn select(list: &[GpuInfo], selection: &str, flag: &str) -> Result<Vec<GpuIn
 /// Worker specs for one backend, or why it has none.
 pub fn backend_specs(backend: Backend, args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
     let tuning = GpuTuning { threads: args.gpu_threads, nonces_per_thread: args.gpu_nonces_per_thread };
-    let gpus = |list: Result<Vec<GpuInfo>, DeviceError>, selection: &Option<String>, flag: &str, spec: fn(&GpuInfo, GpuTuning) -> Result<WorkerSpec, DeviceError>| {
+    let gpus = |list: Result<Vec<GpuInfo>, DeviceError>,
+                selection: &Option<String>,
+                flag: &str,
+                spec: fn(&GpuInfo, GpuTuning) -> Result<WorkerSpec, DeviceError>| {
         select(&list?, selection.as_deref().unwrap_or("all"), flag)?.iter().map(|info| spec(info, tuning)).collect()
     };
     match backend {
@@ -115,7 +118,10 @@ pub fn listing_text(listing: &Value) -> String {
     let names = |v: &Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
     let mut text = format!(
         "CPU: {} cores, {}; SIMD paths: {}; selected: {}\n",
-        cpu["cores"], cpu["arch"].as_str().unwrap_or(""), names(&cpu["simd_available"]), cpu["simd_selected"].as_str().unwrap_or("")
+        cpu["cores"],
+        cpu["arch"].as_str().unwrap_or(""),
+        names(&cpu["simd_available"]),
+        cpu["simd_selected"].as_str().unwrap_or("")
     );
     for (title, key, flag) in [("CUDA", "cuda", "--gpu"), ("OpenCL", "opencl", "--opencl")] {
         let section = &listing[key];

@@ -1,29 +1,46 @@
 //! The GPU kernel source, embedded: one source for every scheme (`kernels/`), compiled as CUDA
 //! (NVRTC) or OpenCL C (clBuildProgram) through a small dialect header.
 
-/// Kernel entry points, by (pow-register?, big-endian?).
-pub fn kernel_name(pow: bool, big: bool) -> &'static str {
-    match (pow, big) {
-        (true, false) => "search_pow_le",
-        (true, true) => "search_pow_be",
-        (false, false) => "search_legacy_le",
-        (false, true) => "search_legacy_be",
-    }
-}
+use crate::pow::hotloop::{HotLoop, Layout, SHA256_K};
+use crate::pow::ByteOrder;
 
 /// Every kernel entry point.
 pub const KERNEL_NAMES: [&str; 4] = ["search_pow_le", "search_pow_be", "search_legacy_le", "search_legacy_be"];
 
-const BODY: [&str; 3] = [include_str!("../kernels/sha256.h"), include_str!("../kernels/keccak.h"), include_str!("../kernels/search.h")];
+/// The index in [`KERNEL_NAMES`] of the kernel that runs a job.
+pub fn kernel_for(hot: &HotLoop) -> usize {
+    match (hot.layout, hot.order) {
+        (Layout::PowRegister, ByteOrder::Little) => 0,
+        (Layout::PowRegister, ByteOrder::Big) => 1,
+        (Layout::Legacy, ByteOrder::Little) => 2,
+        (Layout::Legacy, ByteOrder::Big) => 3,
+    }
+}
+
+/// The source after a dialect header: constants generated from the Rust tables, then the hashes
+/// and the kernels.
+fn source(dialect: &str) -> String {
+    let k: Vec<String> = SHA256_K.iter().map(|k| format!("{k:#010x}")).collect();
+    let constants = format!("CONSTANT u32 SHA256_K[64] = {{{}}};\n", k.join(", "));
+    [dialect, &constants, include_str!("../kernels/sha256.h"), include_str!("../kernels/keccak.h"), include_str!("../kernels/search.h")]
+        .join("\n")
+}
 
 /// The full CUDA source.
 pub fn cuda_source() -> String {
-    [include_str!("../kernels/dialect_cuda.h")].iter().chain(BODY.iter()).copied().collect::<Vec<_>>().join("\n")
+    source(include_str!("../kernels/dialect_cuda.h"))
 }
 
 /// The full OpenCL C source.
 pub fn opencl_source() -> String {
-    [include_str!("../kernels/dialect_opencl.h")].iter().chain(BODY.iter()).copied().collect::<Vec<_>>().join("\n")
+    source(include_str!("../kernels/dialect_opencl.h"))
+}
+
+/// Appends the indices a launch wrote to its `[count, index...]` buffer (a count beyond the
+/// buffer's capacity means the extra candidates were dropped by the kernel).
+pub fn collect_candidates(buffer: &[u32], out: &mut Vec<u32>) {
+    let found = (buffer[0] as usize).min(buffer.len() - 1);
+    out.extend_from_slice(&buffer[1..1 + found]);
 }
 
 /// Candidate slots per launch; more than this in one launch are counted but dropped (a

@@ -52,7 +52,18 @@ fn solve_pow_register_with_hex_and_ss58_keys() {
     assert!(hot_ss58.starts_with(HOTKEY_SS58));
     let challenge = Challenge::pow_register(7, &key(BLOCK), &key(HOTKEY), &key(COLDKEY)).unwrap();
     let report = solve_and_verify(
-        &["--scheme", "pow-register", "--netuid", "7", "--hotkey", &hot_ss58, "--coldkey", &format!("0x{COLDKEY}"), "--difficulty", "100000"],
+        &[
+            "--scheme",
+            "pow-register",
+            "--netuid",
+            "7",
+            "--hotkey",
+            &hot_ss58,
+            "--coldkey",
+            &format!("0x{COLDKEY}"),
+            "--difficulty",
+            "100000",
+        ],
         challenge,
         ByteOrder::Little,
         100_000,
@@ -63,9 +74,29 @@ fn solve_pow_register_with_hex_and_ss58_keys() {
 #[test]
 fn solve_legacy_both_byte_orders_finds_the_first_valid_nonce() {
     // From the reference vectors: first valid nonces from 0 at difficulty 1000.
-    let (block, key_hex) = ("c444e4205857add79a0427401aa2518d11e85f32377eff9a946d180a54697459", "ba3189e99e75b6097cd94a5ecc771016b83c8432d35d14a03ab731b07112f559");
+    let (block, key_hex) = (
+        "c444e4205857add79a0427401aa2518d11e85f32377eff9a946d180a54697459",
+        "ba3189e99e75b6097cd94a5ecc771016b83c8432d35d14a03ab731b07112f559",
+    );
     for (order, flag, first) in [(ByteOrder::Little, "le", 1055u64), (ByteOrder::Big, "be", 676)] {
-        let args = ["solve", "--json", "--scheme", "legacy", "--block-hash", block, "--hotkey", key_hex, "--difficulty", "1000", "--byte-order", flag, "--start-nonce", "0", "--threads", "1"];
+        let args = [
+            "solve",
+            "--json",
+            "--scheme",
+            "legacy",
+            "--block-hash",
+            block,
+            "--hotkey",
+            key_hex,
+            "--difficulty",
+            "1000",
+            "--byte-order",
+            flag,
+            "--start-nonce",
+            "0",
+            "--threads",
+            "1",
+        ];
         let report = json_of(&regsolver(&args));
         assert_eq!(report["nonce"].as_u64(), Some(first), "{flag}: {report}");
         let hot = HotLoop::new(Challenge::legacy(&self::key(block), &self::key(key_hex)), Target::from_difficulty(1000).unwrap(), order);
@@ -76,7 +107,8 @@ fn solve_legacy_both_byte_orders_finds_the_first_valid_nonce() {
 #[test]
 fn solve_faucet_defaults_to_its_fixed_difficulty() {
     let challenge = Challenge::legacy(&key(BLOCK), &key(COLDKEY));
-    let report = solve_and_verify(&["--scheme", "faucet", "--coldkey", COLDKEY, "--byte-order", "le"], challenge, ByteOrder::Little, 1_000_000);
+    let report =
+        solve_and_verify(&["--scheme", "faucet", "--coldkey", COLDKEY, "--byte-order", "le"], challenge, ByteOrder::Little, 1_000_000);
     assert_eq!(report["scheme"], "faucet");
 }
 
@@ -85,7 +117,12 @@ fn solve_respects_the_start_nonce_across_the_wrap() {
     // Position space wraps at 2^64: a start near the end must still find a seal.
     let challenge = Challenge::legacy(&key(BLOCK), &key(HOTKEY));
     let start = (u64::MAX - 100).to_string();
-    solve_and_verify(&["--scheme", "legacy", "--hotkey", HOTKEY, "--difficulty", "5000", "--start-nonce", &start, "--threads", "2"], challenge, ByteOrder::Little, 5000);
+    solve_and_verify(
+        &["--scheme", "legacy", "--hotkey", HOTKEY, "--difficulty", "5000", "--start-nonce", &start, "--threads", "2"],
+        challenge,
+        ByteOrder::Little,
+        5000,
+    );
 }
 
 fn assert_usage_error(args: &[&str], needle: &str) {
@@ -104,11 +141,37 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
     assert_usage_error(&with(&["--block-hash", "abcd", "--difficulty", "10"]), "--block-hash: expected 32 bytes");
     assert_usage_error(&with(&["--block-hash", BLOCK, "--difficulty", "0"]), "difficulty must be at least 1");
     assert_usage_error(&with(&["--block-hash", BLOCK]), "needs --difficulty");
-    assert_usage_error(&["solve", "--scheme", "pow-register", "--netuid", "0", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK, "--difficulty", "10"], "root network");
-    assert_usage_error(&["solve", "--scheme", "pow-register", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK, "--difficulty", "10"], "needs --netuid");
+    assert_usage_error(
+        &[
+            "solve",
+            "--scheme",
+            "pow-register",
+            "--netuid",
+            "0",
+            "--hotkey",
+            HOTKEY,
+            "--coldkey",
+            COLDKEY,
+            "--block-hash",
+            BLOCK,
+            "--difficulty",
+            "10",
+        ],
+        "root network",
+    );
+    assert_usage_error(
+        &["solve", "--scheme", "pow-register", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK, "--difficulty", "10"],
+        "needs --netuid",
+    );
     assert_usage_error(&["solve", "--scheme", "nope", "--block-hash", BLOCK], "invalid value 'nope'");
-    assert_usage_error(&["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK, "--difficulty", "10"], "does not take --coldkey");
-    assert_usage_error(&["solve", "--scheme", "faucet", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK], "does not take --hotkey");
+    assert_usage_error(
+        &["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK, "--difficulty", "10"],
+        "does not take --coldkey",
+    );
+    assert_usage_error(
+        &["solve", "--scheme", "faucet", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK],
+        "does not take --hotkey",
+    );
     // A valid SS58 address with its last character changed fails the checksum.
     let good = regsolver::pow::ss58::encode_ss58(&key(HOTKEY));
     let bad = format!("{}{}", &good[..good.len() - 1], if good.ends_with('2') { '3' } else { '2' });
@@ -121,7 +184,21 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
 
 #[test]
 fn solve_timeout_exits_3() {
-    let out = regsolver(&["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--block-hash", BLOCK, "--difficulty", "18446744073709551615", "--timeout", "0.5", "--threads", "1"]);
+    let out = regsolver(&[
+        "solve",
+        "--scheme",
+        "legacy",
+        "--hotkey",
+        HOTKEY,
+        "--block-hash",
+        BLOCK,
+        "--difficulty",
+        "18446744073709551615",
+        "--timeout",
+        "0.5",
+        "--threads",
+        "1",
+    ]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no solution found within 0.5 s"));
 }
@@ -142,7 +219,8 @@ fn bench_json_reports_cpu_hashrate() {
 #[test]
 fn bench_all_measures_what_exists_and_names_what_is_missing() {
     let report = json_of(&regsolver(&["bench", "--backend", "all", "--threads", "1", "--seconds", "0.3", "--json", "--scheme", "legacy"]));
-    let mut backends: Vec<String> = report["results"].as_array().unwrap().iter().map(|r| r["backend"].as_str().unwrap().to_string()).collect();
+    let mut backends: Vec<String> =
+        report["results"].as_array().unwrap().iter().map(|r| r["backend"].as_str().unwrap().to_string()).collect();
     backends.extend(report["unavailable"].as_array().unwrap().iter().map(|u| u["backend"].as_str().unwrap().to_string()));
     backends.sort();
     backends.dedup();

@@ -82,7 +82,11 @@ fn hot_loop_instructions(sass: &str) -> usize {
         u64::from_str_radix(operand.trim_start_matches("0x").trim_end_matches(';'), 16).ok()
     };
     let (end, start) = code.iter().find_map(|(a, t)| target(t).filter(|&to| to < *a).map(|to| (*a, to))).expect("a loop");
-    let skips: Vec<(u64, u64)> = code.iter().filter(|(a, _)| (start..=end).contains(a)).filter_map(|(a, t)| target(t).filter(|&to| to > *a).map(|to| (*a, to))).collect();
+    let skips: Vec<(u64, u64)> = code
+        .iter()
+        .filter(|(a, _)| (start..=end).contains(a))
+        .filter_map(|(a, t)| target(t).filter(|&to| to > *a).map(|to| (*a, to)))
+        .collect();
     code.iter().filter(|(a, _)| (start..=end).contains(a) && !skips.iter().any(|(from, to)| from < a && a < to)).count()
 }
 

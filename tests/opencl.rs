@@ -121,11 +121,28 @@ fn solve_with_the_opencl_backend_finds_valid_seals_for_every_scheme() {
     let block = "22".repeat(32);
     let key = "33".repeat(32);
     for (scheme, extra, order) in [
-        ("pow-register", vec!["--netuid", "3", "--hotkey", key.as_str(), "--coldkey", key.as_str(), "--difficulty", "2000"], ByteOrder::Little),
+        (
+            "pow-register",
+            vec!["--netuid", "3", "--hotkey", key.as_str(), "--coldkey", key.as_str(), "--difficulty", "2000"],
+            ByteOrder::Little,
+        ),
         ("legacy", vec!["--hotkey", key.as_str(), "--difficulty", "2000", "--byte-order", "be"], ByteOrder::Big),
         ("faucet", vec!["--coldkey", key.as_str(), "--difficulty", "2000", "--byte-order", "le"], ByteOrder::Little),
     ] {
-        let mut args = vec!["solve", "--json", "--backend", "opencl", "--opencl", "0:0", "--gpu-threads", "256", "--scheme", scheme, "--block-hash", block.as_str()];
+        let mut args = vec![
+            "solve",
+            "--json",
+            "--backend",
+            "opencl",
+            "--opencl",
+            "0:0",
+            "--gpu-threads",
+            "256",
+            "--scheme",
+            scheme,
+            "--block-hash",
+            block.as_str(),
+        ];
         args.extend(extra);
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_regsolver")).args(&args).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);

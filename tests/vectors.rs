@@ -106,10 +106,7 @@ fn first_valid_vectors() {
                 assert_eq!(found, vec![expected], "{} {key}", level.name());
                 if !pow {
                     let span = expected.wrapping_sub(start) + 1;
-                    let first = search(&mut device, &hot, start, span)
-                        .unwrap()
-                        .into_iter()
-                        .find(|&n| hot.verify(n).is_some());
+                    let first = search(&mut device, &hot, start, span).unwrap().into_iter().find(|&n| hot.verify(n).is_some());
                     assert_eq!(first, Some(expected), "{} {key} scan", level.name());
                 }
             }

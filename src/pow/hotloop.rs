@@ -16,20 +16,16 @@
 use super::{ByteOrder, Challenge, Target};
 
 /// SHA-256 initial hash value.
-pub const SHA256_IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
+pub const SHA256_IV: [u32; 8] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 /// SHA-256 round constants.
 pub const SHA256_K: [u32; 64] = [
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
+    0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa,
+    0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
+    0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+    0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+    0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
 /// Message words W1..W15 of `pow-register`'s third block: zero, then the bit length 131 * 8.
@@ -79,10 +75,7 @@ pub fn compress(state: &mut [u32; 8], block: &[u32; 16]) {
     let mut w = [0u32; 64];
     w[..16].copy_from_slice(block);
     for i in 16..64 {
-        w[i] = small_sigma1(w[i - 2])
-            .wrapping_add(w[i - 7])
-            .wrapping_add(small_sigma0(w[i - 15]))
-            .wrapping_add(w[i - 16]);
+        w[i] = small_sigma1(w[i - 2]).wrapping_add(w[i - 7]).wrapping_add(small_sigma0(w[i - 15])).wrapping_add(w[i - 16]);
     }
     let mut s = *state;
     for i in 0..64 {
@@ -159,14 +152,7 @@ pub struct Unit {
 impl Unit {
     fn new(base_nonce: u64, index_shift: u32, state: [u32; 8], words: [u32; 16]) -> Self {
         let t1 = t1_without_w(&state, SHA256_K[0]);
-        Unit {
-            base_nonce,
-            index_shift,
-            state,
-            round0_a: t1.wrapping_add(t2(&state)),
-            round0_e: state[3].wrapping_add(t1),
-            words,
-        }
+        Unit { base_nonce, index_shift, state, round0_a: t1.wrapping_add(t2(&state)), round0_e: state[3].wrapping_add(t1), words }
     }
 
     /// W0 for an index: its bytes in message order, OR-ed with the constant bits.

@@ -80,12 +80,7 @@ pub enum Challenge {
 
 impl Challenge {
     /// Scheme A's challenge. Fails for the root network (netuid 0).
-    pub fn pow_register(
-        netuid: u16,
-        block_hash: &BlockHash,
-        hotkey: &AccountId,
-        coldkey: &AccountId,
-    ) -> Result<Self, PowError> {
+    pub fn pow_register(netuid: u16, block_hash: &BlockHash, hotkey: &AccountId, coldkey: &AccountId) -> Result<Self, PowError> {
         if netuid == 0 {
             return Err(PowError::RootNetuid);
         }
@@ -110,9 +105,7 @@ impl Challenge {
     pub fn message(&self, nonce: u64) -> Vec<u8> {
         match self {
             Challenge::PowRegister { prefix } => [&prefix[..], &nonce.to_le_bytes()].concat(),
-            Challenge::Legacy { block_and_key_hash } => {
-                [&nonce.to_le_bytes()[..], &block_and_key_hash[..]].concat()
-            }
+            Challenge::Legacy { block_and_key_hash } => [&nonce.to_le_bytes()[..], &block_and_key_hash[..]].concat(),
         }
     }
 
@@ -124,9 +117,7 @@ impl Challenge {
     /// The lowest nonce at or above `start` (wrapping at 2^64) whose seal meets `target`,
     /// scanning at most `max_tries` nonces. The reference for "first valid nonce" vectors.
     pub fn first_valid(&self, target: &Target, order: ByteOrder, start: u64, max_tries: u64) -> Option<u64> {
-        (0..max_tries)
-            .map(|i| start.wrapping_add(i))
-            .find(|&n| target.is_met_by(&self.seal(n), order))
+        (0..max_tries).map(|i| start.wrapping_add(i)).find(|&n| target.is_met_by(&self.seal(n), order))
     }
 }
 

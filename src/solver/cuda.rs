@@ -10,9 +10,8 @@ use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 
 use super::pool::WorkerSpec;
 use super::{Backend, Device, DeviceError, GpuInfo, GpuTuning};
-use crate::kernels::{cuda_source, kernel_name, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
-use crate::pow::hotloop::{HotLoop, Layout, Unit};
-use crate::pow::ByteOrder;
+use crate::kernels::{collect_candidates, cuda_source, kernel_for, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use crate::pow::hotloop::{HotLoop, Unit};
 
 // SAFETY: `KernelUnit` is `repr(C)` plain u32 data, laid out as the kernels' `unit_t`.
 unsafe impl DeviceRepr for KernelUnit {}
@@ -30,6 +29,15 @@ pub fn driver_present() -> bool {
 pub fn nvrtc_present() -> bool {
     // SAFETY: only tries to dlopen the library.
     unsafe { cudarc::nvrtc::sys::is_culib_present() }
+}
+
+fn require_nvrtc() -> Result<(), DeviceError> {
+    if nvrtc_present() {
+        return Ok(());
+    }
+    Err(DeviceError::Unavailable(
+        "NVRTC (libnvrtc.so.12) was not found: install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12` and add its lib/ to LD_LIBRARY_PATH".into(),
+    ))
 }
 
 fn call<T>(what: &str, result: Result<T, cudarc::driver::DriverError>) -> Result<T, DeviceError> {
@@ -65,11 +73,7 @@ pub fn compile_ptx(arch: &str) -> Result<String, DeviceError> {
     if let Some(ptx) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(arch) {
         return Ok(ptx.clone());
     }
-    if !nvrtc_present() {
-        return Err(DeviceError::Unavailable(
-            "NVRTC (libnvrtc.so.12) was not found: install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12` and add its lib/ to LD_LIBRARY_PATH".into(),
-        ));
-    }
+    require_nvrtc()?;
     let opts = CompileOptions { options: vec![format!("--gpu-architecture={arch}"), "-std=c++17".into()], ..Default::default() };
     let ptx = compile_ptx_with_opts(cuda_source(), opts).map_err(|e| DeviceError::Build(format!("NVRTC for {arch}: {e}")))?;
     let text = ptx.to_src();
@@ -79,6 +83,8 @@ pub fn compile_ptx(arch: &str) -> Result<String, DeviceError> {
 
 /// A worker for one CUDA device; the context is created on the worker's thread.
 pub fn worker_spec(info: &GpuInfo, tuning: GpuTuning) -> Result<WorkerSpec, DeviceError> {
+    // Refused here, not on the worker thread, so that callers can fall back to the CPU.
+    require_nvrtc()?;
     let ordinal: usize = info.id.parse().map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
     let (arch, threads) = (info.detail.clone(), tuning.threads_for(info.compute_units));
     Ok(WorkerSpec {
@@ -121,8 +127,7 @@ impl Device for CudaDevice {
         u64::from(self.threads) * u64::from(self.nonces_per_thread)
     }
     fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
-        let name = kernel_name(hot.layout == Layout::PowRegister, hot.order == ByteOrder::Big);
-        let function = &self.functions[KERNEL_NAMES.iter().position(|n| *n == name).expect("known kernel")];
+        let function = &self.functions[kernel_for(hot)];
         let args = KernelUnit::new(unit, hot.target.top(), first, count);
         let threads = count.div_ceil(self.nonces_per_thread);
         let config = LaunchConfig {
@@ -136,8 +141,8 @@ impl Device for CudaDevice {
         // SAFETY: the argument list matches the kernels' signature (unit_t, u32, u32*, u32).
         call("cuLaunchKernel", unsafe { launch.launch(config) })?;
         let result = call("cuMemcpyDtoH", self.stream.clone_dtoh(&self.out))?;
-        let found = (result[0].min(OUT_CAPACITY)) as usize;
-        out.extend_from_slice(&result[1..1 + found]);
+        call("cuStreamSynchronize", self.stream.synchronize())?;
+        collect_candidates(&result, out);
         Ok(())
     }
 }

@@ -15,9 +15,8 @@ use opencl3::types::{cl_device_id, CL_BLOCKING};
 
 use super::pool::WorkerSpec;
 use super::{Backend, Device, DeviceError, GpuInfo, GpuTuning};
-use crate::kernels::{kernel_name, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
-use crate::pow::hotloop::{HotLoop, Layout, Unit};
-use crate::pow::ByteOrder;
+use crate::kernels::{collect_candidates, kernel_for, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use crate::pow::hotloop::{HotLoop, Unit};
 
 /// Serialises platform queries, context creation and program builds: PoCL crashes when
 /// several threads build programs at once, and no driver gains from doing so.
@@ -32,7 +31,8 @@ fn loader_present() -> Result<(), DeviceError> {
         Ok(())
     } else {
         Err(DeviceError::Unavailable(
-            "no OpenCL loader: libOpenCL.so was not found (install an ICD loader and a driver, e.g. ocl-icd-libopencl1 + pocl-opencl-icd)".into(),
+            "no OpenCL loader: libOpenCL.so was not found (install an ICD loader and a driver, e.g. ocl-icd-libopencl1 + pocl-opencl-icd)"
+                .into(),
         ))
     }
 }
@@ -115,8 +115,18 @@ impl OpenClDevice {
         let program = build(&context)?;
         let kernels = KERNEL_NAMES.iter().map(|name| call(name, Kernel::create(&program, name))).collect::<Result<_, _>>()?;
         // SAFETY: a plain device allocation, no host pointer.
-        let out = call("clCreateBuffer", unsafe { Buffer::<u32>::create(&context, CL_MEM_READ_WRITE, 1 + OUT_CAPACITY as usize, ptr::null_mut()) })?;
-        Ok(OpenClDevice { id: id.to_string(), queue, kernels, out, threads, nonces_per_thread: nonces_per_thread.max(1), _context: context })
+        let out = call("clCreateBuffer", unsafe {
+            Buffer::<u32>::create(&context, CL_MEM_READ_WRITE, 1 + OUT_CAPACITY as usize, ptr::null_mut())
+        })?;
+        Ok(OpenClDevice {
+            id: id.to_string(),
+            queue,
+            kernels,
+            out,
+            threads,
+            nonces_per_thread: nonces_per_thread.max(1),
+            _context: context,
+        })
     }
 }
 
@@ -128,8 +138,7 @@ impl Device for OpenClDevice {
         u64::from(self.threads) * u64::from(self.nonces_per_thread)
     }
     fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
-        let name = kernel_name(hot.layout == Layout::PowRegister, hot.order == ByteOrder::Big);
-        let kernel = &self.kernels[KERNEL_NAMES.iter().position(|n| *n == name).expect("known kernel")];
+        let kernel = &self.kernels[kernel_for(hot)];
         let args = KernelUnit::new(unit, hot.target.top(), first, count);
         let threads = count.div_ceil(self.nonces_per_thread) as usize;
         let mut result = vec![0u32; 1 + OUT_CAPACITY as usize];
@@ -149,8 +158,7 @@ impl Device for OpenClDevice {
             )?;
             call("clEnqueueReadBuffer", self.queue.enqueue_read_buffer(&self.out, CL_BLOCKING, 0, &mut result, &[]))?;
         }
-        let found = result[0].min(OUT_CAPACITY) as usize;
-        out.extend_from_slice(&result[1..1 + found]);
+        collect_candidates(&result, out);
         Ok(())
     }
 }

@@ -18,8 +18,7 @@ fn hex32(text: &str) -> [u8; 32] {
 /// Runs the device on a known vector and on both layouts and byte orders across a unit
 /// boundary, comparing every candidate with the reference.
 pub fn run(device: &mut dyn Device) -> Result<(), DeviceError> {
-    let known = Challenge::pow_register(7, &hex32(KNOWN_BLOCK), &hex32(KNOWN_HOTKEY), &hex32(KNOWN_COLDKEY))
-        .expect("netuid 7 is not root");
+    let known = Challenge::pow_register(7, &hex32(KNOWN_BLOCK), &hex32(KNOWN_HOTKEY), &hex32(KNOWN_COLDKEY)).expect("netuid 7 is not root");
     let target = Target::from_difficulty(1000).expect("non-zero");
     let hot = HotLoop::new(known.clone(), target, ByteOrder::Little);
     let found = search(device, &hot, hot.layout.position_of(KNOWN_NONCE), 1)?;

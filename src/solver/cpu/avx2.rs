@@ -57,10 +57,7 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
     #[inline(always)]
     fn w_rotr(self, x: __m256i, r: u32) -> __m256i {
         unsafe {
-            _mm256_or_si256(
-                _mm256_srlv_epi32(x, _mm256_set1_epi32(r as i32)),
-                _mm256_sllv_epi32(x, _mm256_set1_epi32(32 - r as i32)),
-            )
+            _mm256_or_si256(_mm256_srlv_epi32(x, _mm256_set1_epi32(r as i32)), _mm256_sllv_epi32(x, _mm256_set1_epi32(32 - r as i32)))
         }
     }
     #[inline(always)]
@@ -70,7 +67,9 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
     #[inline(always)]
     fn w_bswap(self, x: __m256i) -> __m256i {
         unsafe {
-            let m = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+            let m = _mm256_setr_epi8(
+                3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+            );
             _mm256_shuffle_epi8(x, m)
         }
     }
@@ -102,7 +101,9 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
     #[inline(always)]
     fn q_bswap(self, x: __m256i) -> __m256i {
         unsafe {
-            let m = _mm256_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
+            let m = _mm256_setr_epi8(
+                7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8,
+            );
             _mm256_shuffle_epi8(x, m)
         }
     }

@@ -2,7 +2,7 @@
 //! M-lane Keccak-f[1600], fully unrolled. Each SIMD path implements [`Lanes`]; everything
 //! here is `#[inline(always)]` so it compiles into the path's `#[target_feature]` entry point.
 
-use crate::pow::hotloop::{Unit, POW_REGISTER_LAST_BLOCK, SHA256_K};
+use crate::pow::hotloop::{HotLoop, Layout, Unit, POW_REGISTER_LAST_BLOCK, SHA256_K};
 use crate::pow::ByteOrder;
 
 /// One SIMD register's worth of lanes and the operations the inner loop needs.
@@ -133,12 +133,30 @@ pub fn sha256_lanes<L: Lanes, const POW: bool>(l: L, u: &UnitLanes<L>, w0: L::W)
 }
 
 const KECCAK_RC: [u64; 24] = [
-    0x0000000000000001, 0x0000000000008082, 0x800000000000808a, 0x8000000080008000,
-    0x000000000000808b, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009,
-    0x000000000000008a, 0x0000000000000088, 0x0000000080008009, 0x000000008000000a,
-    0x000000008000808b, 0x800000000000008b, 0x8000000000008089, 0x8000000000008003,
-    0x8000000000008002, 0x8000000000000080, 0x000000000000800a, 0x800000008000000a,
-    0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
+    0x0000000000000001,
+    0x0000000000008082,
+    0x800000000000808a,
+    0x8000000080008000,
+    0x000000000000808b,
+    0x0000000080000001,
+    0x8000000080008081,
+    0x8000000000008009,
+    0x000000000000008a,
+    0x0000000000000088,
+    0x0000000080008009,
+    0x000000008000000a,
+    0x000000008000808b,
+    0x800000000000008b,
+    0x8000000000008089,
+    0x8000000000008003,
+    0x8000000000008002,
+    0x8000000000000080,
+    0x000000000000800a,
+    0x800000008000000a,
+    0x8000000080008081,
+    0x8000000000008080,
+    0x0000000080000001,
+    0x8000000080008008,
 ];
 const KECCAK_RHO: [u32; 24] = [1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44];
 const KECCAK_PI: [usize; 24] = [10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1];
@@ -234,21 +252,13 @@ pub fn search_run<L: Lanes, const POW: bool, const BIG: bool>(
 
 /// Picks the monomorphised loop for a job's layout and byte order.
 #[inline(always)]
-pub fn search_dispatch<L: Lanes>(
-    l: L,
-    pow: bool,
-    order: ByteOrder,
-    unit: &Unit,
-    target_top: u64,
-    first: u32,
-    count: u32,
-    out: &mut Vec<u32>,
-) {
-    match (pow, order) {
-        (true, ByteOrder::Little) => search_run::<L, true, false>(l, unit, target_top, first, count, out),
-        (true, ByteOrder::Big) => search_run::<L, true, true>(l, unit, target_top, first, count, out),
-        (false, ByteOrder::Little) => search_run::<L, false, false>(l, unit, target_top, first, count, out),
-        (false, ByteOrder::Big) => search_run::<L, false, true>(l, unit, target_top, first, count, out),
+pub fn search_dispatch<L: Lanes>(l: L, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+    let top = hot.target.top();
+    match (hot.layout, hot.order) {
+        (Layout::PowRegister, ByteOrder::Little) => search_run::<L, true, false>(l, unit, top, first, count, out),
+        (Layout::PowRegister, ByteOrder::Big) => search_run::<L, true, true>(l, unit, top, first, count, out),
+        (Layout::Legacy, ByteOrder::Little) => search_run::<L, false, false>(l, unit, top, first, count, out),
+        (Layout::Legacy, ByteOrder::Big) => search_run::<L, false, true>(l, unit, top, first, count, out),
     }
 }
 

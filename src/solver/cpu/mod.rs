@@ -1,16 +1,16 @@
 //! The CPU backend: run-time SIMD dispatch (AVX-512, AVX2, scalar) over one inner loop.
 
-mod lanes;
-mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod lanes;
+mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
 
 use super::{Device, DeviceError};
-use crate::pow::hotloop::{HotLoop, Layout, Unit};
+use crate::pow::hotloop::{HotLoop, Unit};
 
 /// The SIMD paths, slowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
@@ -76,27 +76,25 @@ impl SimdLevel {
 
     /// Searches one run of a unit on this path (see [`lanes::search_run`]).
     pub fn search_run(self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
-        let pow = hot.layout == Layout::PowRegister;
-        let top = hot.target.top();
         match self {
-            SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar, pow, hot.order, unit, top, first, count, out),
+            SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar, hot, unit, first, count, out),
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => {
                 let l = avx2::Avx2::<false>::detect().expect("checked by SimdLevel::choose");
                 // SAFETY: the token proves AVX2 is present.
-                unsafe { search_avx2(l, pow, hot.order, unit, top, first, count, out) }
+                unsafe { search_avx2(l, hot, unit, first, count, out) }
             }
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2ShaNi => {
                 let l = avx2::Avx2::<true>::detect().expect("checked by SimdLevel::choose");
                 // SAFETY: the token proves AVX2, SHA and SSE4.1 are present.
-                unsafe { search_avx2_sha_ni(l, pow, hot.order, unit, top, first, count, out) }
+                unsafe { search_avx2_sha_ni(l, hot, unit, first, count, out) }
             }
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512 => {
                 let l = avx512::Avx512::detect().expect("checked by SimdLevel::choose");
                 // SAFETY: the token proves AVX-512F/BW are present.
-                unsafe { search_avx512(l, pow, hot.order, unit, top, first, count, out) }
+                unsafe { search_avx512(l, hot, unit, first, count, out) }
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("only scalar is available off x86-64"),
@@ -106,23 +104,20 @@ impl SimdLevel {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn search_avx2(l: avx2::Avx2<false>, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
+unsafe fn search_avx2(l: avx2::Avx2<false>, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, hot, unit, first, count, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,sha,sse4.1")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn search_avx2_sha_ni(l: avx2::Avx2<true>, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
+unsafe fn search_avx2_sha_ni(l: avx2::Avx2<true>, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, hot, unit, first, count, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn search_avx512(l: avx512::Avx512, pow: bool, order: crate::pow::ByteOrder, unit: &Unit, top: u64, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, pow, order, unit, top, first, count, out)
+unsafe fn search_avx512(l: avx512::Avx512, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, hot, unit, first, count, out)
 }
 
 /// One CPU worker thread's device.
@@ -156,6 +151,7 @@ impl Device for CpuDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pow::hotloop::Layout;
     use crate::pow::{ByteOrder, Challenge, Target};
     use proptest::prelude::*;
 
