@@ -8,6 +8,9 @@ use super::lanes::{Lanes, UnitLanes};
 use super::sha_ni;
 use crate::pow::hotloop::POW_REGISTER_LAST_BLOCK;
 
+/// Independent SHA-NI compressions in flight at once.
+const SHA_NI_INTERLEAVE: usize = 4;
+
 /// Token proving AVX2 (and with `SHA_NI`, SHA + SSE4.1) is present; only [`Avx2::detect`]
 /// makes one.
 #[derive(Clone, Copy, Debug)]
@@ -135,14 +138,17 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
         unsafe {
             let mut w0s = [0u32; 8];
             _mm256_storeu_si256(w0s.as_mut_ptr().cast(), w0);
-            let mut block = if POW { POW_REGISTER_LAST_BLOCK } else { u.unit.words };
-            // digest[word][lane]
+            let block = if POW { POW_REGISTER_LAST_BLOCK } else { u.unit.words };
+            // digest[word][lane], from groups of interleaved compressions.
             let mut digest = [[0u32; 8]; 8];
-            for (lane, &w) in w0s.iter().enumerate() {
-                block[0] = w;
-                let d = sha_ni::compress(&u.unit.state, &block);
-                for (row, word) in digest.iter_mut().zip(d) {
-                    row[lane] = word;
+            for group in 0..8 / SHA_NI_INTERLEAVE {
+                let base = group * SHA_NI_INTERLEAVE;
+                let lanes: [u32; SHA_NI_INTERLEAVE] = w0s[base..base + SHA_NI_INTERLEAVE].try_into().expect("in range");
+                let d = sha_ni::compress_w0(&u.unit.state, &block, lanes);
+                for (k, words) in d.iter().enumerate() {
+                    for (row, &word) in digest.iter_mut().zip(words) {
+                        row[base + k] = word;
+                    }
                 }
             }
             let mut out = [_mm256_setzero_si256(); 8];

@@ -161,32 +161,31 @@ const KECCAK_RC: [u64; 24] = [
 const KECCAK_RHO: [u32; 24] = [1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44];
 const KECCAK_PI: [usize; 24] = [10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1];
 
+/// One Keccak-f[1600] round. Every step is unrolled by macro, not left to the optimiser: on paths
+/// whose rotates take several instructions it would keep rho-pi as a loop over lookup tables.
 #[inline(always)]
 fn keccak_round<L: Lanes>(l: L, a: &mut [L::Q; 25], rc: u64) {
-    // Explicit fills rather than `array::from_fn`: its closure call is not always inlined.
     let mut c = [a[0]; 5];
-    for x in 0..5 {
-        c[x] = l.q_xor(l.q_xor3(a[x], a[x + 5], a[x + 10]), l.q_xor(a[x + 15], a[x + 20]));
-    }
-    for x in 0..5 {
-        let d = l.q_xor(c[(x + 4) % 5], l.q_rotl(c[(x + 1) % 5], 1));
-        for y in 0..5 {
-            a[5 * y + x] = l.q_xor(a[5 * y + x], d);
-        }
-    }
-    let mut last = a[1];
-    for i in 0..24 {
-        let next = a[KECCAK_PI[i]];
-        a[KECCAK_PI[i]] = l.q_rotl(last, KECCAK_RHO[i]);
-        last = next;
-    }
-    for y in 0..5 {
-        let mut row = [a[0]; 5];
-        row.copy_from_slice(&a[5 * y..5 * y + 5]);
-        for x in 0..5 {
-            a[5 * y + x] = l.q_chi(row[x], row[(x + 1) % 5], row[(x + 2) % 5]);
-        }
-    }
+    unroll!(X in [0, 1, 2, 3, 4] {
+        c[X] = l.q_xor(l.q_xor3(a[X], a[X + 5], a[X + 10]), l.q_xor(a[X + 15], a[X + 20]));
+    });
+    unroll!(X in [0, 1, 2, 3, 4] {
+        let d = l.q_xor(c[(X + 4) % 5], l.q_rotl(c[(X + 1) % 5], 1));
+        unroll!(Y in [0, 1, 2, 3, 4] {
+            a[5 * Y + X] = l.q_xor(a[5 * Y + X], d);
+        });
+    });
+    // Rho and pi: lane PI[i] takes lane PI[i - 1] (lane 1 for i = 0) rotated by RHO[i].
+    let b = *a;
+    unroll!(I in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23] {
+        a[KECCAK_PI[I]] = l.q_rotl(b[if I == 0 { 1 } else { KECCAK_PI[I - 1] }], KECCAK_RHO[I]);
+    });
+    unroll!(Y in [0, 1, 2, 3, 4] {
+        let row = [a[5 * Y], a[5 * Y + 1], a[5 * Y + 2], a[5 * Y + 3], a[5 * Y + 4]];
+        unroll!(X in [0, 1, 2, 3, 4] {
+            a[5 * Y + X] = l.q_chi(row[X], row[(X + 1) % 5], row[(X + 2) % 5]);
+        });
+    });
     a[0] = l.q_xor(a[0], l.q_splat(rc));
 }
 

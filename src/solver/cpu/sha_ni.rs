@@ -19,34 +19,40 @@ unsafe fn schedule(w0: __m128i, w1: __m128i, w2: __m128i, w3: __m128i) -> __m128
     _mm_sha256msg2_epu32(t, w3)
 }
 
-/// `state` compressed with one block of message words.
+/// `state` compressed with `K` blocks that differ only in their first word `w0[k]`, the `K`
+/// compressions interleaved step by step so that the SHA units' latency overlaps.
 ///
 /// # Safety
 /// The CPU must support SHA, SSSE3 and SSE4.1.
 #[inline(always)]
-pub unsafe fn compress(state: &[u32; 8], block: &[u32; 16]) -> [u32; 8] {
+pub unsafe fn compress_w0<const K: usize>(state: &[u32; 8], block: &[u32; 16], w0: [u32; K]) -> [[u32; 8]; K] {
     let dcba = _mm_loadu_si128(state.as_ptr().cast());
     let efgh = _mm_loadu_si128(state.as_ptr().add(4).cast());
     let cdab = _mm_shuffle_epi32::<0xB1>(dcba);
     let efhg = _mm_shuffle_epi32::<0x1B>(efgh);
-    let mut abef = _mm_alignr_epi8::<8>(cdab, efhg);
-    let mut cdgh = _mm_blend_epi16::<0xF0>(efhg, cdab);
-    let (abef_in, cdgh_in) = (abef, cdgh);
-    let mut w = [0usize, 4, 8, 12].map(|i| _mm_loadu_si128(block.as_ptr().add(i).cast()));
-    for i in 0..16 {
-        if i >= 4 {
-            let next = schedule(w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]);
-            w[i % 4] = next;
-        }
-        rounds4(&mut abef, &mut cdgh, w[i % 4], i);
+    let (abef_in, cdgh_in) = (_mm_alignr_epi8::<8>(cdab, efhg), _mm_blend_epi16::<0xF0>(efhg, cdab));
+    let (mut abef, mut cdgh) = ([abef_in; K], [cdgh_in; K]);
+    let first = _mm_loadu_si128(block.as_ptr().cast());
+    let rest = [4usize, 8, 12].map(|i| _mm_loadu_si128(block.as_ptr().add(i).cast()));
+    let mut w = [[first, rest[0], rest[1], rest[2]]; K];
+    for k in 0..K {
+        w[k][0] = _mm_insert_epi32::<0>(first, w0[k] as i32);
     }
-    abef = _mm_add_epi32(abef, abef_in);
-    cdgh = _mm_add_epi32(cdgh, cdgh_in);
-    let feba = _mm_shuffle_epi32::<0x1B>(abef);
-    let dchg = _mm_shuffle_epi32::<0xB1>(cdgh);
-    let mut out = [0u32; 8];
-    _mm_storeu_si128(out.as_mut_ptr().cast(), _mm_blend_epi16::<0xF0>(feba, dchg));
-    _mm_storeu_si128(out.as_mut_ptr().add(4).cast(), _mm_alignr_epi8::<8>(dchg, feba));
+    for i in 0..16 {
+        for k in 0..K {
+            if i >= 4 {
+                w[k][i % 4] = schedule(w[k][i % 4], w[k][(i + 1) % 4], w[k][(i + 2) % 4], w[k][(i + 3) % 4]);
+            }
+            rounds4(&mut abef[k], &mut cdgh[k], w[k][i % 4], i);
+        }
+    }
+    let mut out = [[0u32; 8]; K];
+    for k in 0..K {
+        let feba = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(abef[k], abef_in));
+        let dchg = _mm_shuffle_epi32::<0xB1>(_mm_add_epi32(cdgh[k], cdgh_in));
+        _mm_storeu_si128(out[k].as_mut_ptr().cast(), _mm_blend_epi16::<0xF0>(feba, dchg));
+        _mm_storeu_si128(out[k].as_mut_ptr().add(4).cast(), _mm_alignr_epi8::<8>(dchg, feba));
+    }
     out
 }
 
@@ -60,9 +66,14 @@ mod tests {
             eprintln!("SKIPPED: this CPU has no SHA extensions");
             return;
         }
-        let block: [u32; 16] = std::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9));
-        let mut expected = SHA256_IV;
-        compress(&mut expected, &block);
-        assert_eq!(unsafe { super::compress(&SHA256_IV, &block) }, expected);
+        let mut block: [u32; 16] = std::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9));
+        let w0 = [1, 0xdead_beef, 7];
+        let got = unsafe { super::compress_w0(&SHA256_IV, &block, w0) };
+        for (k, w) in w0.into_iter().enumerate() {
+            block[0] = w;
+            let mut expected = SHA256_IV;
+            compress(&mut expected, &block);
+            assert_eq!(got[k], expected, "block {k}");
+        }
     }
 }
