@@ -18,6 +18,10 @@ use crate::pow::hotloop::{HotLoop, Unit};
 pub enum SimdLevel {
     /// Portable u32/u64 code, one nonce at a time.
     Scalar,
+    /// One nonce at a time, SHA-256 on the SHA extensions.
+    #[value(name = "sha-ni")]
+    #[serde(rename = "sha-ni")]
+    ShaNi,
     /// 8 SHA-256 lanes, 4 Keccak lanes.
     Avx2,
     /// AVX2 Keccak lanes with SHA-256 on the SHA extensions.
@@ -34,6 +38,9 @@ impl SimdLevel {
         let mut levels = vec![SimdLevel::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
+            if scalar::Scalar::<true>::detect().is_some() {
+                levels.push(SimdLevel::ShaNi);
+            }
             if avx2::Avx2::<false>::detect().is_some() {
                 levels.push(SimdLevel::Avx2);
             }
@@ -68,6 +75,7 @@ impl SimdLevel {
     pub fn name(self) -> &'static str {
         match self {
             SimdLevel::Scalar => "scalar",
+            SimdLevel::ShaNi => "sha-ni",
             SimdLevel::Avx2 => "avx2",
             SimdLevel::Avx2ShaNi => "avx2-sha-ni",
             SimdLevel::Avx512 => "avx512",
@@ -77,7 +85,13 @@ impl SimdLevel {
     /// Searches one run of a unit on this path (see [`lanes::search_run`]).
     pub fn search_run(self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
         match self {
-            SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar, hot, unit, first, count, out),
+            SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar::PORTABLE, hot, unit, first, count, out),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::ShaNi => {
+                let l = scalar::Scalar::<true>::detect().expect("checked by SimdLevel::choose");
+                // SAFETY: the token proves SHA and SSE4.1 are present.
+                unsafe { search_sha_ni(l, hot, unit, first, count, out) }
+            }
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => {
                 let l = avx2::Avx2::<false>::detect().expect("checked by SimdLevel::choose");
@@ -100,6 +114,12 @@ impl SimdLevel {
             _ => unreachable!("only scalar is available off x86-64"),
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sha,sse4.1")]
+unsafe fn search_sha_ni(l: scalar::Scalar<true>, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+    lanes::search_dispatch(l, hot, unit, first, count, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -157,7 +177,9 @@ mod tests {
 
     fn seals_at(level: SimdLevel, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
         match level {
-            SimdLevel::Scalar => lanes::seals(scalar::Scalar, pow, unit, first),
+            SimdLevel::Scalar => lanes::seals(scalar::Scalar::PORTABLE, pow, unit, first),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::ShaNi => unsafe { sha_ni_seals(scalar::Scalar::<true>::detect().unwrap(), pow, unit, first) },
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => unsafe { avx2_seals(avx2::Avx2::<false>::detect().unwrap(), pow, unit, first) },
             #[cfg(target_arch = "x86_64")]
@@ -167,6 +189,11 @@ mod tests {
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!(),
         }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sha,sse4.1")]
+    unsafe fn sha_ni_seals(l: scalar::Scalar<true>, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+        lanes::seals(l, pow, unit, first)
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
@@ -246,7 +273,7 @@ mod tests {
     fn choose_rejects_what_the_cpu_lacks_and_defaults_to_best() {
         assert_eq!(SimdLevel::choose(None).unwrap(), SimdLevel::best());
         assert_eq!(SimdLevel::choose(Some(SimdLevel::Scalar)).unwrap(), SimdLevel::Scalar);
-        for level in [SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512] {
+        for level in [SimdLevel::ShaNi, SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512] {
             assert_eq!(SimdLevel::choose(Some(level)).is_ok(), SimdLevel::available().contains(&level));
         }
     }

@@ -1,12 +1,26 @@
-//! The portable path: one lane of plain u32/u64 arithmetic, for every CPU (aarch64 too).
+//! One lane of plain u32/u64 arithmetic: the portable path for every CPU (aarch64 too), and,
+//! with `SHA_NI`, the same lane with SHA-256 on the x86 SHA extensions.
 
-use super::lanes::Lanes;
+use super::lanes::{Lanes, UnitLanes};
+use crate::pow::hotloop::POW_REGISTER_LAST_BLOCK;
 
-/// Token for the scalar path; always available.
+/// Token for the one-lane paths; only [`Scalar::PORTABLE`] and [`Scalar::detect`] make one.
 #[derive(Clone, Copy, Debug)]
-pub struct Scalar;
+pub struct Scalar<const SHA_NI: bool>(());
 
-impl Lanes for Scalar {
+impl Scalar<false> {
+    /// The portable path, always available.
+    pub const PORTABLE: Self = Scalar(());
+}
+
+impl Scalar<true> {
+    #[cfg(target_arch = "x86_64")]
+    pub fn detect() -> Option<Self> {
+        (is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1")).then_some(Scalar(()))
+    }
+}
+
+impl<const SHA_NI: bool> Lanes for Scalar<SHA_NI> {
     const N: usize = 1;
     const M: usize = 1;
     type W = u32;
@@ -86,6 +100,16 @@ impl Lanes for Scalar {
     #[inline(always)]
     fn le_mask(self, v: u64, t: u64) -> u32 {
         u32::from(v <= t)
+    }
+    #[inline(always)]
+    fn sha256_last_block<const POW: bool>(self, u: &UnitLanes<Self>, w0: u32) -> [u32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        if SHA_NI {
+            let block = if POW { POW_REGISTER_LAST_BLOCK } else { u.unit.words };
+            // SAFETY: a `Scalar<true>` exists only where `detect` saw SHA and SSE4.1.
+            return unsafe { super::sha_ni::compress_w0(&u.unit.state, &block, [w0]) }[0];
+        }
+        super::lanes::sha256_lanes::<Self, POW>(self, u, w0)
     }
     #[cfg(test)]
     fn q_store(self, x: u64) -> Vec<u64> {
