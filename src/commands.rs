@@ -1,5 +1,6 @@
 //! The commands: `solve` (one offline search), `bench` (hashrate per device), `devices`.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -179,25 +180,37 @@ fn bench_job(scheme: Scheme) -> HotLoop {
     HotLoop::new(challenge, Target::from_difficulty(u64::MAX).expect("non-zero"), ByteOrder::Little)
 }
 
+/// How long `bench` waits for devices to pass their self-tests and finish a first batch.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(300);
+
 /// Runs the specs on one job for `seconds` after every device passed its self-test, and reports
 /// seals per second per device (CPU threads are summed into one result).
 pub fn measure(specs: Vec<WorkerSpec>, scheme: Scheme, seconds: f64) -> anyhow::Result<Vec<BenchResult>> {
     let mut pool = Pool::start(specs);
     pool.set_job(bench_job(scheme), rand::random());
+    // Warm-up: self-tests, then one whole batch on every device (drivers may compile lazily
+    // on the first full-size launch), all outside the measured window.
+    let hashes = |pool: &Pool| -> Vec<u64> { pool.stats.iter().map(|s| s.hashes.load(Ordering::Relaxed)).collect() };
     let settle = Instant::now();
-    while !pool.all_settled() && settle.elapsed() < Duration::from_secs(300) {
+    let warm = |pool: &Pool, start: &[u64]| {
+        pool.stats.iter().zip(start).all(|(s, &h)| s.failed.load(Ordering::Relaxed) || s.hashes.load(Ordering::Relaxed) > h)
+    };
+    while !pool.all_settled() && settle.elapsed() < WARM_UP_LIMIT {
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(300));
-    let before: Vec<u64> = pool.stats.iter().map(|s| s.hashes.load(std::sync::atomic::Ordering::Relaxed)).collect();
+    let settled = hashes(&pool);
+    while !warm(&pool, &settled) && settle.elapsed() < WARM_UP_LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = hashes(&pool);
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(seconds));
-    let after: Vec<u64> = pool.stats.iter().map(|s| s.hashes.load(std::sync::atomic::Ordering::Relaxed)).collect();
+    let after = hashes(&pool);
     let elapsed = started.elapsed().as_secs_f64();
     pool.stop();
     let mut results: Vec<BenchResult> = Vec::new();
     for ((stat, b), a) in pool.stats.iter().zip(before).zip(after) {
-        if stat.failed.load(std::sync::atomic::Ordering::Relaxed) {
+        if stat.failed.load(Ordering::Relaxed) {
             continue;
         }
         let rate = (a - b) as f64 / elapsed;

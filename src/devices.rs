@@ -138,7 +138,7 @@ pub fn listing_text(listing: &Value) -> String {
                     );
                 }
             }
-            None => text += &format!("{title}: unavailable: {}\n", section["unavailable"].as_str().unwrap_or("")),
+            None => text += &format!("{title}: {}\n", section["unavailable"].as_str().unwrap_or("")),
         }
     }
     text

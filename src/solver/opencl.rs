@@ -18,6 +18,9 @@ use super::{Backend, Device, DeviceError, GpuInfo, GpuTuning};
 use crate::kernels::{collect_candidates, kernel_for, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
 
+/// Work-items per work-group for every launch.
+const WORK_GROUP_SIZE: usize = 64;
+
 /// Serialises platform queries, context creation and program builds: PoCL crashes when
 /// several threads build programs at once, and no driver gains from doing so.
 static SETUP: Mutex<()> = Mutex::new(());
@@ -140,7 +143,9 @@ impl Device for OpenClDevice {
     fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
         let kernel = &self.kernels[kernel_for(hot)];
         let args = KernelUnit::new(unit, hot.target.top(), first, count);
-        let threads = count.div_ceil(self.nonces_per_thread) as usize;
+        // A fixed work-group size (the kernel bounds-checks the padding threads): drivers such
+        // as PoCL otherwise derive one from each launch's size and compile a variant for each.
+        let threads = (count.div_ceil(self.nonces_per_thread) as usize).next_multiple_of(WORK_GROUP_SIZE);
         let mut result = vec![0u32; 1 + OUT_CAPACITY as usize];
         // SAFETY: blocking transfers of host slices that outlive the calls; the argument list
         // matches the kernels' signature (unit_t, uint, __global uint*, uint).
@@ -154,6 +159,7 @@ impl Device for OpenClDevice {
                     .set_arg(&self.out)
                     .set_arg(&OUT_CAPACITY)
                     .set_global_work_size(threads)
+                    .set_local_work_size(WORK_GROUP_SIZE)
                     .enqueue_nd_range(&self.queue),
             )?;
             call("clEnqueueReadBuffer", self.queue.enqueue_read_buffer(&self.out, CL_BLOCKING, 0, &mut result, &[]))?;
