@@ -2,7 +2,7 @@
 """Seals/s of the official SDK's native CPU miner (PyPI bittensor-core, `pow_mine_cpu`) and of
 `regsolver bench` on one thread, in the same run on the same machine.
 
-    python3 -m pip install bittensor-core
+    python3 -m pip install bittensor-core==0.1.5
     cargo build --release
     python3 benches/compare_sdk.py [--seconds 5] [--regsolver target/release/regsolver]
 """
