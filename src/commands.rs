@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use tracing::info;
 
-use crate::cli::{BenchArgs, BenchBackend, Cli, Command, DeviceArgs, SolveArgs};
+use crate::cli::{BenchArgs, BenchBackend, Cli, Command, SolveArgs};
 use crate::devices::{backend_specs, listing, listing_text, requested_backends, specs_with_fallback};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::{parse_account, parse_hex};
@@ -284,9 +284,4 @@ fn format_rate(rate: f64) -> String {
         r if r >= 1e3 => format!("{:.2} k", r / 1e3),
         r => format!("{r:.0}"),
     }
-}
-
-/// Device flags with nothing set: every core, best SIMD path, all GPUs.
-pub fn default_device_args() -> DeviceArgs {
-    DeviceArgs { threads: None, simd: None, gpu: None, opencl: None, gpu_threads: None, gpu_nonces_per_thread: 64 }
 }

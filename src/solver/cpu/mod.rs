@@ -116,29 +116,27 @@ impl SimdLevel {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sha,sse4.1")]
-unsafe fn search_sha_ni(l: scalar::Scalar<true>, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, hot, unit, first, count, out)
+/// Defines a path's `#[target_feature]` entry point into the generic loop (and, for tests, its
+/// full-seal twin): the features are enabled for everything the generic code inlines.
+macro_rules! x86_path {
+    ($search:ident, $seals:ident, $token:ty, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $search(l: $token, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
+            lanes::search_dispatch(l, hot, unit, first, count, out)
+        }
+        #[cfg(all(test, target_arch = "x86_64"))]
+        #[target_feature(enable = $features)]
+        unsafe fn $seals(l: $token, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
+            lanes::seals(l, pow, unit, first)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn search_avx2(l: avx2::Avx2<false>, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, hot, unit, first, count, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,sha,sse4.1")]
-unsafe fn search_avx2_sha_ni(l: avx2::Avx2<true>, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, hot, unit, first, count, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn search_avx512(l: avx512::Avx512, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
-    lanes::search_dispatch(l, hot, unit, first, count, out)
-}
+x86_path!(search_sha_ni, sha_ni_seals, scalar::Scalar<true>, "sha,sse4.1");
+x86_path!(search_avx2, avx2_seals, avx2::Avx2<false>, "avx2");
+x86_path!(search_avx2_sha_ni, avx2_sha_ni_seals, avx2::Avx2<true>, "avx2,sha,sse4.1");
+x86_path!(search_avx512, avx512_seals, avx512::Avx512, "avx512f,avx512bw");
 
 /// One CPU worker thread's device.
 pub struct CpuDevice {
@@ -179,36 +177,16 @@ mod tests {
         match level {
             SimdLevel::Scalar => lanes::seals(scalar::Scalar::PORTABLE, pow, unit, first),
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::ShaNi => unsafe { sha_ni_seals(scalar::Scalar::<true>::detect().unwrap(), pow, unit, first) },
+            SimdLevel::ShaNi => unsafe { super::sha_ni_seals(scalar::Scalar::<true>::detect().unwrap(), pow, unit, first) },
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => unsafe { avx2_seals(avx2::Avx2::<false>::detect().unwrap(), pow, unit, first) },
+            SimdLevel::Avx2 => unsafe { super::avx2_seals(avx2::Avx2::<false>::detect().unwrap(), pow, unit, first) },
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2ShaNi => unsafe { avx2_sha_ni_seals(avx2::Avx2::<true>::detect().unwrap(), pow, unit, first) },
+            SimdLevel::Avx2ShaNi => unsafe { super::avx2_sha_ni_seals(avx2::Avx2::<true>::detect().unwrap(), pow, unit, first) },
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => unsafe { avx512_seals(avx512::Avx512::detect().unwrap(), pow, unit, first) },
+            SimdLevel::Avx512 => unsafe { super::avx512_seals(avx512::Avx512::detect().unwrap(), pow, unit, first) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!(),
         }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "sha,sse4.1")]
-    unsafe fn sha_ni_seals(l: scalar::Scalar<true>, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
-        lanes::seals(l, pow, unit, first)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn avx2_seals(l: avx2::Avx2<false>, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
-        lanes::seals(l, pow, unit, first)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,sha,sse4.1")]
-    unsafe fn avx2_sha_ni_seals(l: avx2::Avx2<true>, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
-        lanes::seals(l, pow, unit, first)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw")]
-    unsafe fn avx512_seals(l: avx512::Avx512, pow: bool, unit: &Unit, first: u32) -> Vec<[u8; 32]> {
-        lanes::seals(l, pow, unit, first)
     }
 
     /// Every lane of every path equals the reference seal.
