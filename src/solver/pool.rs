@@ -213,3 +213,129 @@ fn worker(spec: WorkerSpec, shared: Arc<Shared>, stat: Arc<DeviceStats>, tx: Sen
     }
     stat.running.store(false, Ordering::Relaxed);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pow::hotloop::Unit;
+    use crate::pow::{ByteOrder, Challenge, Target};
+    use crate::solver::cpu::{CpuDevice, SimdLevel};
+
+    /// How a test device misbehaves.
+    #[derive(Clone, Copy)]
+    enum Fault {
+        /// Reports nothing: fails the self-test.
+        Silent,
+        /// Passes the self-test, then every call fails.
+        DiesAfterSelfTest,
+        /// Passes the self-test, then reports every index as a candidate (wrong nonces).
+        Lies,
+    }
+
+    struct Faulty {
+        fault: Fault,
+        inner: CpuDevice,
+    }
+
+    impl Device for Faulty {
+        fn tag(&self) -> String {
+            "faulty:0".into()
+        }
+        fn batch_positions(&self) -> u64 {
+            1 << 12
+        }
+        fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
+            // The fault shows only on the test's own job, after the self-test passed.
+            let after_self_test = hot.target.difficulty == HARD_DIFFICULTY;
+            match self.fault {
+                Fault::Silent => Ok(()),
+                Fault::DiesAfterSelfTest if after_self_test => Err(DeviceError::Call("device lost".into())),
+                Fault::Lies if after_self_test => {
+                    out.extend(first..first + count);
+                    Ok(())
+                }
+                _ => self.inner.search_run(hot, unit, first, count, out),
+            }
+        }
+    }
+
+    fn faulty(fault: Fault) -> WorkerSpec {
+        WorkerSpec {
+            backend: Backend::Cpu,
+            name: "faulty".into(),
+            build: Box::new(move || Ok(Box::new(Faulty { fault, inner: CpuDevice::new(SimdLevel::best(), 9) }) as _)),
+        }
+    }
+
+    fn cpu() -> WorkerSpec {
+        WorkerSpec {
+            backend: Backend::Cpu,
+            name: "cpu".into(),
+            build: Box::new(|| Ok(Box::new(CpuDevice::new(SimdLevel::best(), 0)) as _)),
+        }
+    }
+
+    /// A few batches of work, so every worker takes part.
+    const HARD_DIFFICULTY: u64 = 1 << 20;
+
+    fn hard_job() -> HotLoop {
+        HotLoop::new(Challenge::legacy(&[7; 32], &[8; 32]), Target::from_difficulty(HARD_DIFFICULTY).unwrap(), ByteOrder::Little)
+    }
+
+    fn solve(pool: &mut Pool) -> Solution {
+        pool.set_job(hard_job(), 0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Some(candidate) = pool.next_candidate(Duration::from_millis(50)) {
+                if let Some(solution) = verify(&candidate) {
+                    return solution;
+                }
+            }
+        }
+        panic!("no solution");
+    }
+
+    #[test]
+    fn a_device_failing_its_self_test_is_dropped_and_the_others_solve() {
+        let mut pool = Pool::start(vec![faulty(Fault::Silent), cpu()]);
+        let solution = solve(&mut pool);
+        assert_eq!(solution.device, "cpu:0");
+        assert!(pool.stats[0].failed.load(Ordering::Relaxed));
+        assert!(!pool.stats[1].failed.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_device_that_fails_later_is_disabled_alone() {
+        let mut pool = Pool::start(vec![faulty(Fault::DiesAfterSelfTest), cpu()]);
+        while !pool.all_settled() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(pool.stats[0].running.load(Ordering::Relaxed), "passed its self-test");
+        let solution = solve(&mut pool);
+        assert!(hard_job().verify(solution.nonce).is_some());
+        while !pool.stats[0].failed.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(pool.any_alive());
+    }
+
+    #[test]
+    fn wrong_nonces_from_a_device_never_become_solutions() {
+        let mut pool = Pool::start(vec![faulty(Fault::Lies), cpu()]);
+        pool.set_job(hard_job(), 0);
+        let (mut lies, mut solutions) = (0, 0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while solutions == 0 && std::time::Instant::now() < deadline {
+            let Some(candidate) = pool.next_candidate(Duration::from_millis(50)) else { continue };
+            match verify(&candidate) {
+                Some(solution) => {
+                    assert!(candidate.job.hot.verify(solution.nonce).is_some());
+                    solutions += 1;
+                }
+                None => lies += usize::from(candidate.device == "faulty:0"),
+            }
+        }
+        assert_eq!(solutions, 1);
+        assert!(lies > 1000, "the lying device's candidates were all rejected ({lies})");
+    }
+}
