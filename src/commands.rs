@@ -13,7 +13,7 @@ use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::{parse_account, parse_hex};
 use crate::pow::{ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
 use crate::solver::pool::{verify, Pool, Solution, WorkerSpec};
-use crate::solver::Backend;
+use crate::solver::{Backend, DeviceError};
 
 /// Errors with their own exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Device errors that are the user's input (a bad selection, a SIMD path this CPU lacks) are
+/// usage errors; the rest (no driver, a failing device) are run-time errors.
+fn device_usage(err: DeviceError) -> anyhow::Error {
+    match err {
+        DeviceError::Selection(_) | DeviceError::Unsupported(_) => usage(err.to_string()),
+        other => other.into(),
     }
 }
 
@@ -114,7 +123,7 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     let difficulty = hot.target.difficulty;
     let order = hot.order;
     let start = hot.layout.position_of(args.start_nonce.unwrap_or_else(rand::random));
-    let specs = specs_with_fallback(&requested_backends(args.backend.clone(), &args.devices), &args.devices)?;
+    let specs = specs_with_fallback(&requested_backends(args.backend.clone(), &args.devices), &args.devices).map_err(device_usage)?;
     let mut pool = Pool::start(specs);
     let started = Instant::now();
     pool.set_job(hot, start);
@@ -246,13 +255,14 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     for backend in backends {
         let specs = match backend_specs(backend, &args.devices) {
             Ok(specs) => specs,
+            Err(err @ DeviceError::Selection(_)) => return Err(device_usage(err)),
             // `--backend all` measures what this machine has and says what it lacks.
             Err(err) if args.backend == BenchBackend::All => {
                 info!(backend = ?backend, "not measured: {err}");
                 unavailable.push(json!({ "backend": backend, "reason": err.to_string() }));
                 continue;
             }
-            Err(err) => anyhow::bail!("{backend:?} backend: {err}"),
+            Err(err) => return Err(device_usage(err).context(format!("{backend:?} backend"))),
         };
         results.extend(measure(specs, args.scheme, args.seconds)?);
     }

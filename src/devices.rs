@@ -27,7 +27,7 @@ pub fn select(list: &[GpuInfo], selection: &str, flag: &str) -> Result<Vec<GpuIn
             let id = id.trim();
             list.iter().find(|info| info.id == id).cloned().ok_or_else(|| {
                 let ids: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
-                DeviceError::Unavailable(format!("{flag} {id}: no such device (available: {})", ids.join(", ")))
+                DeviceError::Selection(format!("{flag} {id}: no such device (available: {})", ids.join(", ")))
             })
         })
         .collect()
@@ -80,6 +80,7 @@ pub fn specs_with_fallback(backends: &[Backend], args: &DeviceArgs) -> Result<Ve
     for &backend in backends {
         match backend_specs(backend, args) {
             Ok(found) => specs.extend(found),
+            Err(err @ DeviceError::Selection(_)) => return Err(err),
             Err(err) if backend != Backend::Cpu => warn!(backend = ?backend, "{err}"),
             Err(err) => return Err(err),
         }

@@ -180,6 +180,16 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
     assert_usage_error(&["solve", "--scheme", "legacy", "--hotkey", "zz", "--block-hash", BLOCK, "--difficulty", "10"], "--hotkey");
     assert_usage_error(&["bench", "--seconds", "0"], "--seconds must be a positive number");
     assert_usage_error(&["frobnicate"], "unrecognized subcommand");
+    // A device that does not exist is a bad flag, not a reason to fall back to the CPU.
+    let opencl_missing =
+        ["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--block-hash", BLOCK, "--difficulty", "10", "--opencl", "9:9"];
+    match regsolver::solver::opencl::list() {
+        Ok(list) if !list.is_empty() => {
+            assert_usage_error(&opencl_missing, "--opencl 9:9: no such device");
+            assert_usage_error(&["bench", "--backend", "opencl", "--opencl", "9:9"], "--opencl 9:9: no such device");
+        }
+        _ => common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check"),
+    }
 }
 
 #[test]

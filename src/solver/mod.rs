@@ -26,6 +26,10 @@ pub enum DeviceError {
     Unavailable(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A device selection names a device the backend does not have (a bad flag, not a
+    /// missing driver: never answered by falling back to the CPU).
+    #[error("{0}")]
+    Selection(String),
     #[error("kernel build failed: {0}")]
     Build(String),
     #[error("device call failed: {0}")]
