@@ -151,8 +151,18 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often a running search logs its progress.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+
 fn wait_for_solution(pool: &Pool, started: Instant, timeout: Option<f64>) -> anyhow::Result<Solution> {
+    let mut last_report = (Instant::now(), 0u64);
     loop {
+        if last_report.0.elapsed() >= PROGRESS_INTERVAL {
+            let hashes = pool.total_hashes();
+            let rate = (hashes - last_report.1) as f64 / last_report.0.elapsed().as_secs_f64();
+            info!(hashes, rate = %format_rate(rate), "searching ({:.0} s)", started.elapsed().as_secs_f64());
+            last_report = (Instant::now(), hashes);
+        }
         if let Some(candidate) = pool.next_candidate(Duration::from_millis(100)) {
             if let Some(solution) = verify(&candidate) {
                 return Ok(solution);

@@ -50,6 +50,7 @@ pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
         return Err(DeviceError::Unavailable("no CUDA driver: libcuda.so was not found (install the NVIDIA driver)".into()));
     }
     let count = call("cuDeviceGetCount", CudaContext::device_count())?;
+    let nvrtc = if nvrtc_present() { "" } else { "; NVRTC missing: kernels cannot be built" };
     (0..count as usize)
         .map(|ordinal| {
             let ctx = call("cuCtxCreate", CudaContext::new(ordinal))?;
@@ -59,7 +60,7 @@ pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
                 id: ordinal.to_string(),
                 name: call("device name", ctx.name())?,
                 compute_units: sms as u32,
-                detail: format!("sm_{major}{minor}"),
+                detail: format!("sm_{major}{minor}{nvrtc}"),
             })
         })
         .collect()
@@ -86,7 +87,8 @@ pub fn worker_spec(info: &GpuInfo, tuning: GpuTuning) -> Result<WorkerSpec, Devi
     // Refused here, not on the worker thread, so that callers can fall back to the CPU.
     require_nvrtc()?;
     let ordinal: usize = info.id.parse().map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
-    let (arch, threads) = (info.detail.clone(), tuning.threads_for(info.compute_units));
+    let arch = info.detail.split(';').next().unwrap_or_default().to_string();
+    let threads = tuning.threads_for(info.compute_units);
     Ok(WorkerSpec {
         backend: Backend::Cuda,
         name: info.name.clone(),
