@@ -40,10 +40,11 @@ pub struct DeviceArgs {
     /// OpenCL devices as platform:device: `0:1`, `0:0,1:0` or `all`.
     #[arg(long)]
     pub opencl: Option<String>,
-    /// GPU threads per launch (default: tuned from the device's compute units).
+    /// GPU threads per launch (default: all the device holds at once: CUDA's occupancy for
+    /// the kernels' register use, or 2048 per OpenCL compute unit).
     #[arg(long)]
     pub gpu_threads: Option<u32>,
-    /// Nonces per GPU thread per launch.
+    /// Nonces per GPU thread in a full batch (a batch is threads x this).
     #[arg(long, default_value_t = 64)]
     pub gpu_nonces_per_thread: u32,
 }

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
+use tracing::info;
 
 use super::pool::WorkerSpec;
-use super::{Backend, Device, DeviceError, GpuInfo, GpuTuning};
+use super::{launch_shape, Backend, Device, DeviceError, GpuInfo, GpuTuning};
 use crate::kernels::{collect_candidates, cuda_source, kernel_for, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
 
@@ -88,12 +89,12 @@ pub fn worker_spec(info: &GpuInfo, tuning: GpuTuning) -> Result<WorkerSpec, Devi
     require_nvrtc()?;
     let ordinal: usize = info.id.parse().map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
     let arch = info.detail.split(';').next().unwrap_or_default().to_string();
-    let threads = tuning.threads_for(info.compute_units);
+    let sms = info.compute_units;
     Ok(WorkerSpec {
         backend: Backend::Cuda,
         name: info.name.clone(),
         build: Box::new(move || {
-            let device = CudaDevice::new(ordinal, &arch, threads, tuning.nonces_per_thread)?;
+            let device = CudaDevice::new(ordinal, &arch, sms, tuning)?;
             Ok(Box::new(device) as Box<dyn Device>)
         }),
     })
@@ -111,10 +112,23 @@ struct CudaDevice {
 }
 
 impl CudaDevice {
-    fn new(ordinal: usize, arch: &str, threads: u32, nonces_per_thread: u32) -> Result<Self, DeviceError> {
+    fn new(ordinal: usize, arch: &str, sms: u32, tuning: GpuTuning) -> Result<Self, DeviceError> {
         let ctx = call("cuCtxCreate", CudaContext::new(ordinal))?;
         let module = call("cuModuleLoadData", ctx.load_module(Ptx::from_src(compile_ptx(arch)?)))?;
-        let functions = KERNEL_NAMES.iter().map(|name| call(name, module.load_function(name))).collect::<Result<_, _>>()?;
+        let functions: Vec<CudaFunction> =
+            KERNEL_NAMES.iter().map(|name| call(name, module.load_function(name))).collect::<Result<_, _>>()?;
+        // Resident threads: what the register use lets every SM hold at once.
+        let mut blocks_per_sm = u32::MAX;
+        for function in &functions {
+            let blocks = call(
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor",
+                function.occupancy_max_active_blocks_per_multiprocessor(THREADS_PER_BLOCK, 0, None),
+            )?;
+            blocks_per_sm = blocks_per_sm.min(blocks.max(1));
+        }
+        let threads = tuning.threads.unwrap_or(sms.max(1) * blocks_per_sm * THREADS_PER_BLOCK);
+        let nonces_per_thread = tuning.nonces_per_thread;
+        info!(device = %format!("cuda:{ordinal}"), arch, blocks_per_sm, threads, nonces_per_thread, "launch shape");
         let stream = ctx.default_stream();
         let out = call("cuMemAlloc", stream.alloc_zeros::<u32>(1 + OUT_CAPACITY as usize))?;
         Ok(CudaDevice { ordinal, stream, functions, out, threads, nonces_per_thread: nonces_per_thread.max(1) })
@@ -131,7 +145,7 @@ impl Device for CudaDevice {
     fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
         let function = &self.functions[kernel_for(hot)];
         let args = KernelUnit::new(unit, hot.target.top(), first, count);
-        let threads = count.div_ceil(self.nonces_per_thread);
+        let (per_thread, threads) = launch_shape(self.threads, count);
         let config = LaunchConfig {
             grid_dim: (threads.div_ceil(THREADS_PER_BLOCK), 1, 1),
             block_dim: (THREADS_PER_BLOCK, 1, 1),
@@ -139,7 +153,7 @@ impl Device for CudaDevice {
         };
         call("cuMemsetD8", self.stream.memset_zeros(&mut self.out))?;
         let mut launch = self.stream.launch_builder(function);
-        launch.arg(&args).arg(&self.nonces_per_thread).arg(&mut self.out).arg(&OUT_CAPACITY);
+        launch.arg(&args).arg(&per_thread).arg(&mut self.out).arg(&OUT_CAPACITY);
         // SAFETY: the argument list matches the kernels' signature (unit_t, u32, u32*, u32).
         call("cuLaunchKernel", unsafe { launch.launch(config) })?;
         let result = call("cuMemcpyDtoH", self.stream.clone_dtoh(&self.out))?;

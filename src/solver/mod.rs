@@ -80,11 +80,19 @@ pub struct GpuTuning {
 }
 
 impl GpuTuning {
-    /// Threads per launch for a device: enough resident threads to fill every compute unit
-    /// (2048 per SM on recent NVIDIA parts), unless overridden.
+    /// Threads per launch where the backend cannot ask the driver for its occupancy: 2048 per
+    /// compute unit, unless overridden.
     pub fn threads_for(&self, compute_units: u32) -> u32 {
         self.threads.unwrap_or(compute_units.max(1) * 2048)
     }
+}
+
+/// Splits a launch of `count` nonces evenly over at most `threads` threads: returns (nonces per
+/// thread, threads to launch). With `threads` the device's resident capacity, a full batch is
+/// exactly one wave, with no partly empty last wave.
+pub fn launch_shape(threads: u32, count: u32) -> (u32, u32) {
+    let per_thread = count.div_ceil(threads.max(1)).max(1);
+    (per_thread, count.div_ceil(per_thread))
 }
 
 /// Searches `count` positions from `first` on `device`, returning candidate nonces in position
@@ -99,4 +107,21 @@ pub fn search(device: &mut dyn Device, hot: &HotLoop, first: u64, count: u64) ->
         nonces.extend(indices.iter().map(|&i| unit.nonce(i)));
     }
     Ok(nonces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::launch_shape;
+
+    #[test]
+    fn launch_shape_covers_every_nonce_in_one_wave() {
+        for (threads, count) in [(100u32, 1000u32), (100, 1001), (101_376, 1 << 24), (1000, 1), (0, 5), (7, 0)] {
+            let (per_thread, launched) = launch_shape(threads, count);
+            assert!(per_thread >= 1);
+            assert!(launched <= threads.max(1), "{threads} {count}");
+            assert!(u64::from(per_thread) * u64::from(launched) >= u64::from(count), "{threads} {count}");
+            assert!(u64::from(per_thread) * u64::from(launched.saturating_sub(1)) < u64::from(count.max(1)), "{threads} {count}");
+        }
+        assert_eq!(launch_shape(100, 1000), (10, 100));
+    }
 }

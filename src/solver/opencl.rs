@@ -14,7 +14,7 @@ use opencl3::program::Program;
 use opencl3::types::{cl_device_id, CL_BLOCKING};
 
 use super::pool::WorkerSpec;
-use super::{Backend, Device, DeviceError, GpuInfo, GpuTuning};
+use super::{launch_shape, Backend, Device, DeviceError, GpuInfo, GpuTuning};
 use crate::kernels::{collect_candidates, kernel_for, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
 
@@ -145,7 +145,8 @@ impl Device for OpenClDevice {
         let args = KernelUnit::new(unit, hot.target.top(), first, count);
         // A fixed work-group size (the kernel bounds-checks the padding threads): drivers such
         // as PoCL otherwise derive one from each launch's size and compile a variant for each.
-        let threads = (count.div_ceil(self.nonces_per_thread) as usize).next_multiple_of(WORK_GROUP_SIZE);
+        let (per_thread, threads) = launch_shape(self.threads, count);
+        let threads = (threads as usize).next_multiple_of(WORK_GROUP_SIZE);
         let mut result = vec![0u32; 1 + OUT_CAPACITY as usize];
         // SAFETY: blocking transfers of host slices that outlive the calls; the argument list
         // matches the kernels' signature (unit_t, uint, __global uint*, uint).
@@ -155,7 +156,7 @@ impl Device for OpenClDevice {
                 "clEnqueueNDRangeKernel",
                 ExecuteKernel::new(kernel)
                     .set_arg(&args)
-                    .set_arg(&self.nonces_per_thread)
+                    .set_arg(&per_thread)
                     .set_arg(&self.out)
                     .set_arg(&OUT_CAPACITY)
                     .set_global_work_size(threads)
