@@ -43,13 +43,6 @@ fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop
     HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
 }
 
-fn reference(hot: &HotLoop, first: u64, count: u64) -> Vec<u64> {
-    (0..count)
-        .map(|i| hot.layout.nonce_at(first.wrapping_add(i)))
-        .filter(|&n| hot.seal_top(&hot.challenge.seal(n)) <= hot.target.top())
-        .collect()
-}
-
 #[test]
 fn self_test_passes_on_the_real_kernels() {
     let Some(mut dev) = device() else { return };
@@ -62,7 +55,7 @@ fn many_candidates_in_one_launch_are_all_reported() {
     // Difficulty 2: about half of 3000 indices are candidates, in one launch.
     for (pow, order) in [(true, ByteOrder::Little), (false, ByteOrder::Big)] {
         let hot = job(pow, [5; 32], order, 2);
-        let expected = reference(&hot, 1000, 3000);
+        let expected = hot.reference_candidates(1000, 3000);
         assert!(expected.len() > 1000);
         assert_eq!(search(dev.as_mut(), &hot, 1000, 3000).unwrap(), expected);
     }
@@ -78,7 +71,7 @@ proptest! {
         let order = if big { ByteOrder::Big } else { ByteOrder::Little };
         let hot = job(pow, bytes, order, difficulty);
         let first = hot.unit_len() - 350;
-        prop_assert_eq!(search(dev.as_mut(), &hot, first, count).unwrap(), reference(&hot, first, count));
+        prop_assert_eq!(search(dev.as_mut(), &hot, first, count).unwrap(), hot.reference_candidates(first, count));
     }
 }
 

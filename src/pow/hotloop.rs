@@ -252,6 +252,16 @@ impl HotLoop {
         super::seal_limbs(seal, self.order)[3]
     }
 
+    /// What a backend must report for `count` positions from `first` (wrapping at 2^64): the
+    /// nonces, in position order, whose seal's top 64 bits are within [`Target::top`]. The
+    /// reference for self-tests and parity tests.
+    pub fn reference_candidates(&self, first: u64, count: u64) -> Vec<u64> {
+        (0..count)
+            .map(|i| self.layout.nonce_at(first.wrapping_add(i)))
+            .filter(|&n| self.seal_top(&self.challenge.seal(n)) <= self.target.top())
+            .collect()
+    }
+
     /// Full re-verification on the CPU: the seal for `nonce` if it meets the target.
     pub fn verify(&self, nonce: u64) -> Option<super::Seal> {
         let seal = self.challenge.seal(nonce);

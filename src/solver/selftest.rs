@@ -31,10 +31,7 @@ pub fn run(device: &mut dyn Device) -> Result<(), DeviceError> {
         for order in [ByteOrder::Little, ByteOrder::Big] {
             let hot = HotLoop::new(challenge.clone(), easy, order);
             let first = hot.unit_len() - 300;
-            let expected: Vec<u64> = (0..600)
-                .map(|i| hot.layout.nonce_at(first + i))
-                .filter(|&n| hot.seal_top(&hot.challenge.seal(n)) <= hot.target.top())
-                .collect();
+            let expected = hot.reference_candidates(first, 600);
             let found = search(device, &hot, first, 600)?;
             if found != expected {
                 return Err(DeviceError::SelfTest(format!(

@@ -226,10 +226,7 @@ mod tests {
             let order = if big { ByteOrder::Big } else { ByteOrder::Little };
             let hot = job(pow, bytes, order, 8);
             let first = hot.unit_len() - 100;
-            let expected: Vec<u64> = (0..u64::from(count))
-                .map(|i| hot.layout.nonce_at(first + i))
-                .filter(|&n| hot.seal_top(&hot.challenge.seal(n)) <= hot.target.top())
-                .collect();
+            let expected = hot.reference_candidates(first, u64::from(count));
             for level in SimdLevel::available() {
                 let mut dev = CpuDevice::new(level, 0);
                 let found = crate::solver::search(&mut dev, &hot, first, u64::from(count)).unwrap();
