@@ -88,13 +88,12 @@ pub fn worker_spec(info: &GpuInfo, tuning: GpuTuning) -> Result<WorkerSpec, Devi
     // Refused here, not on the worker thread, so that callers can fall back to the CPU.
     require_nvrtc()?;
     let ordinal: usize = info.id.parse().map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
-    let arch = info.detail.split(';').next().unwrap_or_default().to_string();
     let sms = info.compute_units;
     Ok(WorkerSpec {
         backend: Backend::Cuda,
         name: info.name.clone(),
         build: Box::new(move || {
-            let device = CudaDevice::new(ordinal, &arch, sms, tuning)?;
+            let device = CudaDevice::new(ordinal, sms, tuning)?;
             Ok(Box::new(device) as Box<dyn Device>)
         }),
     })
@@ -112,9 +111,11 @@ struct CudaDevice {
 }
 
 impl CudaDevice {
-    fn new(ordinal: usize, arch: &str, sms: u32, tuning: GpuTuning) -> Result<Self, DeviceError> {
+    fn new(ordinal: usize, sms: u32, tuning: GpuTuning) -> Result<Self, DeviceError> {
         let ctx = call("cuCtxCreate", CudaContext::new(ordinal))?;
-        let module = call("cuModuleLoadData", ctx.load_module(Ptx::from_src(compile_ptx(arch)?)))?;
+        let (major, minor) = call("compute capability", ctx.compute_capability())?;
+        let arch = format!("sm_{major}{minor}");
+        let module = call("cuModuleLoadData", ctx.load_module(Ptx::from_src(compile_ptx(&arch)?)))?;
         let functions: Vec<CudaFunction> =
             KERNEL_NAMES.iter().map(|name| call(name, module.load_function(name))).collect::<Result<_, _>>()?;
         // Resident threads: what the register use lets every SM hold at once.
