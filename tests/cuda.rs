@@ -1,8 +1,10 @@
-//! The CUDA kernels compiled for real through the backend's own NVRTC path, for sm_80 and sm_90;
-//! `ptxas -v` must report no spills and no stack; the sm_90 hot loop's SASS is counted. Where a
-//! CUDA GPU exists the backend runs its self-test and `solve`; where none does these tests skip
-//! loudly, or fail with REGSOLVER_REQUIRE_GPU=1. REGSOLVER_REQUIRE_NVRTC=1 makes a missing
-//! NVRTC, ptxas or cuobjdump a failure.
+//! The CUDA kernels built for real through the backend's own NVRTC path for sm_80 and sm_90:
+//! as machine code (what the backend loads where NVRTC knows the device), read back with
+//! `cuobjdump` (no local memory, no stack; the sm_90 hot loop's SASS is counted), and as PTX (the
+//! fallback for newer devices), assembled with `ptxas -v` (no spills). Where a CUDA GPU exists
+//! the backend runs its self-test and `solve`; where none does these tests skip loudly, or fail
+//! with REGSOLVER_REQUIRE_GPU=1. REGSOLVER_REQUIRE_NVRTC=1 makes a missing NVRTC, ptxas or
+//! cuobjdump a failure.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use regsolver::kernels::KERNEL_NAMES;
+use regsolver::solver::cuda::nvrtc::{self, Image, Target};
 use regsolver::solver::{cuda, selftest, GpuTuning};
 
 const REQUIRE_NVRTC: &str = "REGSOLVER_REQUIRE_NVRTC";
@@ -28,40 +31,88 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Compiles PTX for `arch` through the backend, assembles it with `ptxas -v`, checks every
-/// kernel has no spills and no stack frame, and returns (cubin path, ptxas report).
-fn assemble(arch: &str) -> Option<(PathBuf, String)> {
-    if !cuda::nvrtc_present() {
+/// Builds `target` through the backend's NVRTC path, or skips (fails under REQUIRE_NVRTC).
+fn build(target: Target) -> Option<std::sync::Arc<Image>> {
+    if !nvrtc::present() {
         common::skip_or_fail(REQUIRE_NVRTC, "NVRTC (libnvrtc.so.12) is not on the library path");
         return None;
     }
-    let ptx = cuda::compile_ptx(arch).expect("NVRTC compiles the kernels");
-    for name in KERNEL_NAMES {
-        assert!(ptx.contains(&format!(".entry {name}")), "{arch}: {name} missing from PTX");
-    }
-    let Some(ptxas) = tool("ptxas") else {
-        common::skip_or_fail(REQUIRE_NVRTC, "ptxas is not on PATH");
+    Some(nvrtc::build(target).unwrap_or_else(|e| panic!("NVRTC builds {target}: {e}")))
+}
+
+/// Runs a CUDA binary tool, or skips (fails under REQUIRE_NVRTC) where it is not installed.
+fn run_tool(name: &str, args: &[&str], file: &PathBuf) -> Option<(String, String)> {
+    let Some(path) = tool(name) else {
+        common::skip_or_fail(REQUIRE_NVRTC, &format!("{name} is not on PATH"));
         return None;
     };
-    let (ptx_path, cubin) = (scratch(&format!("{arch}.ptx")), scratch(&format!("{arch}.cubin")));
-    std::fs::write(&ptx_path, ptx).unwrap();
-    let out = Command::new(ptxas).args(["-v", &format!("-arch={arch}"), "-o"]).arg(&cubin).arg(&ptx_path).output().unwrap();
-    let report = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "ptxas failed for {arch}: {report}");
+    let out = Command::new(path).args(args).arg(file).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    assert!(out.status.success(), "{name} failed: {stderr}");
+    Some((stdout, stderr))
+}
+
+/// The machine code the backend loads for `sm_<arch>`, written to a file, after checking with
+/// `cuobjdump -res-usage` that every kernel runs without local memory or a stack.
+fn cubin(arch: u32) -> Option<PathBuf> {
+    let Image::Cubin(bytes) = &*build(Target::Cubin(arch))? else { panic!("sm_{arch}: not machine code") };
+    let path = scratch(&format!("sm_{arch}.cubin"));
+    std::fs::write(&path, bytes).unwrap();
+    let (usage, _) = run_tool("cuobjdump", &["-res-usage"], &path)?;
+    for name in KERNEL_NAMES {
+        let line =
+            usage.split(&format!("Function {name}:")).nth(1).and_then(|rest| rest.lines().nth(1)).expect("kernel in the resource report");
+        eprintln!("sm_{arch} {name}: {}", line.trim());
+        assert!(line.contains(" STACK:0 ") && line.contains(" LOCAL:0 "), "sm_{arch} {name}: {line}");
+    }
+    Some(path)
+}
+
+/// The PTX fallback for `compute_<arch>`, assembled by `ptxas -v`: no spills, no stack frame.
+fn assemble_ptx(arch: u32) {
+    let Some(image) = build(Target::Ptx(arch)) else { return };
+    let Image::Ptx(ptx) = &*image else { panic!("compute_{arch}: not PTX") };
+    for name in KERNEL_NAMES {
+        assert!(ptx.contains(&format!(".entry {name}")), "compute_{arch}: {name} missing from PTX");
+    }
+    let path = scratch(&format!("compute_{arch}.ptx"));
+    std::fs::write(&path, ptx).unwrap();
+    let output = scratch(&format!("compute_{arch}.cubin"));
+    let (arch_flag, output_flag) = (format!("-arch=sm_{arch}"), output.to_string_lossy().to_string());
+    let Some((_, report)) = run_tool("ptxas", &["-v", &arch_flag, "-o", &output_flag], &path) else { return };
     let properties: Vec<&str> = report.lines().filter(|l| l.contains("bytes stack frame")).collect();
     assert_eq!(properties.len(), KERNEL_NAMES.len(), "{report}");
     for line in properties {
-        assert!(line.contains("0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"), "{arch}: {line}");
+        assert!(line.contains("0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"), "compute_{arch}: {line}");
     }
     for line in report.lines().filter(|l| l.contains("Used") && l.contains("registers")) {
-        eprintln!("{arch}: {}", line.trim_start_matches("ptxas info    : "));
+        eprintln!("ptxas sm_{arch}: {}", line.trim_start_matches("ptxas info    : "));
     }
-    Some((cubin, report))
 }
 
 #[test]
-fn kernels_compile_for_sm80_without_spills() {
-    assemble("sm_80");
+fn nvrtc_reports_its_version_and_knows_the_tested_architectures() {
+    if build(Target::Cubin(90)).is_none() {
+        return;
+    }
+    let (major, minor) = nvrtc::version().unwrap();
+    let supported = nvrtc::supported_archs().unwrap();
+    eprintln!("NVRTC {major}.{minor}: {supported:?}");
+    assert!(supported.contains(&80) && supported.contains(&90), "{supported:?}");
+    assert_eq!(Target::for_device(90, &supported).unwrap(), Target::Cubin(90));
+    let newest = *supported.iter().max().unwrap();
+    assert_eq!(Target::for_device(newest + 10, &supported).unwrap(), Target::Ptx(newest));
+}
+
+#[test]
+fn ptx_fallback_assembles_without_spills() {
+    assemble_ptx(80);
+    assemble_ptx(90);
+}
+
+#[test]
+fn machine_code_for_sm80_uses_no_local_memory() {
+    cubin(80);
 }
 
 /// Instructions in the hot path of one kernel's per-nonce loop: the body of the loop's
@@ -91,14 +142,12 @@ fn hot_loop_instructions(sass: &str) -> usize {
 }
 
 #[test]
-fn kernels_compile_for_sm90_without_spills_within_the_sass_budget() {
-    let Some((cubin, _)) = assemble("sm_90") else { return };
-    let (Some(cuobjdump), Some(_)) = (tool("cuobjdump"), tool("nvdisasm")) else {
-        return common::skip_or_fail(REQUIRE_NVRTC, "cuobjdump and nvdisasm are not on PATH");
-    };
-    let out = Command::new(cuobjdump).arg("-sass").arg(&cubin).output().unwrap();
-    let sass = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+fn machine_code_for_sm90_uses_no_local_memory_within_the_sass_budget() {
+    let Some(path) = cubin(90) else { return };
+    if tool("nvdisasm").is_none() {
+        return common::skip_or_fail(REQUIRE_NVRTC, "nvdisasm is not on PATH");
+    }
+    let Some((sass, _)) = run_tool("cuobjdump", &["-sass"], &path) else { return };
     for name in KERNEL_NAMES {
         let body = sass.split(&format!("Function : {name}\n")).nth(1).expect("kernel in SASS").split("Function : ").next().unwrap();
         let count = hot_loop_instructions(body);

@@ -2,7 +2,8 @@
 # The whole test suite, installing what it needs on a fresh machine:
 #   - PoCL (Debian: pocl-opencl-icd + the ICD loader) so the real OpenCL kernels run on the CPU;
 #   - NVRTC, ptxas, cuobjdump and nvdisasm (PyPI wheels, cached in .deps/) so the real CUDA
-#     kernels are compiled and inspected without a GPU.
+#     kernels are compiled and inspected without a GPU;
+#   - g++ (Debian), which also runs the CUDA kernel source on the CPU (tests/cuda_on_host.rs).
 # With those present the OpenCL and NVRTC tests are required (a missing piece fails, never
 # skips). CUDA run-time tests skip unless a GPU is present (REGSOLVER_REQUIRE_GPU=1 to require).
 set -euo pipefail
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 DEPS="${REGSOLVER_DEPS:-$PWD/.deps}"
 
 missing=()
-for pkg in pocl-opencl-icd ocl-icd-libopencl1 clinfo; do
+for pkg in pocl-opencl-icd ocl-icd-libopencl1 clinfo g++; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,187 @@
+//! NVRTC builds of the kernel source: machine code (CUBIN) for the device's own architecture
+//! where this NVRTC knows it, else PTX for the newest architecture it knows below the device's,
+//! which the driver finishes at load. One build per target per process.
+//!
+//! Machine code is preferred because a driver refuses PTX newer than itself: NVRTC 12.9's PTX
+//! (ISA 8.8) does not load on an R535 driver (CUDA 12.2), while its CUBIN does (CUDA's
+//! minor-version compatibility covers machine code, not PTX).
+
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cudarc::nvrtc::{result, sys, Ptx};
+
+use crate::kernels::cuda_source;
+use crate::solver::DeviceError;
+
+/// What NVRTC builds for a device, by compute capability (`90` for sm_90).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Machine code for `sm_XY`.
+    Cubin(u32),
+    /// PTX for `compute_XY`, for a device newer than every architecture this NVRTC knows.
+    Ptx(u32),
+}
+
+impl Target {
+    /// The build for a device of compute capability `arch`, given the architectures NVRTC supports.
+    pub fn for_device(arch: u32, supported: &[u32]) -> Result<Target, DeviceError> {
+        if supported.contains(&arch) {
+            return Ok(Target::Cubin(arch));
+        }
+        supported.iter().copied().filter(|&a| a < arch).max().map(Target::Ptx).ok_or_else(|| {
+            let known: Vec<String> = supported.iter().map(|a| format!("sm_{a}")).collect();
+            DeviceError::Unsupported(format!("sm_{arch} is older than every architecture this NVRTC builds for ({})", known.join(" ")))
+        })
+    }
+
+    fn option(self) -> String {
+        match self {
+            Target::Cubin(arch) => format!("--gpu-architecture=sm_{arch}"),
+            Target::Ptx(arch) => format!("--gpu-architecture=compute_{arch}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Cubin(arch) => write!(f, "sm_{arch} machine code"),
+            Target::Ptx(arch) => write!(f, "compute_{arch} PTX, compiled by the driver"),
+        }
+    }
+}
+
+/// A built module: machine code or PTX text.
+#[derive(Debug)]
+pub enum Image {
+    Cubin(Vec<u8>),
+    Ptx(String),
+}
+
+impl Image {
+    /// The module as the driver loads it.
+    pub fn module(&self) -> Ptx {
+        match self {
+            Image::Cubin(bytes) => Ptx::from_binary(bytes.clone()),
+            Image::Ptx(text) => Ptx::from_src(text.clone()),
+        }
+    }
+}
+
+/// Whether NVRTC (libnvrtc) can be loaded.
+pub fn present() -> bool {
+    // SAFETY: only tries to dlopen the library.
+    unsafe { sys::is_culib_present() }
+}
+
+fn require() -> Result<(), DeviceError> {
+    if present() {
+        return Ok(());
+    }
+    Err(DeviceError::Unavailable(
+        "NVRTC (libnvrtc.so.12) was not found: install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12` and add its lib/ to LD_LIBRARY_PATH".into(),
+    ))
+}
+
+fn check(what: &str, code: sys::nvrtcResult) -> Result<(), DeviceError> {
+    code.result().map_err(|e| DeviceError::Build(format!("{what}: {e:?}")))
+}
+
+/// NVRTC's version, `(major, minor)`.
+pub fn version() -> Result<(i32, i32), DeviceError> {
+    require()?;
+    let (mut major, mut minor) = (0, 0);
+    // SAFETY: two out-parameters.
+    check("nvrtcVersion", unsafe { sys::nvrtcVersion(&mut major, &mut minor) })?;
+    Ok((major, minor))
+}
+
+/// The architectures this NVRTC builds machine code for, ascending (`[50, 52, ..., 90, ...]`).
+pub fn supported_archs() -> Result<Vec<u32>, DeviceError> {
+    require()?;
+    let mut count: c_int = 0;
+    // SAFETY: one out-parameter, then a buffer of the size NVRTC reported.
+    check("nvrtcGetNumSupportedArchs", unsafe { sys::nvrtcGetNumSupportedArchs(&mut count) })?;
+    let mut archs = vec![0 as c_int; count.max(0) as usize];
+    check("nvrtcGetSupportedArchs", unsafe { sys::nvrtcGetSupportedArchs(archs.as_mut_ptr()) })?;
+    Ok(archs.into_iter().filter_map(|a| u32::try_from(a).ok()).collect())
+}
+
+/// Builds the kernel source for `target`, once per process: concurrent callers for the same
+/// target wait for the first build instead of repeating it.
+pub fn build(target: Target) -> Result<Arc<Image>, DeviceError> {
+    static CACHE: OnceLock<Mutex<HashMap<Target, Arc<Image>>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(image) = cache.get(&target) {
+        return Ok(image.clone());
+    }
+    require()?;
+    let image = Arc::new(compile(target)?);
+    cache.insert(target, image.clone());
+    Ok(image)
+}
+
+/// One NVRTC program, destroyed on drop.
+struct Program(sys::nvrtcProgram);
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        // SAFETY: created by `create_program` and destroyed only here. A failure leaks one program.
+        let _ = unsafe { result::destroy_program(self.0) };
+    }
+}
+
+fn compile(target: Target) -> Result<Image, DeviceError> {
+    let source = CString::new(cuda_source()).map_err(|_| DeviceError::Build("kernel source holds a NUL byte".into()))?;
+    let program = Program(
+        result::create_program(&source, Some(c"regsolver.cu")).map_err(|e| DeviceError::Build(format!("nvrtcCreateProgram: {e:?}")))?,
+    );
+    let options = [target.option(), "-std=c++17".to_string()];
+    // SAFETY: `program` is live; the options are plain strings.
+    if let Err(e) = unsafe { result::compile_program(program.0, &options) } {
+        // SAFETY: as above; the log is NUL-terminated by NVRTC.
+        let log = unsafe { result::get_program_log(program.0) }.map(|log| text(&log)).unwrap_or_default();
+        return Err(DeviceError::Build(format!("NVRTC for {target}: {e:?}: {log}")));
+    }
+    match target {
+        Target::Cubin(_) => {
+            let mut size = 0usize;
+            // SAFETY: size query, then a buffer of that size.
+            check("nvrtcGetCUBINSize", unsafe { sys::nvrtcGetCUBINSize(program.0, &mut size) })?;
+            let mut cubin = vec![0u8; size];
+            check("nvrtcGetCUBIN", unsafe { sys::nvrtcGetCUBIN(program.0, cubin.as_mut_ptr().cast::<c_char>()) })?;
+            Ok(Image::Cubin(cubin))
+        }
+        Target::Ptx(_) => {
+            // SAFETY: `program` is live and compiled.
+            let ptx = unsafe { result::get_ptx(program.0) }.map_err(|e| DeviceError::Build(format!("nvrtcGetPTX: {e:?}")))?;
+            Ok(Image::Ptx(text(&ptx)))
+        }
+    }
+}
+
+/// A NUL-terminated buffer from NVRTC as text.
+fn text(buffer: &[c_char]) -> String {
+    // SAFETY: c_char and u8 have the same layout.
+    let bytes = unsafe { std::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), buffer.len()) };
+    CStr::from_bytes_until_nul(bytes)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn machine_code_for_known_architectures_ptx_for_newer_ones() {
+        let supported = [75, 80, 86, 89, 90, 100, 120];
+        assert_eq!(Target::for_device(90, &supported).unwrap(), Target::Cubin(90));
+        assert_eq!(Target::for_device(87, &supported).unwrap(), Target::Ptx(86));
+        assert_eq!(Target::for_device(130, &supported).unwrap(), Target::Ptx(120));
+        let err = Target::for_device(61, &supported).unwrap_err().to_string();
+        assert!(err.contains("sm_61") && err.contains("sm_75"), "{err}");
+    }
+}

@@ -1,0 +1,137 @@
+//! The CUDA kernel source, exactly as NVRTC receives it (CUDA dialect header included), compiled
+//! by the host's C++ compiler with the CUDA built-ins and intrinsics it uses written out from
+//! NVIDIA's definitions (`tests/cuda_on_host/shim.h`), and driven through the backend's own
+//! launch shape, kernel arguments and read-back: the self-test every GPU runs before its first
+//! job, parity with the reference, and many candidates per launch. This checks the CUDA-only
+//! lines (funnel-shift rotations, byte permutes, thread indexing) where no GPU is available; it
+//! says nothing of the driver calls, which only a GPU run covers (tests/cuda.rs).
+//! REGSOLVER_REQUIRE_NVRTC=1 makes a missing C++ compiler a failure.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use regsolver::kernels::{collect_candidates, cuda_source, kernel_for, KernelUnit, OUT_CAPACITY};
+use regsolver::pow::hotloop::{HotLoop, Unit};
+use regsolver::pow::{ByteOrder, Challenge, Target};
+use regsolver::solver::cuda::THREADS_PER_BLOCK;
+use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
+
+const REQUIRE: &str = "REGSOLVER_REQUIRE_NVRTC";
+
+/// The kernel source and the runner, compiled once per test run.
+fn runner() -> Option<&'static PathBuf> {
+    static RUNNER: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let runner = RUNNER.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("regsolver-cuda-on-host-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("kernel.cu"), cuda_source()).unwrap();
+        let support = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cuda_on_host");
+        let binary = dir.join("runner");
+        let compiled = Command::new("c++")
+            .args(["-std=c++17", "-O2", "-w", "-I"])
+            .arg(&dir)
+            .arg(support.join("runner.cpp"))
+            .arg("-o")
+            .arg(&binary)
+            .output();
+        match compiled {
+            Ok(out) if out.status.success() => Some(binary),
+            Ok(out) => panic!("the CUDA source does not compile as host C++: {}", String::from_utf8_lossy(&out.stderr)),
+            Err(err) => {
+                common::skip_or_fail(REQUIRE, &format!("no C++ compiler (c++): {err}"));
+                None
+            }
+        }
+    });
+    runner.as_ref()
+}
+
+/// A launch of the CUDA kernels on the host, shaped as `CudaDevice` shapes it.
+struct HostLaunch {
+    runner: &'static PathBuf,
+    threads: u32,
+    capacity: u32,
+}
+
+impl Device for HostLaunch {
+    fn tag(&self) -> String {
+        "cuda-source-on-host".into()
+    }
+    fn batch_positions(&self) -> u64 {
+        u64::from(self.threads) * 4
+    }
+    fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
+        let args = KernelUnit::new(unit, hot.target.top(), first, count);
+        let (per_thread, threads) = launch_shape(self.threads, count);
+        let mut words: Vec<u32> = args.state.to_vec();
+        words.extend([args.round0_a, args.round0_e]);
+        words.extend(args.words);
+        words.extend([args.target_lo, args.target_hi, args.first, args.count]);
+        let header = [kernel_for(hot) as u32, per_thread, threads, THREADS_PER_BLOCK, self.capacity];
+        let input: Vec<String> = header.iter().chain(&words).map(u32::to_string).collect();
+        let mut child = Command::new(self.runner).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.join(" ").as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "runner failed");
+        let buffer: Vec<u32> = String::from_utf8_lossy(&output.stdout).split_whitespace().map(|w| w.parse().unwrap()).collect();
+        collect_candidates(&buffer, out);
+        Ok(())
+    }
+}
+
+fn device(threads: u32, capacity: u32) -> Option<HostLaunch> {
+    runner().map(|runner| HostLaunch { runner, threads, capacity })
+}
+
+fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
+    let challenge = if pow {
+        Challenge::pow_register(u16::from(bytes[0]) + 1, &bytes, &[bytes[1]; 32], &[bytes[2]; 32]).unwrap()
+    } else {
+        Challenge::legacy(&bytes, &[bytes[3]; 32])
+    };
+    HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
+}
+
+#[test]
+fn the_gpu_self_test_passes_on_the_cuda_source() {
+    let Some(mut dev) = device(300, OUT_CAPACITY) else { return };
+    selftest::run(&mut dev).expect("self-test");
+}
+
+#[test]
+fn many_candidates_in_one_launch_are_all_reported() {
+    let Some(mut dev) = device(700, OUT_CAPACITY) else { return };
+    for (pow, order) in [(true, ByteOrder::Big), (false, ByteOrder::Little)] {
+        let hot = job(pow, [9; 32], order, 2);
+        let expected = hot.reference_candidates(5000, 3000);
+        assert!(expected.len() > 1000);
+        assert_eq!(search(&mut dev, &hot, 5000, 3000).unwrap(), expected);
+    }
+}
+
+#[test]
+fn a_full_buffer_keeps_the_first_candidates_and_counts_the_rest() {
+    let Some(mut dev) = device(64, 8) else { return };
+    let hot = job(true, [4; 32], ByteOrder::Little, 1);
+    // Difficulty 1: every index is a candidate; one thread at a time fills the 8 slots in order.
+    assert_eq!(search(&mut dev, &hot, 0, 100).unwrap(), hot.reference_candidates(0, 8));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Candidate sets equal the reference's on random inputs, both layouts and byte orders,
+    /// across a unit boundary, with launches of assorted shapes.
+    #[test]
+    fn parity_with_the_reference(pow: bool, big: bool, bytes: [u8; 32], difficulty in 2u64..64, count in 1u64..900, threads in 1u32..600) {
+        let Some(mut dev) = device(threads, OUT_CAPACITY) else { return Ok(()) };
+        let order = if big { ByteOrder::Big } else { ByteOrder::Little };
+        let hot = job(pow, bytes, order, difficulty);
+        let first = hot.unit_len() - 450;
+        prop_assert_eq!(search(&mut dev, &hot, first, count).unwrap(), hot.reference_candidates(first, count));
+    }
+}
