@@ -268,11 +268,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             Err(err @ DeviceError::Selection(_)) => return Err(device_usage(err)),
             // `--backend all` measures what this machine has and says what it lacks.
             Err(err) if args.backend == BenchBackend::All => {
-                info!(backend = ?backend, "not measured: {err}");
+                info!(backend = %backend, "not measured: {err}");
                 unavailable.push(json!({ "backend": backend, "reason": err.to_string() }));
                 continue;
             }
-            Err(err) => return Err(device_usage(err).context(format!("{backend:?} backend"))),
+            Err(err) => return Err(device_usage(err).context(format!("{backend} backend"))),
         };
         results.extend(measure(specs, args.scheme, args.seconds)?);
     }

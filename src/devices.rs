@@ -81,7 +81,7 @@ pub fn specs_with_fallback(backends: &[Backend], args: &DeviceArgs) -> Result<Ve
         match backend_specs(backend, args) {
             Ok(found) => specs.extend(found),
             Err(err @ DeviceError::Selection(_)) => return Err(err),
-            Err(err) if backend != Backend::Cpu => warn!(backend = ?backend, "{err}"),
+            Err(err) if backend != Backend::Cpu => warn!(backend = %backend, "{err}"),
             Err(err) => return Err(err),
         }
     }

@@ -58,6 +58,16 @@ pub enum Backend {
     Opencl,
 }
 
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Cpu => "cpu",
+            Backend::Cuda => "cuda",
+            Backend::Opencl => "opencl",
+        })
+    }
+}
+
 /// A GPU as listed by its backend.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct GpuInfo {
