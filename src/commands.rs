@@ -155,13 +155,13 @@ fn solve(args: SolveArgs) -> anyhow::Result<()> {
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 
 fn wait_for_solution(pool: &Pool, started: Instant, timeout: Option<f64>) -> anyhow::Result<Solution> {
-    let mut last_report = (Instant::now(), 0u64);
+    let mut last_report = (Instant::now(), pool.hashes_by_device());
     loop {
         if last_report.0.elapsed() >= PROGRESS_INTERVAL {
-            let hashes = pool.total_hashes();
-            let rate = (hashes - last_report.1) as f64 / last_report.0.elapsed().as_secs_f64();
-            info!(hashes, rate = %format_rate(rate), "searching ({:.0} s)", started.elapsed().as_secs_f64());
-            last_report = (Instant::now(), hashes);
+            let now = pool.hashes_by_device();
+            let (hashes, rates) = progress(&last_report.1, &now, last_report.0.elapsed().as_secs_f64());
+            info!(hashes, rates = %rates, "searching ({:.0} s)", started.elapsed().as_secs_f64());
+            last_report = (Instant::now(), now);
         }
         if let Some(candidate) = pool.next_candidate(Duration::from_millis(100)) {
             if let Some(solution) = verify(&candidate) {
@@ -178,6 +178,23 @@ fn wait_for_solution(pool: &Pool, started: Instant, timeout: Option<f64>) -> any
             }
         }
     }
+}
+
+/// Total positions searched, and the rate since the last report: in all, then per device
+/// (`2.63 G/s: cuda:0 1.31 G/s, cuda:1 1.32 G/s`) where more than one device searches.
+fn progress(before: &[(String, u64)], now: &[(String, u64)], seconds: f64) -> (u64, String) {
+    let rate = |label: &str, hashes: u64| {
+        let previous = before.iter().find(|(l, _)| l == label).map_or(0, |(_, h)| *h);
+        hashes.saturating_sub(previous) as f64 / seconds.max(1e-9)
+    };
+    let total: u64 = now.iter().map(|(_, h)| h).sum();
+    let all: f64 = now.iter().map(|(label, hashes)| rate(label, *hashes)).sum();
+    let mut text = format!("{}/s", format_rate(all));
+    if now.len() > 1 {
+        let each: Vec<String> = now.iter().map(|(label, hashes)| format!("{label} {}/s", format_rate(rate(label, *hashes)))).collect();
+        text += &format!(": {}", each.join(", "));
+    }
+    (total, text)
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -303,5 +320,19 @@ fn format_rate(rate: f64) -> String {
         r if r >= 1e6 => format!("{:.2} M", r / 1e6),
         r if r >= 1e3 => format!("{:.2} k", r / 1e3),
         r => format!("{r:.0}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress;
+
+    #[test]
+    fn progress_reports_the_rate_in_all_and_per_device() {
+        let entry = |label: &str, hashes: u64| (label.to_string(), hashes);
+        let before = [entry("cpu", 100), entry("cuda:0", 0)];
+        let now = [entry("cpu", 1_100), entry("cuda:0", 4_000_000_000), entry("cuda:1", 2_000_000)];
+        assert_eq!(progress(&before, &now, 2.0), (4_002_001_100, "2.00 G/s: cpu 500/s, cuda:0 2.00 G/s, cuda:1 1.00 M/s".to_string()));
+        assert_eq!(progress(&[entry("cpu", 0)], &[entry("cpu", 30_000_000)], 10.0), (30_000_000, "3.00 M/s".to_string()));
     }
 }

@@ -3,7 +3,7 @@
 //! back over a channel and are re-verified on the CPU before they become solutions.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub struct Solution {
 pub struct DeviceStats {
     pub backend: Backend,
     pub name: String,
+    /// The device's log tag (`cuda:0`), once its worker has built it.
+    pub tag: OnceLock<String>,
     /// Positions searched so far.
     pub hashes: AtomicU64,
     /// Set once the device passed its self-test and took work.
@@ -92,6 +94,7 @@ impl Pool {
             let stat = Arc::new(DeviceStats {
                 backend: spec.backend,
                 name: spec.name.clone(),
+                tag: OnceLock::new(),
                 hashes: AtomicU64::new(0),
                 running: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
@@ -132,6 +135,23 @@ impl Pool {
     /// Positions searched so far by all devices.
     pub fn total_hashes(&self) -> u64 {
         self.stats.iter().map(|s| s.hashes.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Positions searched so far per device, CPU threads summed under `cpu`, in start order.
+    pub fn hashes_by_device(&self) -> Vec<(String, u64)> {
+        let mut by_device: Vec<(String, u64)> = Vec::new();
+        for stat in &self.stats {
+            let label = match stat.backend {
+                Backend::Cpu => "cpu".to_string(),
+                _ => stat.tag.get().cloned().unwrap_or_else(|| stat.name.clone()),
+            };
+            let hashes = stat.hashes.load(Ordering::Relaxed);
+            match by_device.iter_mut().find(|(l, _)| *l == label) {
+                Some(entry) => entry.1 += hashes,
+                None => by_device.push((label, hashes)),
+            }
+        }
+        by_device
     }
 
     /// Stops every worker and waits for them.
@@ -178,6 +198,7 @@ fn worker(spec: WorkerSpec, shared: Arc<Shared>, stat: Arc<DeviceStats>, tx: Sen
         Err(err) => return fail(&spec.name, err),
     };
     let tag = device.tag();
+    let _ = stat.tag.set(tag.clone());
     if let Err(err) = selftest::run(device.as_mut()) {
         return fail(&tag, err);
     }
