@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::job;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,7 +19,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use regsolver::kernels::{collect_candidates, cuda_source, kernel_for, KernelUnit, OUT_CAPACITY};
 use regsolver::pow::hotloop::{HotLoop, Unit};
-use regsolver::pow::{ByteOrder, Challenge, Target};
+use regsolver::pow::ByteOrder;
 use regsolver::solver::cuda::THREADS_PER_BLOCK;
 use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
 
@@ -86,15 +88,6 @@ impl Device for HostLaunch {
 
 fn device(threads: u32, capacity: u32) -> Option<HostLaunch> {
     runner().map(|runner| HostLaunch { runner, threads, capacity })
-}
-
-fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
-    let challenge = if pow {
-        Challenge::pow_register(u16::from(bytes[0]) + 1, &bytes, &[bytes[1]; 32], &[bytes[2]; 32]).unwrap()
-    } else {
-        Challenge::legacy(&bytes, &[bytes[3]; 32])
-    };
-    HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
 }
 
 #[test]

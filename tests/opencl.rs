@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::job;
+
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -32,15 +34,6 @@ fn device() -> Option<Box<dyn Device>> {
             None
         }
     }
-}
-
-fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
-    let challenge = if pow {
-        Challenge::pow_register(u16::from(bytes[0]) + 1, &bytes, &[bytes[1]; 32], &[bytes[2]; 32]).unwrap()
-    } else {
-        Challenge::legacy(&bytes, &[bytes[3]; 32])
-    };
-    HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
 }
 
 #[test]

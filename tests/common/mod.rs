@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use regsolver::pow::hotloop::HotLoop;
+use regsolver::pow::{ByteOrder, Challenge, Target};
 use serde_json::Value;
 
 /// The reference vectors (a copy of shared/vectors/seal-vectors.json).
@@ -28,4 +30,14 @@ pub fn skip_or_fail(var: &str, why: &str) {
         panic!("{var}=1 but {why}");
     }
     eprintln!("SKIPPED: {why} (set {var}=1 to make this a failure)");
+}
+
+/// A job from random-looking bytes: pow-register (netuid, keys derived from the bytes) or legacy.
+pub fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
+    let challenge = if pow {
+        Challenge::pow_register(u16::from(bytes[0]) + 1, &bytes, &[bytes[1]; 32], &[bytes[2]; 32]).unwrap()
+    } else {
+        Challenge::legacy(&bytes, &[bytes[3]; 32])
+    };
+    HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
 }
