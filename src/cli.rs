@@ -37,7 +37,8 @@ pub struct DeviceArgs {
     /// CUDA devices: `0`, `0,2` or `all`.
     #[arg(long)]
     pub gpu: Option<String>,
-    /// OpenCL devices as platform:device: `0:1`, `0:0,1:0` or `all`.
+    /// OpenCL devices as platform:device: `0:1`, `0:0,1:0` or `all` (GPUs and accelerators, less
+    /// NVIDIA GPUs the CUDA backend drives; CPU devices only when named).
     #[arg(long)]
     pub opencl: Option<String>,
     /// GPU threads per launch (default: all the device holds at once: CUDA's occupancy for

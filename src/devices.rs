@@ -6,7 +6,7 @@ use tracing::{info, warn};
 use crate::cli::DeviceArgs;
 use crate::solver::cpu::{CpuDevice, SimdLevel};
 use crate::solver::pool::WorkerSpec;
-use crate::solver::{cuda, opencl, Backend, DeviceError, GpuInfo, GpuTuning};
+use crate::solver::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning};
 
 /// CPU cores available to this process.
 pub fn cpu_cores() -> usize {
@@ -36,12 +36,6 @@ pub fn select(list: &[GpuInfo], selection: &str, flag: &str) -> Result<Vec<GpuIn
 /// Worker specs for one backend, or why it has none.
 pub fn backend_specs(backend: Backend, args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
     let tuning = GpuTuning { threads: args.gpu_threads, nonces_per_thread: args.gpu_nonces_per_thread };
-    let gpus = |list: Result<Vec<GpuInfo>, DeviceError>,
-                selection: &Option<String>,
-                flag: &str,
-                spec: fn(&GpuInfo, GpuTuning) -> Result<WorkerSpec, DeviceError>| {
-        select(&list?, selection.as_deref().unwrap_or("all"), flag)?.iter().map(|info| spec(info, tuning)).collect()
-    };
     match backend {
         Backend::Cpu => {
             let level = SimdLevel::choose(args.simd)?;
@@ -55,9 +49,53 @@ pub fn backend_specs(backend: Backend, args: &DeviceArgs) -> Result<Vec<WorkerSp
                 })
                 .collect())
         }
-        Backend::Cuda => gpus(cuda::list(), &args.gpu, "--gpu", cuda::worker_spec),
-        Backend::Opencl => gpus(opencl::list(), &args.opencl, "--opencl", opencl::worker_spec),
+        Backend::Cuda => select(&cuda::list()?, args.gpu.as_deref().unwrap_or("all"), "--gpu")?
+            .iter()
+            .map(|info| cuda::worker_spec(info, tuning))
+            .collect(),
+        Backend::Opencl => {
+            let list = opencl::list()?;
+            let chosen = match args.opencl.as_deref().map(str::trim) {
+                None | Some("all") => opencl_all(&list, cuda_drives_nvidia(tuning))?,
+                Some(ids) => select(&list, ids, "--opencl")?,
+            };
+            chosen.iter().map(|info| opencl::worker_spec(info, tuning)).collect()
+        }
     }
+}
+
+/// Whether the CUDA backend can run this machine's NVIDIA GPUs (a driver, a GPU, NVRTC).
+fn cuda_drives_nvidia(tuning: GpuTuning) -> bool {
+    cuda::list().is_ok_and(|gpus| gpus.first().is_some_and(|gpu| cuda::worker_spec(gpu, tuning).is_ok()))
+}
+
+/// What `--opencl all` means: every OpenCL GPU and accelerator, except NVIDIA GPUs where the
+/// CUDA backend can drive them (one GPU driven twice only splits it). CPU devices and skipped
+/// NVIDIA GPUs are taken only when named: the CPU backend is several times faster on the same
+/// cores than an OpenCL CPU runtime.
+pub fn opencl_all(list: &[GpuInfo], cuda_drives_nvidia: bool) -> Result<Vec<GpuInfo>, DeviceError> {
+    let (chosen, skipped): (Vec<&GpuInfo>, Vec<&GpuInfo>) =
+        list.iter().partition(|info| info.kind != DeviceKind::Cpu && !(info.nvidia && cuda_drives_nvidia));
+    for info in &skipped {
+        let why = if info.kind == DeviceKind::Cpu {
+            "a CPU device (the CPU backend is faster on these cores)"
+        } else {
+            "an NVIDIA GPU, driven by the CUDA backend"
+        };
+        info!(device = %format!("cl:{}", info.id), name = %info.name, "not in --opencl all: {why}; name it (--opencl {}) to use it", info.id);
+    }
+    if chosen.is_empty() {
+        let named: Vec<&str> = skipped.iter().map(|info| info.id.as_str()).collect();
+        return Err(DeviceError::Unavailable(if named.is_empty() {
+            "the OpenCL runtime reports no devices".to_string()
+        } else {
+            format!(
+                "no OpenCL device for `--opencl all` (only CPU devices or NVIDIA GPUs the CUDA backend drives: name one with --opencl {})",
+                named.join(",")
+            )
+        }));
+    }
+    Ok(chosen.into_iter().cloned().collect())
 }
 
 /// The backends a command uses: those asked for, plus CUDA if `--gpu` and OpenCL if `--opencl`.
@@ -131,9 +169,10 @@ pub fn listing_text(listing: &Value) -> String {
                 text += &format!("{title}: {} device(s)\n", devices.len());
                 for d in devices {
                     text += &format!(
-                        "  {flag} {}  {}  ({} compute units, {})\n",
+                        "  {flag} {}  {}  ({}, {} compute units, {})\n",
                         d["id"].as_str().unwrap_or(""),
                         d["name"].as_str().unwrap_or(""),
+                        d["kind"].as_str().unwrap_or(""),
                         d["compute_units"],
                         d["detail"].as_str().unwrap_or("")
                     );
@@ -143,4 +182,34 @@ pub fn listing_text(listing: &Value) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str, kind: DeviceKind, nvidia: bool) -> GpuInfo {
+        GpuInfo { id: id.into(), name: format!("device {id}"), compute_units: 1, kind, nvidia, detail: String::new() }
+    }
+
+    fn ids(list: &[GpuInfo]) -> Vec<&str> {
+        list.iter().map(|info| info.id.as_str()).collect()
+    }
+
+    #[test]
+    fn opencl_all_takes_gpus_and_accelerators_but_not_cpus_or_gpus_cuda_drives() {
+        let list = [
+            device("0:0", DeviceKind::Cpu, false),
+            device("1:0", DeviceKind::Gpu, true),
+            device("2:0", DeviceKind::Gpu, false),
+            device("2:1", DeviceKind::Accelerator, false),
+        ];
+        assert_eq!(ids(&opencl_all(&list, true).unwrap()), ["2:0", "2:1"]);
+        assert_eq!(ids(&opencl_all(&list, false).unwrap()), ["1:0", "2:0", "2:1"]);
+        let err = opencl_all(&list[..2], true).unwrap_err().to_string();
+        assert!(err.contains("--opencl 0:0,1:0"), "{err}");
+        assert!(opencl_all(&[], false).unwrap_err().to_string().contains("no devices"));
+        // Named devices are always taken.
+        assert_eq!(ids(&select(&list, "0:0,1:0", "--opencl").unwrap()), ["0:0", "1:0"]);
+    }
 }

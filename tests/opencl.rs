@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Target};
 use regsolver::solver::pool::{verify, Pool};
-use regsolver::solver::{opencl, search, selftest, Device, GpuTuning};
+use regsolver::solver::{opencl, search, selftest, Device, DeviceKind, GpuTuning};
 
 const REQUIRE: &str = "REGSOLVER_REQUIRE_OPENCL";
 const TUNING: GpuTuning = GpuTuning { threads: Some(256), nonces_per_thread: 4 };
@@ -144,4 +144,42 @@ fn solve_with_the_opencl_backend_finds_valid_seals_for_every_scheme() {
         let seal = hot.verify(report["nonce"].as_u64().unwrap()).expect("reference accepts the seal");
         assert_eq!(report["seal"].as_str().unwrap(), hex::encode(seal));
     }
+}
+
+#[test]
+fn opencl_all_leaves_cpu_devices_to_the_cpu_backend() {
+    let list = match opencl::list() {
+        Ok(list) => list,
+        Err(err) => return common::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}")),
+    };
+    if list.iter().any(|info| info.kind != DeviceKind::Cpu) {
+        return eprintln!("SKIPPED: this machine has an OpenCL GPU, so `--opencl all` is not empty here");
+    }
+    let ids: Vec<&str> = list.iter().map(|info| info.id.as_str()).collect();
+    let regsolver = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_regsolver")).args(args).output().unwrap();
+    let bench = regsolver(&["bench", "--backend", "opencl", "--seconds", "0.1"]);
+    let stderr = String::from_utf8_lossy(&bench.stderr);
+    assert!(!bench.status.success() && stderr.contains(&format!("--opencl {}", ids.join(","))), "{stderr}");
+    let key = "44".repeat(32);
+    let solve = regsolver(&[
+        "solve",
+        "--json",
+        "--backend",
+        "opencl",
+        "--threads",
+        "1",
+        "--scheme",
+        "legacy",
+        "--block-hash",
+        &key,
+        "--hotkey",
+        &key,
+        "--difficulty",
+        "100",
+    ]);
+    let stderr = String::from_utf8_lossy(&solve.stderr);
+    assert!(solve.status.success(), "{stderr}");
+    assert!(stderr.contains("not in --opencl all") && stderr.contains("falling back to the CPU"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&solve.stdout).trim()).unwrap();
+    assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");
 }

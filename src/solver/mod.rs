@@ -68,6 +68,15 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// What a GPU backend's device is (OpenCL lists CPUs too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    Gpu,
+    Accelerator,
+    Cpu,
+}
+
 /// A GPU as listed by its backend.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct GpuInfo {
@@ -76,6 +85,9 @@ pub struct GpuInfo {
     pub name: String,
     /// Streaming multiprocessors (CUDA) or compute units (OpenCL).
     pub compute_units: u32,
+    pub kind: DeviceKind,
+    /// Made by NVIDIA, so the CUDA backend can drive it too.
+    pub nvidia: bool,
     /// Compute capability (CUDA) or platform and version (OpenCL).
     pub detail: String,
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
-use opencl3::device::{Device as ClDevice, CL_DEVICE_TYPE_ALL};
+use opencl3::device::{Device as ClDevice, CL_DEVICE_TYPE_ALL, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_GPU};
 use opencl3::kernel::{ExecuteKernel, Kernel};
 use opencl3::memory::{Buffer, CL_MEM_READ_WRITE};
 use opencl3::platform::get_platforms;
@@ -14,9 +14,12 @@ use opencl3::program::Program;
 use opencl3::types::{cl_device_id, CL_BLOCKING};
 
 use super::pool::WorkerSpec;
-use super::{launch_shape, Backend, Device, DeviceError, GpuInfo, GpuTuning};
+use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning};
 use crate::kernels::{collect_candidates, kernel_for, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
+
+/// NVIDIA's PCI vendor id, as OpenCL reports it.
+const NVIDIA_PCI_VENDOR: u32 = 0x10de;
 
 /// Work-items per work-group for every launch.
 const WORK_GROUP_SIZE: usize = 64;
@@ -61,10 +64,20 @@ pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
         .into_iter()
         .map(|(id, platform, device_id)| {
             let device = ClDevice::new(device_id);
+            let device_type = call("clGetDeviceInfo", device.dev_type())?;
+            let kind = if device_type & CL_DEVICE_TYPE_GPU != 0 {
+                DeviceKind::Gpu
+            } else if device_type & CL_DEVICE_TYPE_CPU != 0 {
+                DeviceKind::Cpu
+            } else {
+                DeviceKind::Accelerator
+            };
             Ok(GpuInfo {
                 id,
                 name: call("clGetDeviceInfo", device.name())?,
                 compute_units: call("clGetDeviceInfo", device.max_compute_units())?,
+                kind,
+                nvidia: device.vendor_id().is_ok_and(|vendor| vendor == NVIDIA_PCI_VENDOR),
                 detail: format!("{platform}, {}", device.version().unwrap_or_default()),
             })
         })

@@ -10,7 +10,7 @@ use cudarc::driver::{result as driver, CudaContext, CudaFunction, CudaSlice, Cud
 use tracing::info;
 
 use super::pool::WorkerSpec;
-use super::{launch_shape, Backend, Device, DeviceError, GpuInfo, GpuTuning};
+use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning};
 use crate::kernels::{collect_candidates, kernel_for, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
 use nvrtc::Target;
@@ -94,6 +94,8 @@ pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
                 id: ordinal.to_string(),
                 name: call("device name", driver::device::get_name(device))?,
                 compute_units: sms as u32,
+                kind: DeviceKind::Gpu,
+                nvidia: true,
                 detail: format!("sm_{arch}, driver CUDA {}; {}", dotted(version), build_plan(arch)),
             })
         })
