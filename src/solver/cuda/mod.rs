@@ -44,7 +44,8 @@ fn driver_version() -> Result<i32, DeviceError> {
     if !driver_present() {
         return Err(DeviceError::Unavailable("no CUDA driver: libcuda.so was not found (install the NVIDIA driver)".into()));
     }
-    call("cuInit", driver::init())?;
+    // No GPU, a driver/kernel-module mismatch or a container without device nodes all fail here.
+    driver::init().map_err(|e| DeviceError::Unavailable(format!("the CUDA driver did not start (cuInit: {e})")))?;
     let mut version = 0;
     // SAFETY: one out-parameter.
     call("cuDriverGetVersion", unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) }.result())?;
