@@ -38,7 +38,7 @@ pub struct DeviceArgs {
     #[arg(long)]
     pub gpu: Option<String>,
     /// OpenCL devices as platform:device: `0:1`, `0:0,1:0` or `all` (GPUs and accelerators, less
-    /// NVIDIA GPUs the CUDA backend drives; CPU devices only when named).
+    /// NVIDIA GPUs the CUDA backend drives alongside; else CPU devices, unless the CPU backend runs).
     #[arg(long)]
     pub opencl: Option<String>,
     /// GPU threads per launch (default: all the device holds at once: CUDA's occupancy for

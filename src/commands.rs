@@ -280,7 +280,8 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut results = Vec::new();
     let mut unavailable = Vec::new();
     for backend in backends {
-        let specs = match backend_specs(backend, &args.devices) {
+        // Each backend is measured alone.
+        let specs = match backend_specs(backend, &args.devices, &[]) {
             Ok(specs) => specs,
             Err(err @ DeviceError::Selection(_)) => return Err(device_usage(err)),
             // `--backend all` measures what this machine has and says what it lacks.

@@ -33,8 +33,9 @@ pub fn select(list: &[GpuInfo], selection: &str, flag: &str) -> Result<Vec<GpuIn
         .collect()
 }
 
-/// Worker specs for one backend, or why it has none.
-pub fn backend_specs(backend: Backend, args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
+/// Worker specs for one backend, or why it has none. `alongside` are the other backends
+/// running in the same search (they decide what `--opencl all` leaves out).
+pub fn backend_specs(backend: Backend, args: &DeviceArgs, alongside: &[Backend]) -> Result<Vec<WorkerSpec>, DeviceError> {
     let tuning = GpuTuning { threads: args.gpu_threads, nonces_per_thread: args.gpu_nonces_per_thread };
     match backend {
         Backend::Cpu => {
@@ -56,7 +57,10 @@ pub fn backend_specs(backend: Backend, args: &DeviceArgs) -> Result<Vec<WorkerSp
         Backend::Opencl => {
             let list = opencl::list()?;
             let chosen = match args.opencl.as_deref().map(str::trim) {
-                None | Some("all") => opencl_all(&list, cuda_drives_nvidia(tuning))?,
+                None | Some("all") => {
+                    let cuda_alongside = alongside.contains(&Backend::Cuda) && cuda_drives_nvidia(tuning);
+                    opencl_all(&list, cuda_alongside, alongside.contains(&Backend::Cpu))?
+                }
                 Some(ids) => select(&list, ids, "--opencl")?,
             };
             chosen.iter().map(|info| opencl::worker_spec(info, tuning)).collect()
@@ -69,18 +73,20 @@ fn cuda_drives_nvidia(tuning: GpuTuning) -> bool {
     cuda::list().is_ok_and(|gpus| gpus.first().is_some_and(|gpu| cuda::worker_spec(gpu, tuning).is_ok()))
 }
 
-/// What `--opencl all` means: every OpenCL GPU and accelerator, except NVIDIA GPUs where the
-/// CUDA backend can drive them (one GPU driven twice only splits it). CPU devices and skipped
-/// NVIDIA GPUs are taken only when named: the CPU backend is several times faster on the same
-/// cores than an OpenCL CPU runtime.
-pub fn opencl_all(list: &[GpuInfo], cuda_drives_nvidia: bool) -> Result<Vec<GpuInfo>, DeviceError> {
-    let (chosen, skipped): (Vec<&GpuInfo>, Vec<&GpuInfo>) =
-        list.iter().partition(|info| info.kind != DeviceKind::Cpu && !(info.nvidia && cuda_drives_nvidia));
+/// What `--opencl all` means: every OpenCL GPU and accelerator, less NVIDIA GPUs when the CUDA
+/// backend drives them in the same search (one GPU driven twice is only split); where that
+/// leaves none, the OpenCL CPU devices, unless the CPU backend runs alongside (it is several
+/// times faster on the same cores). Whatever is left out is taken when named.
+pub fn opencl_all(list: &[GpuInfo], cuda_alongside: bool, cpu_alongside: bool) -> Result<Vec<GpuInfo>, DeviceError> {
+    let gpus: Vec<&GpuInfo> = list.iter().filter(|info| info.kind != DeviceKind::Cpu && !(info.nvidia && cuda_alongside)).collect();
+    let chosen: Vec<&GpuInfo> =
+        if gpus.is_empty() && !cpu_alongside { list.iter().filter(|info| info.kind == DeviceKind::Cpu).collect() } else { gpus };
+    let skipped: Vec<&GpuInfo> = list.iter().filter(|info| !chosen.iter().any(|c| c.id == info.id)).collect();
     for info in &skipped {
-        let why = if info.kind == DeviceKind::Cpu {
-            "a CPU device (the CPU backend is faster on these cores)"
-        } else {
-            "an NVIDIA GPU, driven by the CUDA backend"
+        let why = match info.kind {
+            DeviceKind::Cpu if cpu_alongside => "a CPU device, and the CPU backend runs alongside",
+            DeviceKind::Cpu => "a CPU device, and OpenCL has GPUs here",
+            _ => "an NVIDIA GPU, which the CUDA backend drives in this search",
         };
         info!(device = %format!("cl:{}", info.id), name = %info.name, "not in --opencl all: {why}; name it (--opencl {}) to use it", info.id);
     }
@@ -89,10 +95,7 @@ pub fn opencl_all(list: &[GpuInfo], cuda_drives_nvidia: bool) -> Result<Vec<GpuI
         return Err(DeviceError::Unavailable(if named.is_empty() {
             "the OpenCL runtime reports no devices".to_string()
         } else {
-            format!(
-                "no OpenCL device for `--opencl all` (only CPU devices or NVIDIA GPUs the CUDA backend drives: name one with --opencl {})",
-                named.join(",")
-            )
+            format!("`--opencl all` leaves out every OpenCL device here (see above); name one with --opencl {}", named.join(","))
         }));
     }
     Ok(chosen.into_iter().cloned().collect())
@@ -116,7 +119,7 @@ pub fn requested_backends(mut backends: Vec<Backend>, args: &DeviceArgs) -> Vec<
 pub fn specs_with_fallback(backends: &[Backend], args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
     let mut specs = Vec::new();
     for &backend in backends {
-        match backend_specs(backend, args) {
+        match backend_specs(backend, args, backends) {
             Ok(found) => specs.extend(found),
             Err(err @ DeviceError::Selection(_)) => return Err(err),
             Err(err) if backend != Backend::Cpu => warn!(backend = %backend, "{err}"),
@@ -125,7 +128,7 @@ pub fn specs_with_fallback(backends: &[Backend], args: &DeviceArgs) -> Result<Ve
     }
     if specs.is_empty() {
         warn!("no GPU backend is available; falling back to the CPU");
-        specs = backend_specs(Backend::Cpu, args)?;
+        specs = backend_specs(Backend::Cpu, args, &[])?;
     }
     Ok(specs)
 }
@@ -197,18 +200,25 @@ mod tests {
     }
 
     #[test]
-    fn opencl_all_takes_gpus_and_accelerators_but_not_cpus_or_gpus_cuda_drives() {
+    fn opencl_all_takes_gpus_and_leaves_out_what_another_backend_drives() {
         let list = [
             device("0:0", DeviceKind::Cpu, false),
             device("1:0", DeviceKind::Gpu, true),
             device("2:0", DeviceKind::Gpu, false),
             device("2:1", DeviceKind::Accelerator, false),
         ];
-        assert_eq!(ids(&opencl_all(&list, true).unwrap()), ["2:0", "2:1"]);
-        assert_eq!(ids(&opencl_all(&list, false).unwrap()), ["1:0", "2:0", "2:1"]);
-        let err = opencl_all(&list[..2], true).unwrap_err().to_string();
+        assert_eq!(ids(&opencl_all(&list, false, false).unwrap()), ["1:0", "2:0", "2:1"]);
+        assert_eq!(ids(&opencl_all(&list, true, true).unwrap()), ["2:0", "2:1"]);
+        // Only the NVIDIA GPU and a CPU device: CUDA drives the one, the CPU device is taken
+        // unless the CPU backend runs too.
+        assert_eq!(ids(&opencl_all(&list[..2], true, false).unwrap()), ["0:0"]);
+        assert_eq!(ids(&opencl_all(&list[..2], false, true).unwrap()), ["1:0"]);
+        let err = opencl_all(&list[..2], true, true).unwrap_err().to_string();
         assert!(err.contains("--opencl 0:0,1:0"), "{err}");
-        assert!(opencl_all(&[], false).unwrap_err().to_string().contains("no devices"));
+        // PoCL alone: used, unless the CPU backend runs alongside.
+        assert_eq!(ids(&opencl_all(&list[..1], false, false).unwrap()), ["0:0"]);
+        assert!(opencl_all(&list[..1], false, true).is_err());
+        assert!(opencl_all(&[], false, false).unwrap_err().to_string().contains("no devices"));
         // Named devices are always taken.
         assert_eq!(ids(&select(&list, "0:0,1:0", "--opencl").unwrap()), ["0:0", "1:0"]);
     }

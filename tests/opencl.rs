@@ -146,40 +146,33 @@ fn solve_with_the_opencl_backend_finds_valid_seals_for_every_scheme() {
     }
 }
 
+/// `--opencl all` takes PoCL's CPU device when OpenCL runs alone, and leaves it to the CPU
+/// backend when both run (saying how to name it).
 #[test]
-fn opencl_all_leaves_cpu_devices_to_the_cpu_backend() {
+fn opencl_all_takes_a_cpu_device_only_without_the_cpu_backend() {
     let list = match opencl::list() {
         Ok(list) => list,
         Err(err) => return common::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}")),
     };
     if list.iter().any(|info| info.kind != DeviceKind::Cpu) {
-        return eprintln!("SKIPPED: this machine has an OpenCL GPU, so `--opencl all` is not empty here");
+        return eprintln!("SKIPPED: this machine has an OpenCL GPU, which `--opencl all` takes instead of CPU devices");
     }
-    let ids: Vec<&str> = list.iter().map(|info| info.id.as_str()).collect();
-    let regsolver = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_regsolver")).args(args).output().unwrap();
-    let bench = regsolver(&["bench", "--backend", "opencl", "--seconds", "0.1"]);
-    let stderr = String::from_utf8_lossy(&bench.stderr);
-    assert!(!bench.status.success() && stderr.contains(&format!("--opencl {}", ids.join(","))), "{stderr}");
     let key = "44".repeat(32);
-    let solve = regsolver(&[
-        "solve",
-        "--json",
-        "--backend",
-        "opencl",
-        "--threads",
-        "1",
-        "--scheme",
-        "legacy",
-        "--block-hash",
-        &key,
-        "--hotkey",
-        &key,
-        "--difficulty",
-        "100",
-    ]);
-    let stderr = String::from_utf8_lossy(&solve.stderr);
-    assert!(solve.status.success(), "{stderr}");
-    assert!(stderr.contains("not in --opencl all") && stderr.contains("falling back to the CPU"), "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&solve.stdout).trim()).unwrap();
-    assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");
+    let solve = |backends: &str| {
+        let args = ["solve", "--json", "--backend", backends, "--threads", "1", "--gpu-threads", "256", "--scheme", "legacy"];
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_regsolver"))
+            .args(args)
+            .args(["--block-hash", &key, "--hotkey", &key, "--difficulty", "100"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+        (report["device"].as_str().unwrap().to_string(), stderr)
+    };
+    let (device, stderr) = solve("opencl");
+    assert!(device.starts_with("cl:"), "{device}: {stderr}");
+    let (device, stderr) = solve("cpu,opencl");
+    assert!(device.starts_with("cpu:"), "{device}: {stderr}");
+    assert!(stderr.contains("not in --opencl all") && stderr.contains(&format!("--opencl {}", list[0].id)), "{stderr}");
 }
