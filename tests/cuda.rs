@@ -176,6 +176,15 @@ fn gpu_runs_self_test_and_solve_where_present() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert!(report["device"].as_str().unwrap().starts_with("cuda:"), "{report}");
+    // The hashrate, printed for the record (never asserted beyond being measured).
+    let bench =
+        Command::new(env!("CARGO_BIN_EXE_regsolver")).args(["bench", "--backend", "cuda", "--seconds", "3", "--json"]).output().unwrap();
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
+    let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&bench.stdout).lines().last().unwrap()).unwrap();
+    for result in report["results"].as_array().unwrap() {
+        eprintln!("{}: {:.3} G pow-register seals/s", result["device"], result["seals_per_second"].as_f64().unwrap() / 1e9);
+        assert!(result["seals_per_second"].as_f64().unwrap() > 0.0, "{report}");
+    }
 }
 
 #[test]
