@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use regsolver::kernels::KERNEL_NAMES;
-use regsolver::solver::cuda::nvrtc::{self, Image, Target};
+use regsolver::solver::cuda::nvrtc::{self, Image, Origin, Target};
 use regsolver::solver::{cuda, selftest, GpuTuning};
 
 const REQUIRE_NVRTC: &str = "REGSOLVER_REQUIRE_NVRTC";
@@ -31,13 +31,18 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Builds `target` through the backend's NVRTC path, or skips (fails under REQUIRE_NVRTC).
-fn build(target: Target) -> Option<std::sync::Arc<Image>> {
+/// Builds `target` with NVRTC as the backend does (never from a cache), or skips (fails under
+/// REQUIRE_NVRTC).
+fn build(target: Target) -> Option<Image> {
+    nvrtc_present().then(|| nvrtc::compile(target).unwrap_or_else(|e| panic!("NVRTC builds {target}: {e}")))
+}
+
+/// Whether NVRTC can be loaded; a loud skip (a failure under REQUIRE_NVRTC) where it cannot.
+fn nvrtc_present() -> bool {
     if !nvrtc::present() {
         common::skip_or_fail(REQUIRE_NVRTC, "NVRTC (libnvrtc.so.12) is not on the library path");
-        return None;
     }
-    Some(nvrtc::build(target).unwrap_or_else(|e| panic!("NVRTC builds {target}: {e}")))
+    nvrtc::present()
 }
 
 /// Runs a CUDA binary tool, or skips (fails under REQUIRE_NVRTC) where it is not installed.
@@ -55,7 +60,7 @@ fn run_tool(name: &str, args: &[&str], file: &PathBuf) -> Option<(String, String
 /// The machine code the backend loads for `sm_<arch>`, written to a file, after checking with
 /// `cuobjdump -res-usage` that every kernel runs without local memory or a stack.
 fn cubin(arch: u32) -> Option<PathBuf> {
-    let Image::Cubin(bytes) = &*build(Target::Cubin(arch))? else { panic!("sm_{arch}: not machine code") };
+    let Image::Cubin(bytes) = build(Target::Cubin(arch))? else { panic!("sm_{arch}: not machine code") };
     let path = scratch(&format!("sm_{arch}.cubin"));
     std::fs::write(&path, bytes).unwrap();
     let (usage, _) = run_tool("cuobjdump", &["-res-usage"], &path)?;
@@ -71,7 +76,7 @@ fn cubin(arch: u32) -> Option<PathBuf> {
 /// The PTX fallback for `compute_<arch>`, assembled by `ptxas -v`: no spills, no stack frame.
 fn assemble_ptx(arch: u32) {
     let Some(image) = build(Target::Ptx(arch)) else { return };
-    let Image::Ptx(ptx) = &*image else { panic!("compute_{arch}: not PTX") };
+    let Image::Ptx(ptx) = image else { panic!("compute_{arch}: not PTX") };
     for name in KERNEL_NAMES {
         assert!(ptx.contains(&format!(".entry {name}")), "compute_{arch}: {name} missing from PTX");
     }
@@ -92,7 +97,7 @@ fn assemble_ptx(arch: u32) {
 
 #[test]
 fn nvrtc_reports_its_version_and_knows_the_tested_architectures() {
-    if build(Target::Cubin(90)).is_none() {
+    if !nvrtc_present() {
         return;
     }
     let (major, minor) = nvrtc::version().unwrap();
@@ -102,6 +107,29 @@ fn nvrtc_reports_its_version_and_knows_the_tested_architectures() {
     assert_eq!(Target::for_device(90, &supported).unwrap(), Target::Cubin(90));
     let newest = *supported.iter().max().unwrap();
     assert_eq!(Target::for_device(newest + 10, &supported).unwrap(), Target::Ptx(newest));
+}
+
+#[test]
+fn builds_are_kept_on_disk_and_a_damaged_entry_is_rebuilt() {
+    if !nvrtc_present() {
+        return;
+    }
+    let dir = scratch("kernel-cache");
+    let (first, origin) = nvrtc::load_or_compile(Target::Ptx(80), Some(&dir)).unwrap();
+    assert_eq!(origin, Origin::Nvrtc);
+    let (second, origin) = nvrtc::load_or_compile(Target::Ptx(80), Some(&dir)).unwrap();
+    assert_eq!(origin, Origin::Disk);
+    let (Image::Ptx(first), Image::Ptx(second)) = (first, second) else { panic!("not PTX") };
+    assert_eq!(first, second);
+    let entries: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    bytes[100] ^= 0x20;
+    std::fs::write(&entries[0], bytes).unwrap();
+    assert_eq!(nvrtc::load_or_compile(Target::Ptx(80), Some(&dir)).unwrap().1, Origin::Nvrtc);
+    // Another target is another entry.
+    assert_eq!(nvrtc::load_or_compile(Target::Ptx(90), Some(&dir)).unwrap().1, Origin::Nvrtc);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
 }
 
 #[test]

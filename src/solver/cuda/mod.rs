@@ -1,6 +1,7 @@
 //! CUDA backend (cudarc; libcuda and NVRTC are loaded at run time): probe, device list, launches.
-//! Kernel builds live in [`nvrtc`].
+//! Kernel builds live in [`nvrtc`], kept between runs by [`cache`].
 
+pub mod cache;
 pub mod nvrtc;
 
 use std::sync::Arc;

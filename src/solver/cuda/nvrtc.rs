@@ -1,6 +1,7 @@
 //! NVRTC builds of the kernel source: machine code (CUBIN) for the device's own architecture
 //! where this NVRTC knows it, else PTX for the newest architecture it knows below the device's,
-//! which the driver finishes at load. One build per target per process.
+//! which the driver finishes at load. One build per target per process, kept on disk between
+//! runs ([`super::cache`]).
 //!
 //! Machine code is preferred because a driver refuses PTX newer than itself: NVRTC 12.9's PTX
 //! (ISA 8.8) does not load on an R535 driver (CUDA 12.2), while its CUBIN does (CUDA's
@@ -8,11 +9,17 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use cudarc::nvrtc::{result, sys, Ptx};
 
+use tracing::{info, warn};
+
+use super::cache;
 use crate::kernels::cuda_source;
+use crate::pow::sha256;
 use crate::solver::DeviceError;
 
 /// What NVRTC builds for a device, by compute capability (`90` for sm_90).
@@ -61,6 +68,20 @@ pub enum Image {
 }
 
 impl Image {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Image::Cubin(bytes) => bytes,
+            Image::Ptx(text) => text.as_bytes(),
+        }
+    }
+
+    fn from_bytes(target: Target, bytes: Vec<u8>) -> Option<Image> {
+        match target {
+            Target::Cubin(_) => Some(Image::Cubin(bytes)),
+            Target::Ptx(_) => String::from_utf8(bytes).ok().map(Image::Ptx),
+        }
+    }
+
     /// The module as the driver loads it.
     pub fn module(&self) -> Ptx {
         match self {
@@ -109,18 +130,45 @@ pub fn supported_archs() -> Result<Vec<u32>, DeviceError> {
     Ok(archs.into_iter().filter_map(|a| u32::try_from(a).ok()).collect())
 }
 
-/// Builds the kernel source for `target`, once per process: concurrent callers for the same
-/// target wait for the first build instead of repeating it.
+/// The kernels for `target`, built once per process (concurrent callers for the same target
+/// wait for the first build instead of repeating it) and kept in the disk cache.
 pub fn build(target: Target) -> Result<Arc<Image>, DeviceError> {
-    static CACHE: OnceLock<Mutex<HashMap<Target, Arc<Image>>>> = OnceLock::new();
-    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(image) = cache.get(&target) {
+    static BUILT: OnceLock<Mutex<HashMap<Target, Arc<Image>>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(image) = built.get(&target) {
         return Ok(image.clone());
     }
-    require()?;
-    let image = Arc::new(compile(target)?);
-    cache.insert(target, image.clone());
+    let image = Arc::new(load_or_compile(target, cache::dir().as_deref())?.0);
+    built.insert(target, image.clone());
     Ok(image)
+}
+
+/// Where a build came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Disk,
+    Nvrtc,
+}
+
+/// The kernels for `target` from the disk cache in `dir`, else from NVRTC (then stored there).
+/// Entries are named by a hash of the source, the build options and NVRTC's version.
+pub fn load_or_compile(target: Target, dir: Option<&Path>) -> Result<(Image, Origin), DeviceError> {
+    let (major, minor) = version()?;
+    let key = sha256(format!("{}\0{}\0{major}.{minor}", cuda_source(), target.option()).as_bytes());
+    let name = format!("kernels-{}.{}", hex::encode(&key[..16]), if matches!(target, Target::Cubin(_)) { "cubin" } else { "ptx" });
+    if let Some(image) = dir.and_then(|dir| cache::load(dir, &name)).and_then(|bytes| Image::from_bytes(target, bytes)) {
+        info!(build = %target, "kernels loaded from the cache");
+        return Ok((image, Origin::Disk));
+    }
+    let started = Instant::now();
+    let image = compile(target)?;
+    info!(build = %target, "kernels built by NVRTC {major}.{minor} in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(dir) = dir {
+        if let Err(err) = cache::store(dir, &name, image.bytes()) {
+            warn!("kernel cache {}: {err} (the next start builds again)", dir.display());
+        }
+    }
+    Ok((image, Origin::Nvrtc))
 }
 
 /// One NVRTC program, destroyed on drop.
@@ -133,7 +181,9 @@ impl Drop for Program {
     }
 }
 
-fn compile(target: Target) -> Result<Image, DeviceError> {
+/// Builds the kernels for `target` with NVRTC, bypassing every cache.
+pub fn compile(target: Target) -> Result<Image, DeviceError> {
+    require()?;
     let source = CString::new(cuda_source()).map_err(|_| DeviceError::Build("kernel source holds a NUL byte".into()))?;
     let program = Program(
         result::create_program(&source, Some(c"regsolver.cu")).map_err(|e| DeviceError::Build(format!("nvrtcCreateProgram: {e:?}")))?,
