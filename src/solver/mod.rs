@@ -8,11 +8,13 @@ pub mod cpu;
 pub mod cuda;
 #[cfg(not(feature = "cuda"))]
 #[path = "disabled.rs"]
+#[allow(clippy::duplicate_mod)] // one stub stands in for either backend
 pub mod cuda;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 #[cfg(not(feature = "opencl"))]
 #[path = "disabled.rs"]
+#[allow(clippy::duplicate_mod)] // one stub stands in for either backend
 pub mod opencl;
 pub mod pool;
 pub mod selftest;
