@@ -50,10 +50,10 @@ pub fn backend_specs(backend: Backend, args: &DeviceArgs, alongside: &[Backend])
                 })
                 .collect())
         }
-        Backend::Cuda => select(&cuda::list()?, args.gpu.as_deref().unwrap_or("all"), "--gpu")?
-            .iter()
-            .map(|info| cuda::worker_spec(info, tuning))
-            .collect(),
+        Backend::Cuda => {
+            let chosen = select(&cuda::list()?, args.gpu.as_deref().unwrap_or("all"), "--gpu")?;
+            workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, tuning))
+        }
         Backend::Opencl => {
             let list = opencl::list()?;
             let chosen = match args.opencl.as_deref().map(str::trim) {
@@ -63,8 +63,32 @@ pub fn backend_specs(backend: Backend, args: &DeviceArgs, alongside: &[Backend])
                 }
                 Some(ids) => select(&list, ids, "--opencl")?,
             };
-            chosen.iter().map(|info| opencl::worker_spec(info, tuning)).collect()
+            workers_for(&chosen, "cl", |info| opencl::worker_spec(info, tuning))
         }
+    }
+}
+
+/// A worker per chosen GPU; one that cannot get a worker (a GPU older than NVRTC supports, say)
+/// is left out, loudly, and the others go on. Only if none can is it an error.
+fn workers_for(
+    chosen: &[GpuInfo],
+    tag: &str,
+    spec: impl Fn(&GpuInfo) -> Result<WorkerSpec, DeviceError>,
+) -> Result<Vec<WorkerSpec>, DeviceError> {
+    let mut specs = Vec::new();
+    let mut first_error = None;
+    for info in chosen {
+        match spec(info) {
+            Ok(worker) => specs.push(worker),
+            Err(err) => {
+                warn!(device = %format!("{tag}:{}", info.id), name = %info.name, "{err}; left out");
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) if specs.is_empty() => Err(err),
+        _ => Ok(specs),
     }
 }
 
@@ -197,6 +221,21 @@ mod tests {
 
     fn ids(list: &[GpuInfo]) -> Vec<&str> {
         list.iter().map(|info| info.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_gpu_without_a_worker_is_left_out_and_the_others_go_on() {
+        let list = [device("0", DeviceKind::Gpu, true), device("1", DeviceKind::Gpu, true)];
+        let spec = |info: &GpuInfo| {
+            if info.id == "0" {
+                return Err(DeviceError::Unsupported("sm_35 is too old".into()));
+            }
+            Ok(WorkerSpec { backend: Backend::Cuda, name: info.name.clone(), build: Box::new(|| Err(DeviceError::Call("unused".into()))) })
+        };
+        let specs = workers_for(&list, "cuda", spec).unwrap();
+        assert_eq!(specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["device 1"]);
+        let err = workers_for(&list[..1], "cuda", spec).err().unwrap().to_string();
+        assert!(err.contains("sm_35"), "{err}");
     }
 
     #[test]

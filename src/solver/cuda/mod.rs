@@ -106,15 +106,17 @@ pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
 
 /// A worker for one CUDA device; the context is created on the worker's thread.
 pub fn worker_spec(info: &GpuInfo, tuning: GpuTuning) -> Result<WorkerSpec, DeviceError> {
-    // Refused here, not on the worker thread, so that callers can fall back to the CPU.
-    nvrtc::supported_archs()?;
     let ordinal: usize = info.id.parse().map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
+    // Refused here, not on the worker thread, so that callers can fall back to the CPU: no
+    // NVRTC, or a GPU older than every architecture it builds for.
+    let device = call("cuDeviceGet", driver::device::get(ordinal as i32))?;
+    let target = Target::for_device(compute_capability(device)?, &nvrtc::supported_archs()?)?;
     let sms = info.compute_units;
     Ok(WorkerSpec {
         backend: Backend::Cuda,
         name: info.name.clone(),
         build: Box::new(move || {
-            let device = CudaDevice::new(ordinal, sms, tuning)?;
+            let device = CudaDevice::new(ordinal, target, sms, tuning)?;
             Ok(Box::new(device) as Box<dyn Device>)
         }),
     })
@@ -132,12 +134,11 @@ struct CudaDevice {
 }
 
 impl CudaDevice {
-    fn new(ordinal: usize, sms: u32, tuning: GpuTuning) -> Result<Self, DeviceError> {
+    fn new(ordinal: usize, target: Target, sms: u32, tuning: GpuTuning) -> Result<Self, DeviceError> {
         let ctx = call("cuDevicePrimaryCtxRetain", CudaContext::new(ordinal))?;
         // SAFETY: this device uses one stream and synchronizes it after every launch, so no
         // buffer is ever used by two streams.
         unsafe { ctx.disable_event_tracking() };
-        let target = Target::for_device(compute_capability(ctx.cu_device())?, &nvrtc::supported_archs()?)?;
         let module = call("cuModuleLoadData", ctx.load_module(nvrtc::build(target)?.module()))?;
         let functions: Vec<CudaFunction> =
             KERNEL_NAMES.iter().map(|name| call(name, module.load_function(name))).collect::<Result<_, _>>()?;
