@@ -17,40 +17,16 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use regsolver::kernels::{collect_candidates, cuda_source, kernel_for, KernelUnit, OUT_CAPACITY};
+use regsolver::kernels::{collect_candidates, kernel_for, KernelUnit, OUT_CAPACITY};
 use regsolver::pow::hotloop::{HotLoop, Unit};
 use regsolver::pow::ByteOrder;
 use regsolver::solver::cuda::THREADS_PER_BLOCK;
 use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
 
-const REQUIRE: &str = "REGSOLVER_REQUIRE_NVRTC";
-
 /// The kernel source and the runner, compiled once per test run.
 fn runner() -> Option<&'static PathBuf> {
     static RUNNER: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let runner = RUNNER.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("regsolver-cuda-on-host-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("kernel.cu"), cuda_source()).unwrap();
-        let support = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cuda_on_host");
-        let binary = dir.join("runner");
-        let compiled = Command::new("c++")
-            .args(["-std=c++17", "-O2", "-w", "-I"])
-            .arg(&dir)
-            .arg(support.join("runner.cpp"))
-            .arg("-o")
-            .arg(&binary)
-            .output();
-        match compiled {
-            Ok(out) if out.status.success() => Some(binary),
-            Ok(out) => panic!("the CUDA source does not compile as host C++: {}", String::from_utf8_lossy(&out.stderr)),
-            Err(err) => {
-                common::skip_or_fail(REQUIRE, &format!("no C++ compiler (c++): {err}"));
-                None
-            }
-        }
-    });
-    runner.as_ref()
+    RUNNER.get_or_init(|| common::compile_cuda_on_host("runner.cpp", "runner", &[])).as_ref()
 }
 
 /// A launch of the CUDA kernels on the host, shaped as `CudaDevice` shapes it.

@@ -3,7 +3,8 @@
 #   - PoCL (Debian: pocl-opencl-icd + the ICD loader) so the real OpenCL kernels run on the CPU;
 #   - NVRTC, ptxas, cuobjdump and nvdisasm (PyPI wheels, cached in .deps/) so the real CUDA
 #     kernels are compiled and inspected without a GPU;
-#   - g++ (Debian), which also runs the CUDA kernel source on the CPU (tests/cuda_on_host.rs).
+#   - g++ (Debian), which runs the CUDA kernel source on the CPU (tests/cuda_on_host.rs) and
+#     builds the simulated CUDA driver the backend's host code is tested on (tests/cuda_simulated.rs).
 # With those present the OpenCL and NVRTC tests are required (a missing piece fails, never
 # skips). CUDA run-time tests skip unless a GPU is present (REGSOLVER_REQUIRE_GPU=1 to require).
 set -euo pipefail

@@ -41,3 +41,30 @@ pub fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> Hot
     };
     HotLoop::new(challenge, Target::from_difficulty(difficulty).unwrap(), order)
 }
+
+/// Compiles `main` (a file in tests/cuda_on_host/) with the CUDA kernel source exactly as NVRTC
+/// receives it (`kernel.cu`) into `output`, in a folder of this test process; `extra` are more
+/// compiler flags. A missing C++ compiler skips loudly (fails under REGSOLVER_REQUIRE_NVRTC).
+pub fn compile_cuda_on_host(main: &str, output: &str, extra: &[&str]) -> Option<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("regsolver-cuda-on-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("kernel.cu"), regsolver::kernels::cuda_source()).unwrap();
+    let support = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cuda_on_host");
+    let binary = dir.join(output);
+    let compiled = std::process::Command::new("c++")
+        .args(["-std=c++17", "-O2", "-w", "-I"])
+        .arg(&dir)
+        .args(extra)
+        .arg(support.join(main))
+        .arg("-o")
+        .arg(&binary)
+        .output();
+    match compiled {
+        Ok(out) if out.status.success() => Some(binary),
+        Ok(out) => panic!("{main} with the CUDA source does not compile as host C++: {}", String::from_utf8_lossy(&out.stderr)),
+        Err(err) => {
+            skip_or_fail("REGSOLVER_REQUIRE_NVRTC", &format!("no C++ compiler (c++): {err}"));
+            None
+        }
+    }
+}

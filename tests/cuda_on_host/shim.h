@@ -5,7 +5,7 @@
 #include <cstdint>
 
 struct host_dim3 { unsigned x, y, z; };
-static host_dim3 blockIdx, blockDim, threadIdx;
+static thread_local host_dim3 blockIdx, blockDim, threadIdx;
 
 #define __global__
 #define __device__

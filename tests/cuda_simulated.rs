@@ -1,0 +1,168 @@
+//! The CUDA backend's own host code, end to end, on a simulated driver: `libcuda.so` built
+//! from tests/cuda_on_host/driver.cpp implements the driver calls the backend makes on the CPU
+//! and runs launches on the host-compiled CUDA source. The backend itself is unchanged: its
+//! probe, listing, NVRTC build (the real one: the simulated driver accepts only a cubin or PTX
+//! holding every kernel), context, module, occupancy-sized launches with their parameter
+//! block, read-back, self-test, worker pool and CPU re-verification. Also: a GPU whose launches
+//! fail mid-run is dropped while the other goes on; a GPU newer than NVRTC knows gets PTX, an
+//! older one is left out; a pre-CUDA-12 driver is refused with a CPU fallback. None of this
+//! stands for a GPU run (tests/cuda.rs does that where a GPU exists). Needs NVRTC and a C++
+//! compiler; REGSOLVER_REQUIRE_NVRTC=1 makes their absence a failure.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use regsolver::pow::{ss58::parse_hex, ByteOrder, Challenge, Target};
+use regsolver::solver::cuda::nvrtc;
+use serde_json::Value;
+
+/// The folder holding the simulated `libcuda.so`, built once per test run.
+fn driver_dir() -> Option<&'static PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if !nvrtc::present() {
+            common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "NVRTC (libnvrtc.so.12) is not on the library path");
+            return None;
+        }
+        let library = common::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])?;
+        Some(library.parent().unwrap().to_path_buf())
+    })
+    .as_ref()
+}
+
+/// Runs regsolver against the simulated driver with `env` set (REGSOLVER_SIM_*).
+fn regsolver(dir: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let library_path = match std::env::var("LD_LIBRARY_PATH") {
+        Ok(rest) if !rest.is_empty() => format!("{}:{rest}", dir.display()),
+        _ => dir.display().to_string(),
+    };
+    Command::new(env!("CARGO_BIN_EXE_regsolver"))
+        .args(args)
+        .env("LD_LIBRARY_PATH", library_path)
+        .env("REGSOLVER_CACHE_DIR", dir.join("kernel-cache"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// `solve --json` for pow-register on the simulated GPUs; returns the report after checking its
+/// seal against the reference, and stderr.
+fn solve_pow_register(dir: &PathBuf, env: &[(&str, &str)], extra: &[&str]) -> (Value, String) {
+    let (block, hotkey, coldkey) = ("5a".repeat(32), "6b".repeat(32), "7c".repeat(32));
+    let mut args = vec!["solve", "--json", "--backend", "cuda", "--scheme", "pow-register", "--netuid", "3", "--difficulty", "20000"];
+    args.extend(["--block-hash", &block, "--hotkey", &hotkey, "--coldkey", &coldkey]);
+    args.extend(extra);
+    let out = regsolver(dir, env, &args);
+    let report = json(&out);
+    let challenge =
+        Challenge::pow_register(3, &parse_hex(&block).unwrap(), &parse_hex(&hotkey).unwrap(), &parse_hex(&coldkey).unwrap()).unwrap();
+    let seal = challenge.seal(report["nonce"].as_u64().unwrap());
+    assert!(Target::from_difficulty(20000).unwrap().is_met_by(&seal, ByteOrder::Little), "{report}");
+    assert_eq!(report["seal"].as_str().unwrap(), hex::encode(seal), "{report}");
+    (report, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn simulated_gpus_are_listed_with_the_build_they_get() {
+    let Some(dir) = driver_dir() else { return };
+    let listing = json(&regsolver(dir, &[("REGSOLVER_SIM_CC", "1:200")], &["devices", "--json"]));
+    let gpus = listing["cuda"]["devices"].as_array().unwrap_or_else(|| panic!("{listing}"));
+    assert_eq!(gpus.len(), 2, "{listing}");
+    assert_eq!(gpus[0]["name"], "regsolver simulated GPU 0");
+    assert_eq!(gpus[0]["compute_units"], 2);
+    let detail = |i: usize| gpus[i]["detail"].as_str().unwrap().to_string();
+    assert!(detail(0).starts_with("sm_90, driver CUDA 12.4; kernels: sm_90 machine code by NVRTC"), "{}", detail(0));
+    assert!(detail(1).contains("sm_200") && detail(1).contains("PTX, compiled by the driver"), "{}", detail(1));
+}
+
+#[test]
+fn solve_and_bench_run_the_backend_on_every_simulated_gpu() {
+    let Some(dir) = driver_dir() else { return };
+    let (report, stderr) = solve_pow_register(dir, &[], &[]);
+    assert!(report["device"].as_str().unwrap().starts_with("cuda:"), "{report}");
+    for tag in ["cuda:0", "cuda:1"] {
+        assert!(stderr.contains(&format!("self-test passed device={tag}")), "{stderr}");
+    }
+    assert!(stderr.contains("launch shape device=cuda:0 build=sm_90 machine code blocks_per_sm=3 threads=1536"), "{stderr}");
+    let (report, _) = solve_pow_register(dir, &[], &["--gpu", "1"]);
+    assert_eq!(report["device"], "cuda:1");
+    let bench = json(&regsolver(dir, &[], &["bench", "--backend", "cuda", "--seconds", "0.5", "--json", "--scheme", "legacy"]));
+    let results = bench["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{bench}");
+    assert!(results.iter().all(|r| r["backend"] == "cuda" && r["seals_per_second"].as_f64().unwrap() > 0.0), "{bench}");
+    let missing = regsolver(dir, &[], &["bench", "--backend", "cuda", "--gpu", "0,2", "--seconds", "0.1"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--gpu 2: no such device (available: 0, 1)"));
+}
+
+/// The line that says `tag` was dropped, checked to carry the simulated driver's error.
+fn dropped_line<'a>(stderr: &'a str, tag: &str) -> &'a str {
+    let line = stderr.lines().find(|l| l.contains("device disabled")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains(tag) && line.contains("CUDA_ERROR_LAUNCH_FAILED"), "{line}");
+    line
+}
+
+#[test]
+fn a_failing_gpu_is_dropped_alone_and_the_other_goes_on() {
+    let Some(dir) = driver_dir() else { return };
+    // Mid-run: device 1 passes its self-test (9 launches), then its first batch fails.
+    let out = regsolver(dir, &[("REGSOLVER_SIM_FAIL", "1:9")], &["bench", "--backend", "cuda", "--seconds", "0.5", "--json"]);
+    let bench = json(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("self-test passed device=cuda:1"), "{stderr}");
+    dropped_line(&stderr, "cuda:1");
+    let results = bench["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{bench}");
+    assert_eq!(results[0]["device"], "regsolver simulated GPU 0", "{bench}");
+    // At the start: device 1 fails its self-test's first launch; the seal comes from device 0.
+    let (report, stderr) = solve_pow_register(dir, &[("REGSOLVER_SIM_FAIL", "1:0")], &[]);
+    assert_eq!(report["device"], "cuda:0", "{stderr}");
+    dropped_line(&stderr, "cuda:1");
+}
+
+#[test]
+fn a_gpu_newer_than_nvrtc_runs_on_ptx_and_one_older_is_left_out() {
+    let Some(dir) = driver_dir() else { return };
+    let (report, stderr) = solve_pow_register(dir, &[("REGSOLVER_SIM_CC", "0:200,1:30")], &[]);
+    assert_eq!(report["device"], "cuda:0", "{stderr}");
+    assert!(stderr.contains("PTX, compiled by the driver"), "{stderr}");
+    let left_out = stderr.lines().find(|l| l.contains("left out")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(left_out.contains("cuda:1") && left_out.contains("sm_30"), "{left_out}");
+}
+
+#[test]
+fn a_driver_older_than_cuda_12_is_refused_and_solve_falls_back_to_the_cpu() {
+    let Some(dir) = driver_dir() else { return };
+    let env = [("REGSOLVER_SIM_DRIVER", "11080")];
+    let listing = json(&regsolver(dir, &env, &["devices", "--json"]));
+    let why = listing["cuda"]["unavailable"].as_str().unwrap_or_else(|| panic!("{listing}"));
+    assert!(why.contains("supports CUDA 11.8 only") && why.contains("needs CUDA 12.0"), "{why}");
+    let (report, stderr) = solve_pow_register(dir, &env, &["--gpu", "0", "--threads", "1"]);
+    assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");
+    assert!(stderr.contains("falling back to the CPU"), "{stderr}");
+}
+
+#[test]
+fn one_simulated_gpu_searches_every_nonce_in_order() {
+    let Some(dir) = driver_dir() else { return };
+    // Legacy nonces are positions, so one GPU must return the first valid nonce at or after
+    // the start: an index a launch skipped would show as a later nonce.
+    let (block, hotkey) = ("3c".repeat(32), "4d".repeat(32));
+    let target = Target::from_difficulty(50_000).unwrap();
+    let challenge = Challenge::legacy(&parse_hex(&block).unwrap(), &parse_hex(&hotkey).unwrap());
+    let expected = challenge.first_valid(&target, ByteOrder::Little, 1000, 10_000_000).unwrap();
+    assert!(expected - 1000 > 1536, "the vector must span more than one index per launched thread");
+    let args =
+        ["solve", "--json", "--backend", "cuda", "--gpu", "0", "--scheme", "legacy", "--difficulty", "50000", "--start-nonce", "1000"];
+    let report = json(&regsolver(dir, &[], &[&args[..], &["--block-hash", &block, "--hotkey", &hotkey]].concat()));
+    assert_eq!(report["nonce"].as_u64().unwrap(), expected, "{report}");
+}
