@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -34,7 +34,7 @@ fn driver_dir() -> Option<&'static PathBuf> {
 }
 
 /// Runs regsolver against the simulated driver with `env` set (REGSOLVER_SIM_*).
-fn regsolver(dir: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> Output {
+fn regsolver(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let library_path = match std::env::var("LD_LIBRARY_PATH") {
         Ok(rest) if !rest.is_empty() => format!("{}:{rest}", dir.display()),
         _ => dir.display().to_string(),
@@ -56,7 +56,7 @@ fn json(out: &Output) -> Value {
 
 /// `solve --json` for pow-register on the simulated GPUs; returns the report after checking its
 /// seal against the reference, and stderr.
-fn solve_pow_register(dir: &PathBuf, env: &[(&str, &str)], extra: &[&str]) -> (Value, String) {
+fn solve_pow_register(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> (Value, String) {
     let (block, hotkey, coldkey) = ("5a".repeat(32), "6b".repeat(32), "7c".repeat(32));
     let mut args = vec!["solve", "--json", "--backend", "cuda", "--scheme", "pow-register", "--netuid", "3", "--difficulty", "20000"];
     args.extend(["--block-hash", &block, "--hotkey", &hotkey, "--coldkey", &coldkey]);
