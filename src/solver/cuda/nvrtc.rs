@@ -43,11 +43,14 @@ impl Target {
         })
     }
 
-    fn option(self) -> String {
-        match self {
+    /// NVRTC's options for this target (everything a build depends on besides the source and
+    /// NVRTC itself).
+    fn options(self) -> [String; 2] {
+        let arch = match self {
             Target::Cubin(arch) => format!("--gpu-architecture=sm_{arch}"),
             Target::Ptx(arch) => format!("--gpu-architecture=compute_{arch}"),
-        }
+        };
+        [arch, "-std=c++17".to_string()]
     }
 }
 
@@ -154,7 +157,7 @@ pub enum Origin {
 /// Entries are named by a hash of the source, the build options and NVRTC's version.
 pub fn load_or_compile(target: Target, dir: Option<&Path>) -> Result<(Image, Origin), DeviceError> {
     let (major, minor) = version()?;
-    let key = sha256(format!("{}\0{}\0{major}.{minor}", cuda_source(), target.option()).as_bytes());
+    let key = sha256(format!("{}\0{}\0{major}.{minor}", cuda_source(), target.options().join(" ")).as_bytes());
     let name = format!("kernels-{}.{}", hex::encode(&key[..16]), if matches!(target, Target::Cubin(_)) { "cubin" } else { "ptx" });
     if let Some(image) = dir.and_then(|dir| cache::load(dir, &name)).and_then(|bytes| Image::from_bytes(target, bytes)) {
         info!(build = %target, "kernels loaded from the cache");
@@ -188,7 +191,7 @@ pub fn compile(target: Target) -> Result<Image, DeviceError> {
     let program = Program(
         result::create_program(&source, Some(c"regsolver.cu")).map_err(|e| DeviceError::Build(format!("nvrtcCreateProgram: {e:?}")))?,
     );
-    let options = [target.option(), "-std=c++17".to_string()];
+    let options = target.options();
     // SAFETY: `program` is live; the options are plain strings.
     if let Err(e) = unsafe { result::compile_program(program.0, &options) } {
         // SAFETY: as above; the log is NUL-terminated by NVRTC.
