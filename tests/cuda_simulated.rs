@@ -5,7 +5,8 @@
 //! holding every kernel), context, module, occupancy-sized launches with their parameter
 //! block, read-back, self-test, worker pool and CPU re-verification. Also: a GPU whose launches
 //! fail mid-run is dropped while the other goes on; a GPU newer than NVRTC knows gets PTX, an
-//! older one is left out; a pre-CUDA-12 driver is refused with a CPU fallback. None of this
+//! older one is left out; a pre-CUDA-12 driver is refused with a CPU fallback; NVRTC is found
+//! in a virtualenv or by an explicit path, off the loader's path. None of this
 //! stands for a GPU run (tests/cuda.rs does that where a GPU exists). Needs NVRTC and a C++
 //! compiler; REGSOLVER_REQUIRE_NVRTC=1 makes their absence a failure.
 
@@ -165,4 +166,36 @@ fn one_simulated_gpu_searches_every_nonce_in_order() {
         ["solve", "--json", "--backend", "cuda", "--gpu", "0", "--scheme", "legacy", "--difficulty", "50000", "--start-nonce", "1000"];
     let report = json(&regsolver(dir, &[], &[&args[..], &["--block-hash", &block, "--hotkey", &hotkey]].concat()));
     assert_eq!(report["nonce"].as_u64().unwrap(), expected, "{report}");
+}
+
+#[test]
+fn nvrtc_is_found_in_a_python_environment_or_by_an_explicit_path() {
+    let Some(dir) = driver_dir() else { return };
+    let library_path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+    let Some(real) = std::env::split_paths(&library_path).map(|d| d.join("libnvrtc.so.12")).find(|p| p.is_file()) else {
+        return common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "libnvrtc.so.12 is not in an LD_LIBRARY_PATH folder");
+    };
+    // A virtualenv laid out as pip lays out the wheel PyTorch depends on.
+    let venv = dir.join("venv");
+    let lib = venv.join("lib/python3.11/site-packages/nvidia/cuda_nvrtc/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let _ = std::os::unix::fs::symlink(&real, lib.join("libnvrtc.so.12"));
+    let home = dir.join("empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let devices = |env: &[(&str, &Path)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_regsolver"))
+            .args(["devices", "--json"])
+            .env("LD_LIBRARY_PATH", dir)
+            .env("HOME", &home)
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("CONDA_PREFIX")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        json(&out)["cuda"]["devices"][0]["detail"].as_str().unwrap().to_string()
+    };
+    for env in [[("VIRTUAL_ENV", venv.as_path())], [("REGSOLVER_NVRTC", real.as_path())]] {
+        let detail = devices(&env);
+        assert!(detail.contains("sm_90 machine code by NVRTC 12."), "{env:?}: {detail}");
+    }
 }

@@ -2,6 +2,7 @@
 //! Kernel builds live in [`nvrtc`], kept between runs by [`cache`].
 
 pub mod cache;
+pub mod find;
 pub mod nvrtc;
 
 use std::sync::Arc;

@@ -94,8 +94,10 @@ impl Image {
     }
 }
 
-/// Whether NVRTC (libnvrtc) can be loaded.
+/// Whether NVRTC (libnvrtc) can be loaded, from the loader's path or a place
+/// [`super::find`] knows.
 pub fn present() -> bool {
+    super::find::preload();
     // SAFETY: only tries to dlopen the library.
     unsafe { sys::is_culib_present() }
 }
@@ -105,7 +107,7 @@ fn require() -> Result<(), DeviceError> {
         return Ok(());
     }
     Err(DeviceError::Unavailable(
-        "NVRTC (libnvrtc.so.12) was not found: install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12` and add its lib/ to LD_LIBRARY_PATH".into(),
+        "NVRTC (libnvrtc.so.12) was not found on the library path, in a Python environment or a CUDA toolkit: `pip install nvidia-cuda-nvrtc-cu12`, or set REGSOLVER_NVRTC to the library".into(),
     ))
 }
 
