@@ -72,13 +72,14 @@ fn compute_capability(device: cudarc::driver::sys::CUdevice) -> Result<u32, Devi
 
 /// What NVRTC will build for `arch`, or why it cannot.
 fn build_plan(arch: u32) -> String {
-    match nvrtc::version().and_then(|(major, minor)| Ok((major, minor, nvrtc::supported_archs()?))) {
-        Ok((major, minor, supported)) => match Target::for_device(arch, &supported) {
-            Ok(target) => format!("kernels: {target} by NVRTC {major}.{minor}"),
-            Err(err) => format!("kernels cannot be built: {err}"),
-        },
-        Err(err) => format!("kernels cannot be built: {err}"),
-    }
+    let plan = nvrtc::version().and_then(|(major, minor)| {
+        let target = Target::for_device(arch, &nvrtc::supported_archs()?)?;
+        Ok(format!("kernels: {target} by NVRTC {major}.{minor}"))
+    });
+    plan.unwrap_or_else(|err| match err {
+        DeviceError::Unavailable(why) | DeviceError::Unsupported(why) => format!("kernels cannot be built: {why}"),
+        err => format!("kernels cannot be built: {err}"),
+    })
 }
 
 /// Lists CUDA devices (without creating contexts on them), or says why there are none.
