@@ -301,7 +301,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         for r in &results {
             println!(
                 "{:<8} {:<40} {:>8} {:<13} {:>16}",
-                format!("{:?}", r.backend).to_lowercase(),
+                r.backend.to_string(),
                 r.device,
                 r.threads,
                 r.scheme.name(),

@@ -33,8 +33,8 @@ pub fn select(list: &[GpuInfo], selection: &str, flag: &str) -> Result<Vec<GpuIn
         .collect()
 }
 
-/// Worker specs for one backend, or why it has none. `alongside` are the other backends
-/// running in the same search (they decide what `--opencl all` leaves out).
+/// Worker specs for one backend, or why it has none. `alongside` are the backends that already
+/// have workers in the same search (they decide what `--opencl all` leaves out).
 pub fn backend_specs(backend: Backend, args: &DeviceArgs, alongside: &[Backend]) -> Result<Vec<WorkerSpec>, DeviceError> {
     let tuning = GpuTuning { threads: args.gpu_threads, nonces_per_thread: args.gpu_nonces_per_thread };
     match backend {
@@ -57,10 +57,7 @@ pub fn backend_specs(backend: Backend, args: &DeviceArgs, alongside: &[Backend])
         Backend::Opencl => {
             let list = opencl::list()?;
             let chosen = match args.opencl.as_deref().map(str::trim) {
-                None | Some("all") => {
-                    let cuda_alongside = alongside.contains(&Backend::Cuda) && cuda_drives_nvidia(tuning);
-                    opencl_all(&list, cuda_alongside, alongside.contains(&Backend::Cpu))?
-                }
+                None | Some("all") => opencl_all(&list, alongside.contains(&Backend::Cuda), alongside.contains(&Backend::Cpu))?,
                 Some(ids) => select(&list, ids, "--opencl")?,
             };
             workers_for(&chosen, "cl", |info| opencl::worker_spec(info, tuning))
@@ -90,11 +87,6 @@ fn workers_for(
         Some(err) if specs.is_empty() => Err(err),
         _ => Ok(specs),
     }
-}
-
-/// Whether the CUDA backend can run this machine's NVIDIA GPUs (a driver, a GPU, NVRTC).
-fn cuda_drives_nvidia(tuning: GpuTuning) -> bool {
-    cuda::list().is_ok_and(|gpus| gpus.first().is_some_and(|gpu| cuda::worker_spec(gpu, tuning).is_ok()))
 }
 
 /// What `--opencl all` means: every OpenCL GPU and accelerator, less NVIDIA GPUs when the CUDA
@@ -139,12 +131,20 @@ pub fn requested_backends(mut backends: Vec<Backend>, args: &DeviceArgs) -> Vec<
 }
 
 /// Worker specs for every requested backend that is available. An unavailable GPU backend is
-/// logged and skipped; if nothing is left, the CPU takes over (the clean fallback).
+/// logged and skipped; if nothing is left, the CPU takes over (the clean fallback). Backends
+/// come in [`requested_backends`]' order, so the CPU and CUDA have their workers before OpenCL
+/// decides what `--opencl all` leaves to them.
 pub fn specs_with_fallback(backends: &[Backend], args: &DeviceArgs) -> Result<Vec<WorkerSpec>, DeviceError> {
     let mut specs = Vec::new();
+    let mut running = Vec::new();
     for &backend in backends {
-        match backend_specs(backend, args, backends) {
-            Ok(found) => specs.extend(found),
+        match backend_specs(backend, args, &running) {
+            Ok(found) => {
+                if !found.is_empty() {
+                    running.push(backend);
+                }
+                specs.extend(found)
+            }
             Err(err @ DeviceError::Selection(_)) => return Err(err),
             Err(err) if backend != Backend::Cpu => warn!(backend = %backend, "{err}"),
             Err(err) => return Err(err),
