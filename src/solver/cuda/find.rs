@@ -13,28 +13,28 @@ const LIBRARY: &str = "libnvrtc.so.12";
 /// Loads NVRTC from the first place that has it, once per process, unless the loader already
 /// finds it: `REGSOLVER_NVRTC` (the library or its folder), the active virtualenv or conda
 /// environment, `CUDA_HOME`/`CUDA_PATH`, `/usr/local/cuda`, then the system's and the user's
-/// Python site-packages. Returns where it was loaded from, if from one of these.
-pub fn preload() -> Option<&'static Path> {
-    static LOADED: OnceLock<Option<PathBuf>> = OnceLock::new();
-    LOADED
-        .get_or_init(|| {
-            // SAFETY: loading a shared library runs its initialisers; these are NVIDIA's NVRTC
-            // builds from places the user installed them to.
-            if unsafe { libloading::Library::new(LIBRARY) }.is_ok() {
-                return None;
+/// Python site-packages.
+pub fn preload() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        // SAFETY: loading a shared library runs its initialisers; these are NVIDIA's NVRTC
+        // builds from places the user installed them to.
+        if unsafe { libloading::Library::new(LIBRARY) }.is_ok() {
+            return;
+        }
+        for path in candidates() {
+            // SAFETY: as above. A library that loads is kept loaded for the process.
+            let loaded = unsafe { libloading::Library::new(&path) }.map(std::mem::forget).is_ok();
+            debug!(path = %path.display(), loaded, "looking for NVRTC");
+            if loaded {
+                return;
             }
-            candidates().into_iter().find(|path| {
-                // SAFETY: as above. A library that loads is kept loaded for the process.
-                let loaded = unsafe { libloading::Library::new(path) }.map(std::mem::forget).is_ok();
-                debug!(path = %path.display(), loaded, "looking for NVRTC");
-                loaded
-            })
-        })
-        .as_deref()
+        }
+    });
 }
 
 /// Where NVRTC may be, most specific first.
-pub fn candidates() -> Vec<PathBuf> {
+fn candidates() -> Vec<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     let mut folders = Vec::new();
     if let Some(path) = var("REGSOLVER_NVRTC") {

@@ -70,22 +70,31 @@ fn compute_capability(device: cudarc::driver::sys::CUdevice) -> Result<u32, Devi
     Ok((major * 10 + minor) as u32)
 }
 
-/// What NVRTC will build for `arch`, or why it cannot.
-fn build_plan(arch: u32) -> String {
-    let plan = nvrtc::version().and_then(|(major, minor)| {
-        let target = Target::for_device(arch, &nvrtc::supported_archs()?)?;
-        Ok(format!("kernels: {target} by NVRTC {major}.{minor}"))
-    });
-    plan.unwrap_or_else(|err| match err {
-        DeviceError::Unavailable(why) | DeviceError::Unsupported(why) => format!("kernels cannot be built: {why}"),
-        err => format!("kernels cannot be built: {err}"),
-    })
+/// Why kernels cannot be built, without the error kind's prefix where the reason says it all.
+fn reason(err: DeviceError) -> String {
+    match err {
+        DeviceError::Unavailable(why) | DeviceError::Unsupported(why) => why,
+        err => err.to_string(),
+    }
+}
+
+/// What NVRTC (its version and supported architectures, or why it cannot be used) will build
+/// for `arch`, or why it cannot.
+fn build_plan(arch: u32, nvrtc: &Result<((i32, i32), Vec<u32>), String>) -> String {
+    let plan = match nvrtc {
+        Ok(((major, minor), supported)) => {
+            Target::for_device(arch, supported).map(|target| format!("kernels: {target} by NVRTC {major}.{minor}")).map_err(reason)
+        }
+        Err(why) => Err(why.clone()),
+    };
+    plan.unwrap_or_else(|why| format!("kernels cannot be built: {why}"))
 }
 
 /// Lists CUDA devices (without creating contexts on them), or says why there are none.
 pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
     let version = driver_version()?;
     let count = call("cuDeviceGetCount", driver::device::get_count())?;
+    let nvrtc = nvrtc::version().and_then(|version| Ok((version, nvrtc::supported_archs()?))).map_err(reason);
     (0..count)
         .map(|ordinal| {
             let device = call("cuDeviceGet", driver::device::get(ordinal))?;
@@ -100,7 +109,7 @@ pub fn list() -> Result<Vec<GpuInfo>, DeviceError> {
                 compute_units: sms as u32,
                 kind: DeviceKind::Gpu,
                 nvidia: true,
-                detail: format!("sm_{arch}, driver CUDA {}; {}", dotted(version), build_plan(arch)),
+                detail: format!("sm_{arch}, driver CUDA {}; {}", dotted(version), build_plan(arch, &nvrtc)),
             })
         })
         .collect()
