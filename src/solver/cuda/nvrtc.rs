@@ -4,8 +4,8 @@
 //! runs ([`super::cache`]).
 //!
 //! Machine code is preferred because a driver refuses PTX newer than itself: NVRTC 12.9's PTX
-//! (ISA 8.8) does not load on an R535 driver (CUDA 12.2), while its CUBIN does (CUDA's
-//! minor-version compatibility covers machine code, not PTX).
+//! (ISA 8.8) does not load on an R535 driver (CUDA 12.2). CUDA's minor-version compatibility
+//! covers machine code, not PTX, so its CUBIN should load on any CUDA 12 driver.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
