@@ -10,9 +10,11 @@
 //! - [`devices`]: turns command-line device selection into workers, and lists devices.
 //! - [`cli`]: command-line definitions; [`commands`]: `solve`, `bench`, `devices`.
 
+pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod devices;
 pub mod kernels;
 pub mod pow;
 pub mod solver;
+pub mod wallet;
