@@ -1,0 +1,62 @@
+//! Why the daemon stopped, and the exit code each reason maps to (documented in the README).
+
+/// The daemon's exit codes. A code says what to do next: retry, fix input, or stop.
+pub mod code {
+    /// Every hotkey registered (or already was).
+    pub const DONE: i32 = 0;
+    /// Anything unexpected (a bug, every device failed).
+    pub const OTHER: i32 = 1;
+    /// Bad input: a flag, a config value, a wallet that cannot be loaded, a wrong password.
+    pub const USAGE: i32 = 2;
+    /// A device or backend named on the command line is unavailable on this machine.
+    pub const DEVICE_UNAVAILABLE: i32 = 4;
+    /// The chain could not be reached (no light-client peers, endpoint unreachable, wrong chain).
+    pub const UNREACHABLE: i32 = 5;
+    /// The runtime offers no proof-of-work registration (burn-only era, root network).
+    pub const NO_POW_REGISTRATION: i32 = 10;
+    /// Proof-of-work registration is disabled on this subnet.
+    pub const POW_DISABLED: i32 = 11;
+    /// The subnet does not exist.
+    pub const NO_SUCH_SUBNET: i32 = 12;
+    /// The hotkey belongs to another coldkey.
+    pub const COLDKEY_MISMATCH: i32 = 13;
+}
+
+/// Why the daemon stopped without registering.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("no proof-of-work registration here: {0}")]
+    NoPowRegistration(String),
+    #[error("proof-of-work registration is disabled on subnet {netuid} (NetworkPowRegistrationAllowed is false); the subnet owner must enable it, or register by burn")]
+    PowDisabled { netuid: u16 },
+    #[error("subnet {netuid} does not exist on this chain")]
+    NoSuchSubnet { netuid: u16 },
+    #[error("hotkey {hotkey} is owned by another coldkey ({owner}); register it with that coldkey's wallet")]
+    ColdkeyMismatch { hotkey: String, owner: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl DaemonError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::Usage(_) => code::USAGE,
+            DaemonError::Unreachable(_) => code::UNREACHABLE,
+            DaemonError::NoPowRegistration(_) => code::NO_POW_REGISTRATION,
+            DaemonError::PowDisabled { .. } => code::POW_DISABLED,
+            DaemonError::NoSuchSubnet { .. } => code::NO_SUCH_SUBNET,
+            DaemonError::ColdkeyMismatch { .. } => code::COLDKEY_MISMATCH,
+            DaemonError::Other(_) => code::OTHER,
+        }
+    }
+}
+
+impl From<crate::wallet::WalletError> for DaemonError {
+    fn from(err: crate::wallet::WalletError) -> Self {
+        DaemonError::Usage(err.to_string())
+    }
+}

@@ -1,0 +1,444 @@
+//! The registration loop: best blocks -> jobs -> verified solutions -> submissions -> outcomes.
+//!
+//! One task follows the chain (tokio); the devices run on their own threads inside the
+//! [`Pool`]. For every new best block the runtime's checks are read and the job for the current
+//! hotkey is replaced at once. Every solution the pool hands over was verified on the CPU; it is
+//! checked once more against a challenge rebuilt from the block and keys, and submitted only
+//! while its work block is inside the runtime's window. Losing the connection means: stop the
+//! devices, reconnect with backoff, re-read the runtime, resume on the new head.
+
+pub mod exit;
+pub mod plan;
+pub mod report;
+pub mod status;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tracing::{info, warn};
+
+use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
+use crate::chain::tx::{self, Registration, SignedRegistration, TxError};
+use crate::chain::{choose_scheme, connect, BestBlock, BlockRef, Chain, Endpoint, RuntimeInfo, SchemeChoice};
+use crate::pow::hotloop::HotLoop;
+use crate::pow::ss58::encode_ss58;
+use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
+use crate::solver::pool::Pool;
+use crate::solver::verdict::{Solution, Verdict, VerdictReceiver};
+use crate::solver::JobId;
+use crate::wallet::{Keypair, PasswordSource, Wallet};
+
+pub use exit::{code, DaemonError};
+use plan::{in_window, plan, Plan};
+use report::{Event, Reporter};
+
+/// How long a submission is watched before it is given up (it is mortal and will expire).
+const WATCH_LIMIT: Duration = Duration::from_secs(120);
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Everything the loop needs, already validated (from flags, environment or a file).
+pub struct DaemonOptions {
+    pub endpoint: Endpoint,
+    /// The genesis a named network must have (`None` for a plain URL).
+    pub expected_genesis: Option<[u8; 32]>,
+    /// How long connecting may take before giving up (light-client peers, RPC handshake).
+    pub connect_deadline: Duration,
+    pub netuid: u16,
+    /// Run scheme C (`faucet`, signed by the coldkey) instead of registering hotkeys.
+    pub faucet: bool,
+    pub wallet: Wallet,
+    /// Hotkey names to register, in order.
+    pub hotkeys: Vec<String>,
+    pub password: PasswordSource,
+    /// Legacy runtimes only: how seals are read (required for specs 278-282).
+    pub byte_order: Option<ByteOrder>,
+    /// Do everything but submit: print the extrinsic that would be sent.
+    pub dry_run: bool,
+}
+
+/// What happened to one hotkey (or the coldkey, for `faucet`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HotkeyResult {
+    pub hotkey: String,
+    pub ss58: String,
+    pub uid: Option<u16>,
+    /// Registered in this run (false: it already held a UID, or a dry run).
+    pub registered_now: bool,
+    pub block: Option<u64>,
+    pub nonce: Option<u64>,
+    pub extrinsic: Option<String>,
+}
+
+/// The job the devices run, and what it was built from.
+#[derive(Clone, Copy, Debug)]
+struct Work {
+    block: BlockRef,
+    /// The key the seal binds: the hotkey, or the coldkey for `faucet`.
+    key: AccountId,
+    difficulty: u64,
+}
+
+/// The key being registered now: a hotkey by name, or the coldkey for `faucet`.
+struct Registrant {
+    name: String,
+    key: AccountId,
+}
+
+/// A submission being watched, and what it carries.
+struct InFlight {
+    handle: tokio::task::JoinHandle<Result<(SignedRegistration, Outcome), TxError>>,
+    work: Work,
+    solution: Solution,
+}
+
+/// Runs until every hotkey holds a UID, or a reason to stop.
+pub async fn run(opts: DaemonOptions, pool: Arc<Pool>, reporter: Reporter) -> Result<Vec<HotkeyResult>, DaemonError> {
+    let coldkey = opts.wallet.coldkey_public()?;
+    let mut queue = Vec::new();
+    if opts.faucet {
+        queue.push(Registrant { name: "coldkey".into(), key: coldkey });
+    } else {
+        for name in &opts.hotkeys {
+            queue.push(Registrant { name: name.clone(), key: opts.wallet.hotkey_public(name)? });
+        }
+    }
+    let verdicts = pool.verdicts();
+    let mut daemon = Daemon { opts, pool, reporter, coldkey, verdicts, coldkey_signer: None, connections: 0 };
+    let mut results = Vec::new();
+    let mut backoff = Duration::from_secs(1);
+    let mut next = 0;
+    while next < queue.len() {
+        match daemon.follow(&queue[next]).await {
+            Ok(result) => {
+                results.push(result);
+                next += 1;
+                backoff = Duration::from_secs(1);
+            }
+            Err(Interrupted::Lost(why)) => {
+                daemon.pool.clear_job();
+                warn!("chain connection lost ({why}); reconnecting in {} s", backoff.as_secs());
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(Interrupted::Stop(err)) => {
+                daemon.pool.clear_job();
+                return Err(err);
+            }
+        }
+    }
+    daemon.pool.clear_job();
+    Ok(results)
+}
+
+/// Why following the chain stopped before the current key was done.
+enum Interrupted {
+    /// The connection went away: reconnect and resume on the new head.
+    Lost(String),
+    /// A reason to stop the daemon.
+    Stop(DaemonError),
+}
+
+impl From<DaemonError> for Interrupted {
+    fn from(err: DaemonError) -> Self {
+        Interrupted::Stop(err)
+    }
+}
+
+fn lost(err: impl std::fmt::Display) -> Interrupted {
+    Interrupted::Lost(err.to_string())
+}
+
+struct Daemon {
+    opts: DaemonOptions,
+    pool: Arc<Pool>,
+    reporter: Reporter,
+    coldkey: AccountId,
+    verdicts: VerdictReceiver,
+    /// The decrypted coldkey, once a scheme needed it (never before).
+    coldkey_signer: Option<Arc<Keypair>>,
+    /// Connections attempted: failing the first one stops the daemon, later ones retry.
+    connections: u32,
+}
+
+impl Daemon {
+    async fn connect(&mut self) -> Result<Chain, Interrupted> {
+        self.connections += 1;
+        match connect(&self.opts.endpoint, self.opts.expected_genesis, self.opts.connect_deadline).await {
+            Ok(chain) => Ok(chain),
+            Err(err) if self.connections == 1 || err.is_wrong_chain() => Err(DaemonError::Unreachable(err.to_string()).into()),
+            Err(err) => Err(lost(err)),
+        }
+    }
+
+    /// The scheme for a runtime; `faucet` replaces it where the runtime has the call.
+    fn scheme(&self, runtime: &RuntimeInfo) -> Result<SchemeChoice, DaemonError> {
+        if self.opts.faucet {
+            if !runtime.has_faucet {
+                return Err(DaemonError::NoPowRegistration(format!(
+                    "runtime spec {} has no `faucet` call (it exists only on local networks built with the pow-faucet feature)",
+                    runtime.spec_version
+                )));
+            }
+            return Ok(SchemeChoice { scheme: Scheme::Faucet, byte_order: self.opts.byte_order.unwrap_or(ByteOrder::Little) });
+        }
+        choose_scheme(runtime, self.opts.byte_order).map_err(|refusal| DaemonError::NoPowRegistration(refusal.to_string()))
+    }
+
+    /// The signer a scheme needs: the coldkey for `pow_register` and `faucet` (decrypted once,
+    /// when first needed), the hotkey for legacy `register`.
+    fn signer(&mut self, scheme: Scheme, key: &Registrant) -> Result<Arc<Keypair>, DaemonError> {
+        if scheme == Scheme::Legacy {
+            return Ok(Arc::new(self.opts.wallet.hotkey(&key.name)?));
+        }
+        if let Some(signer) = &self.coldkey_signer {
+            return Ok(signer.clone());
+        }
+        let coldkey = Arc::new(self.opts.wallet.coldkey(&self.opts.password)?);
+        if coldkey.public() != self.coldkey {
+            return Err(DaemonError::Usage("the decrypted coldkey does not match coldkeypub.txt: the wallet's files disagree".into()));
+        }
+        self.coldkey_signer = Some(coldkey.clone());
+        Ok(coldkey)
+    }
+
+    /// Follows one connection until `key` is done, the connection drops, or a reason to stop.
+    async fn follow(&mut self, key: &Registrant) -> Result<HotkeyResult, Interrupted> {
+        let chain = self.connect().await?;
+        let mut blocks = chain.best_blocks().await.map_err(lost)?;
+        let mut choice: Option<(SchemeChoice, Arc<Keypair>)> = None;
+        let mut jobs: HashMap<JobId, Work> = HashMap::new();
+        let mut best: u64 = 0;
+        let mut in_flight: Option<InFlight> = None;
+        let mut queued: Option<(Work, Solution)> = None;
+        loop {
+            tokio::select! {
+                block = blocks.next() => {
+                    let BestBlock { block, runtime, runtime_changed } = match block {
+                        Some(Ok(block)) => block,
+                        Some(Err(err)) => return Err(lost(err)),
+                        None => return Err(Interrupted::Lost("the block subscription ended".into())),
+                    };
+                    let notified = Instant::now();
+                    if choice.is_none() || runtime_changed {
+                        let scheme = self.scheme(&runtime)?;
+                        let signer = self.signer(scheme.scheme, key)?;
+                        if runtime_changed {
+                            info!(block = block.number, spec_version = runtime.spec_version, "runtime upgraded; scheme chosen again");
+                            jobs.clear();
+                            queued = None;
+                        }
+                        self.reporter.emit(Event::Connected {
+                            endpoint: chain.endpoint().to_string(),
+                            genesis: format!("0x{}", hex::encode(chain.genesis_hash())),
+                            spec_version: runtime.spec_version,
+                            scheme: scheme.scheme,
+                            byte_order: scheme.byte_order,
+                        });
+                        choice = Some((scheme, signer));
+                    }
+                    let Some((scheme, signer)) = choice.clone() else { continue };
+                    best = block.number;
+                    match self.on_block(&chain, scheme, key, block).await? {
+                        Step::Mine(work, hot) => {
+                            let job = self.pool.set_job(hot, rand::random());
+                            jobs.retain(|_, w| in_window(scheme.scheme, w.block.number, best));
+                            jobs.insert(job, work);
+                            self.reporter.emit(Event::Job { hotkey: encode_ss58(&key.key), block: block.number, difficulty: work.difficulty, switch_ms: notified.elapsed().as_secs_f64() * 1e3 });
+                        }
+                        Step::Done(result) => return Ok(result),
+                        Step::Idle(why) => {
+                            self.pool.clear_job();
+                            info!(block = block.number, "not mining this block: {why}");
+                        }
+                    }
+                    if in_flight.is_none() {
+                        if let Some((work, solution)) = queued.take().filter(|(w, _)| in_window(scheme.scheme, w.block.number, best)) {
+                            in_flight = Some(self.submit(&chain, scheme.scheme, &signer, key, work, solution));
+                        }
+                    }
+                }
+                verdict = self.verdicts.recv() => {
+                    let solution = match verdict {
+                        Some(Verdict::Solution(solution)) => solution,
+                        Some(Verdict::ComputeError { device, nonce, .. }) => {
+                            warn!(device = %device, nonce, "compute error: the CPU rejects a nonce this device reported");
+                            continue;
+                        }
+                        Some(Verdict::Stale { .. }) => continue,
+                        None => return Err(DaemonError::Other("the worker pool stopped".into()).into()),
+                    };
+                    let (Some((scheme, signer)), Some(work)) = (choice.clone(), jobs.get(&solution.job).copied()) else { continue };
+                    if !in_window(scheme.scheme, work.block.number, best) {
+                        self.reporter.emit(Event::Stale { block: work.block.number, best, nonce: solution.nonce });
+                        continue;
+                    }
+                    if !seal_is_right(scheme, self.opts.netuid, &work, &self.coldkey, &solution) {
+                        warn!(device = %solution.device, nonce = solution.nonce, "a solution failed the independent re-check; not submitted");
+                        continue;
+                    }
+                    self.reporter.emit(Event::Solution { block: work.block.number, nonce: solution.nonce, seal: hex::encode(solution.seal), device: solution.device.clone() });
+                    if self.opts.dry_run {
+                        return self.dry_run(&chain, scheme.scheme, &signer, key, work, solution).await;
+                    }
+                    if in_flight.is_some() {
+                        queued = Some((work, solution));
+                    } else {
+                        in_flight = Some(self.submit(&chain, scheme.scheme, &signer, key, work, solution));
+                    }
+                }
+                finished = async { (&mut in_flight.as_mut().expect("guarded by the branch condition").handle).await }, if in_flight.is_some() => {
+                    let InFlight { work, solution, .. } = in_flight.take().expect("guarded by the branch condition");
+                    let (signed, outcome) = match finished {
+                        Ok(Ok(done)) => done,
+                        Ok(Err(err @ TxError::WatchTimeout { .. })) => { warn!("{err}; mining on"); continue }
+                        Ok(Err(err)) => return Err(lost(err)),
+                        Err(join) => return Err(DaemonError::Other(format!("the submission task failed: {join}")).into()),
+                    };
+                    let extrinsic = format!("0x{}", hex::encode(signed.extrinsic_hash));
+                    self.reporter.emit(Event::Outcome { block: work.block.number, extrinsic: extrinsic.clone(), outcome: outcome.to_string() });
+                    match outcome.class() {
+                        OutcomeClass::Registered => {
+                            let uid = match outcome_uid(&outcome) {
+                                Some(uid) => Some(uid),
+                                None if self.opts.faucet => None,
+                                None => chain.uid(self.opts.netuid, &key.key).await.map_err(lost)?,
+                            };
+                            return Ok(self.registered(key, uid, &work, &solution, Some(extrinsic)));
+                        }
+                        OutcomeClass::AlreadyRegistered => {
+                            let uid = chain.uid(self.opts.netuid, &key.key).await.map_err(lost)?;
+                            return Ok(already(key, uid));
+                        }
+                        OutcomeClass::RetryNextBlock => info!("{outcome}; mining the next block"),
+                        OutcomeClass::Fatal(reason) => return Err(self.fatal(reason, key).into()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what the runtime checks at `block` and decides what the devices do.
+    async fn on_block(&mut self, chain: &Chain, choice: SchemeChoice, key: &Registrant, block: BlockRef) -> Result<Step, Interrupted> {
+        if choice.scheme == Scheme::Faucet {
+            let hot = job(Challenge::legacy(&block.hash, &key.key), FAUCET_DIFFICULTY, choice.byte_order)?;
+            return Ok(Step::Mine(Work { block, key: key.key, difficulty: FAUCET_DIFFICULTY }, hot));
+        }
+        let state = chain.registration_state(&block, self.opts.netuid, &[key.key]).await.map_err(lost)?;
+        let hotkey = state.hotkeys.first().ok_or_else(|| DaemonError::Other("the chain returned no state for the hotkey".into()))?;
+        match plan(choice.scheme, &state.subnet, hotkey, &self.coldkey, block.number)? {
+            Plan::Registered { uid } => {
+                self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid });
+                Ok(Step::Done(already(key, Some(uid))))
+            }
+            Plan::Wait(why) => Ok(Step::Idle(why)),
+            Plan::Mine { difficulty } => {
+                let challenge = match choice.scheme {
+                    Scheme::PowRegister => Challenge::pow_register(self.opts.netuid, &block.hash, &key.key, &self.coldkey).map_err(|e| DaemonError::Usage(e.to_string()))?,
+                    _ => Challenge::legacy(&block.hash, &key.key),
+                };
+                Ok(Step::Mine(Work { block, key: key.key, difficulty }, job(challenge, difficulty, choice.byte_order)?))
+            }
+        }
+    }
+
+    fn registration(&self, scheme: Scheme, work: &Work, solution: &Solution) -> Registration {
+        Registration {
+            scheme,
+            netuid: self.opts.netuid,
+            work_block: work.block.number,
+            nonce: solution.nonce,
+            seal: solution.seal,
+            hotkey: work.key,
+            coldkey: self.coldkey,
+        }
+    }
+
+    fn submit(&self, chain: &Chain, scheme: Scheme, signer: &Arc<Keypair>, key: &Registrant, work: Work, solution: Solution) -> InFlight {
+        let registration = self.registration(scheme, &work, &solution);
+        self.reporter.emit(Event::Submitting { hotkey: key.name.clone(), block: work.block.number, nonce: solution.nonce });
+        let (client, signer) = (chain.client().clone(), signer.clone());
+        let birth = work.block.hash;
+        let handle = tokio::spawn(async move { tx::submit(&client, birth, &registration, &signer, WATCH_LIMIT).await });
+        InFlight { handle, work, solution }
+    }
+
+    async fn dry_run(&self, chain: &Chain, scheme: Scheme, signer: &Keypair, key: &Registrant, work: Work, solution: Solution) -> Result<HotkeyResult, Interrupted> {
+        let registration = self.registration(scheme, &work, &solution);
+        let signed = tx::sign(chain.client(), work.block.hash, &registration, signer).await.map_err(lost)?;
+        let decoded = tx::describe_signed(chain.client(), work.block.hash, &signed).await.map_err(lost)?;
+        self.reporter.emit(Event::DryRun { hotkey: key.name.clone(), extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded });
+        Ok(HotkeyResult {
+            hotkey: key.name.clone(),
+            ss58: encode_ss58(&key.key),
+            uid: None,
+            registered_now: false,
+            block: Some(work.block.number),
+            nonce: Some(solution.nonce),
+            extrinsic: Some(format!("0x{}", hex::encode(signed.extrinsic_hash))),
+        })
+    }
+
+    fn registered(&self, key: &Registrant, uid: Option<u16>, work: &Work, solution: &Solution, extrinsic: Option<String>) -> HotkeyResult {
+        let result = HotkeyResult {
+            hotkey: key.name.clone(),
+            ss58: encode_ss58(&key.key),
+            uid,
+            registered_now: true,
+            block: Some(work.block.number),
+            nonce: Some(solution.nonce),
+            extrinsic,
+        };
+        self.reporter.emit(Event::Registered(result.clone()));
+        result
+    }
+
+    fn fatal(&self, reason: FatalReason, key: &Registrant) -> DaemonError {
+        let netuid = self.opts.netuid;
+        match reason {
+            FatalReason::PowDisabled => DaemonError::PowDisabled { netuid },
+            FatalReason::SubnetMissing => DaemonError::NoSuchSubnet { netuid },
+            FatalReason::ColdkeyMismatch => DaemonError::ColdkeyMismatch { hotkey: encode_ss58(&key.key), owner: "another coldkey".into() },
+            other => DaemonError::Other(other.to_string()),
+        }
+    }
+}
+
+/// What one block asks of the devices.
+enum Step {
+    Mine(Work, HotLoop),
+    Done(HotkeyResult),
+    Idle(&'static str),
+}
+
+fn already(key: &Registrant, uid: Option<u16>) -> HotkeyResult {
+    HotkeyResult { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid, registered_now: false, block: None, nonce: None, extrinsic: None }
+}
+
+fn outcome_uid(outcome: &Outcome) -> Option<u16> {
+    match outcome {
+        Outcome::Registered { uid, .. } => *uid,
+        _ => None,
+    }
+}
+
+fn job(challenge: Challenge, difficulty: u64, order: ByteOrder) -> Result<HotLoop, DaemonError> {
+    let target = Target::from_difficulty(difficulty).map_err(|e| DaemonError::Other(format!("the chain's difficulty: {e}")))?;
+    Ok(HotLoop::new(challenge, target, order))
+}
+
+/// Rebuilds the challenge from the block and keys (not from the job the pool held) and checks
+/// the seal: a solution reaches the chain only if this agrees.
+fn seal_is_right(choice: SchemeChoice, netuid: u16, work: &Work, coldkey: &AccountId, solution: &Solution) -> bool {
+    let challenge = match choice.scheme {
+        Scheme::PowRegister => match Challenge::pow_register(netuid, &work.block.hash, &work.key, coldkey) {
+            Ok(challenge) => challenge,
+            Err(_) => return false,
+        },
+        Scheme::Legacy | Scheme::Faucet => Challenge::legacy(&work.block.hash, &work.key),
+    };
+    let seal = challenge.seal(solution.nonce);
+    seal == solution.seal && Target::from_difficulty(work.difficulty).is_ok_and(|t| t.is_met_by(&seal, choice.byte_order))
+}

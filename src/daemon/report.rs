@@ -1,0 +1,172 @@
+//! What the user sees: one JSON event per line on stdout (`--json`), or log lines, plus a live
+//! status line on a terminal (network, subnet, scheme, difficulty, block, hashrates, expected
+//! time to a seal, elapsed).
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tracing::info;
+
+use super::HotkeyResult;
+use crate::pow::{ByteOrder, Scheme};
+use crate::solver::pool::Pool;
+
+/// Something the daemon did, in the order it happened.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Connected { endpoint: String, genesis: String, spec_version: u32, scheme: Scheme, byte_order: ByteOrder },
+    Job { hotkey: String, block: u64, difficulty: u64, switch_ms: f64 },
+    Solution { block: u64, nonce: u64, seal: String, device: String },
+    Stale { block: u64, best: u64, nonce: u64 },
+    Submitting { hotkey: String, block: u64, nonce: u64 },
+    /// `--dry-run`: the signed extrinsic that would have been sent, and its decoded fields.
+    DryRun { hotkey: String, extrinsic: String, decoded: serde_json::Value },
+    Outcome { block: u64, extrinsic: String, outcome: String },
+    AlreadyRegistered { hotkey: String, ss58: String, uid: u16 },
+    Registered(HotkeyResult),
+}
+
+/// Where events go. Cheap to clone; the status line shares it.
+#[derive(Clone)]
+pub struct Reporter {
+    json: bool,
+    live: Arc<Mutex<Live>>,
+}
+
+/// The figures of the live status line.
+#[derive(Default)]
+struct Live {
+    scheme: Option<Scheme>,
+    block: Option<u64>,
+    difficulty: Option<u64>,
+    /// Whether a status line is on screen (it is erased before anything else is printed).
+    shown: bool,
+}
+
+impl Reporter {
+    pub fn new(json: bool) -> Self {
+        Reporter { json, live: Arc::new(Mutex::new(Live::default())) }
+    }
+
+    pub fn emit(&self, event: Event) {
+        {
+            let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            match &event {
+                Event::Connected { scheme, .. } => live.scheme = Some(*scheme),
+                Event::Job { block, difficulty, .. } => {
+                    live.block = Some(*block);
+                    live.difficulty = Some(*difficulty);
+                }
+                _ => {}
+            }
+            if live.shown {
+                eprint!("\r\x1b[2K");
+                live.shown = false;
+            }
+        }
+        if self.json {
+            if let Ok(line) = serde_json::to_string(&event) {
+                println!("{line}");
+            }
+            return;
+        }
+        match event {
+            Event::Connected { endpoint, genesis, spec_version, scheme, byte_order } => {
+                info!(%endpoint, %genesis, spec_version, scheme = scheme.name(), byte_order = ?byte_order, "connected")
+            }
+            Event::Job { hotkey, block, difficulty, switch_ms } => info!(%hotkey, block, difficulty, "mining block {block} ({switch_ms:.1} ms to switch)"),
+            Event::Solution { block, nonce, device, .. } => info!(block, nonce, device = %device, "solution found"),
+            Event::Stale { block, best, nonce } => info!(block, best, nonce, "solution for block {block} is outside the window at best block {best}; dropped, not sent"),
+            Event::Submitting { hotkey, block, nonce } => info!(%hotkey, block, nonce, "submitting"),
+            Event::DryRun { hotkey, extrinsic, decoded } => println!(
+                "{hotkey}: dry run, nothing sent. The extrinsic would be:\n{extrinsic}\n{}",
+                serde_json::to_string_pretty(&decoded).unwrap_or_default()
+            ),
+            Event::Outcome { block, extrinsic, outcome } => info!(block, %extrinsic, "outcome: {outcome}"),
+            Event::AlreadyRegistered { hotkey, ss58, uid } => println!("{hotkey} ({ss58}): already registered, UID {uid}"),
+            Event::Registered(r) => println!(
+                "{} ({}): registered UID {} at block {} nonce {} extrinsic {}",
+                r.hotkey,
+                r.ss58,
+                r.uid.map_or("?".to_string(), |u| u.to_string()),
+                r.block.map_or("?".to_string(), |b| b.to_string()),
+                r.nonce.map_or("?".to_string(), |n| n.to_string()),
+                r.extrinsic.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+
+    /// On a terminal (and not `--json`), redraws one status line every second until the pool
+    /// stops. Elsewhere it does nothing: log lines say the same at each event.
+    pub fn spawn_status_line(&self, pool: Arc<Pool>, network: String, netuid: u16) {
+        if self.json || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let live = self.live.clone();
+        let started = Instant::now();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let devices = pool.snapshot();
+                let total: f64 = devices.iter().map(|d| d.rate_10s).sum();
+                let each: Vec<String> = devices.iter().filter(|d| d.rate_10s > 0.0).map(|d| format!("{} {}", d.tag, format_rate(d.rate_10s))).collect();
+                let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+                let expected = match (live.difficulty, total > 0.0) {
+                    (Some(d), true) => format_duration(d as f64 / total),
+                    _ => "-".into(),
+                };
+                let line = format!(
+                    "{network} subnet {netuid} {} | block {} | difficulty {} | {}/s ({}) | expected {} | {}",
+                    live.scheme.map_or("-", |s| s.name()),
+                    live.block.map_or("-".into(), |b| b.to_string()),
+                    live.difficulty.map_or("-".into(), |d| d.to_string()),
+                    format_rate(total),
+                    each.join(", "),
+                    expected,
+                    format_duration(started.elapsed().as_secs_f64()),
+                );
+                eprint!("\r\x1b[2K{line}");
+                let _ = std::io::stderr().flush();
+                live.shown = true;
+            }
+        });
+    }
+}
+
+/// `13.98 M`, `2.60 G`.
+pub fn format_rate(rate: f64) -> String {
+    match rate {
+        r if r >= 1e9 => format!("{:.2} G", r / 1e9),
+        r if r >= 1e6 => format!("{:.2} M", r / 1e6),
+        r if r >= 1e3 => format!("{:.2} k", r / 1e3),
+        r => format!("{r:.0}"),
+    }
+}
+
+/// `42 s`, `3 min 20 s`, `5 h 12 min`.
+pub fn format_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_as_a_person_expects() {
+        assert_eq!(format_rate(13_980_000.0), "13.98 M");
+        assert_eq!(format_rate(2.6e9), "2.60 G");
+        assert_eq!(format_duration(42.4), "42 s");
+        assert_eq!(format_duration(200.0), "3 min 20 s");
+        assert_eq!(format_duration(18_720.0), "5 h 12 min");
+    }
+}

@@ -1,0 +1,150 @@
+//! A WebSocket proxy in front of a real chain (chopsticks) that changes what one runtime looks
+//! like: it can serve other metadata (a runtime with `pow_register`, derived from a real one),
+//! report another spec version (a burn-only era), and answer submissions with the pool
+//! rejection a real node sends (`1010 Invalid Transaction`, data `Custom error: N`). Everything
+//! else (storage, blocks, subscriptions) is the real chain's, forwarded frame by frame. It
+//! counts every submission it sees, so a test proves that nothing was sent.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use subxt::ext::codec::{Compact, Encode};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What the proxy changes.
+#[derive(Clone, Default)]
+pub struct Overrides {
+    /// Metadata to serve instead of the runtime's (`RuntimeMetadataPrefixed`, SCALE-encoded).
+    pub metadata: Option<Vec<u8>>,
+    /// Spec version to report instead of the runtime's.
+    pub spec_version: Option<u32>,
+    /// Answer every submission with this pool rejection (`Custom error: 255`) instead of
+    /// forwarding it.
+    pub reject_with: Option<String>,
+}
+
+pub struct Proxy {
+    pub url: String,
+    submissions: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Listens on a free loopback port and forwards every connection to `upstream`.
+    pub async fn start(upstream: &str, overrides: Overrides) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let addr: SocketAddr = listener.local_addr().expect("local address");
+        let submissions = Arc::new(AtomicUsize::new(0));
+        let (upstream, counter) = (upstream.to_string(), submissions.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (upstream, overrides, counter) = (upstream.clone(), overrides.clone(), counter.clone());
+                tokio::spawn(async move {
+                    let _ = relay(stream, &upstream, &overrides, &counter).await;
+                });
+            }
+        });
+        Proxy { url: format!("ws://{addr}"), submissions, task }
+    }
+
+    /// Submissions (`author_submitExtrinsic`, `author_submitAndWatchExtrinsic`) seen so far.
+    pub fn submissions(&self) -> usize {
+        self.submissions.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(stream: tokio::net::TcpStream, upstream: &str, overrides: &Overrides, submissions: &AtomicUsize) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let client = tokio_tungstenite::accept_async(stream).await?;
+    let (server, _) = tokio_tungstenite::connect_async(upstream).await?;
+    let (mut to_client, mut from_client) = client.split();
+    let (mut to_server, mut from_server) = server.split();
+    let (local_tx, mut local_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    loop {
+        tokio::select! {
+            frame = from_client.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                let Message::Text(text) = frame else {
+                    if let Message::Close(_) = frame { break }
+                    continue;
+                };
+                match answer_locally(&text, overrides, submissions) {
+                    Some(reply) => local_tx.send(reply)?,
+                    None => to_server.send(Message::Text(text)).await?,
+                }
+            }
+            frame = from_server.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                if let Message::Text(text) = frame {
+                    to_client.send(Message::Text(rewrite_version(&text, overrides).into())).await?;
+                }
+            }
+            Some(reply) = local_rx.recv() => to_client.send(Message::Text(reply.into())).await?,
+        }
+    }
+    Ok(())
+}
+
+/// The reply to a request the proxy answers itself, or `None` to forward it.
+fn answer_locally(text: &str, overrides: &Overrides, submissions: &AtomicUsize) -> Option<String> {
+    let request: Value = serde_json::from_str(text).ok()?;
+    let (id, method) = (request.get("id")?.clone(), request.get("method")?.as_str()?);
+    let result = |value: Value| Some(json!({ "jsonrpc": "2.0", "id": id, "result": value }).to_string());
+    match method {
+        "author_submitExtrinsic" | "author_submitAndWatchExtrinsic" => {
+            submissions.fetch_add(1, Ordering::SeqCst);
+            let data = overrides.reject_with.as_ref()?;
+            Some(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": 1010, "message": "Invalid Transaction", "data": data } }).to_string())
+        }
+        "state_getMetadata" => result(json!(format!("0x{}", hex::encode(overrides.metadata.as_ref()?)))),
+        "state_call" => {
+            let metadata = overrides.metadata.as_ref()?;
+            // "meta" magic, then the metadata version.
+            let version = u32::from(*metadata.get(4)?);
+            match request["params"][0].as_str()? {
+                "Metadata_metadata_versions" => result(json!(format!("0x{}", hex::encode(vec![version].encode())))),
+                "Metadata_metadata_at_version" => {
+                    let mut encoded = vec![1u8];
+                    Compact(metadata.len() as u32).encode_to(&mut encoded);
+                    encoded.extend_from_slice(metadata);
+                    result(json!(format!("0x{}", hex::encode(encoded))))
+                }
+                "Metadata_metadata" => result(json!(format!("0x{}", hex::encode(metadata.encode())))),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Replaces every `specVersion` in a reply or notification when the spec version is overridden.
+fn rewrite_version(text: &str, overrides: &Overrides) -> String {
+    let Some(spec) = overrides.spec_version else { return text.to_string() };
+    let Ok(mut value) = serde_json::from_str::<Value>(text) else { return text.to_string() };
+    fn walk(value: &mut Value, spec: u32) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    if key == "specVersion" {
+                        *item = json!(spec);
+                    } else {
+                        walk(item, spec);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| walk(item, spec)),
+            _ => {}
+        }
+    }
+    walk(&mut value, spec);
+    value.to_string()
+}
