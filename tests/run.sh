@@ -46,6 +46,12 @@ source tests/chopsticks/setup.sh
 export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
 
 echo "==> clinfo: $(clinfo -l 2>/dev/null | tr '\n' ' ')"
+# Lints: the crate is clean under clippy's default set, so any warning fails. Hot-path modules opt
+# into stricter lints (e.g. `#![warn(clippy::cast_possible_truncation)]`), which this makes binding
+# there without imposing them crate-wide.
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo clippy --all-targets --quiet -- -D warnings
 # Unit and integration tests, plus every criterion bench run once in test mode.
 # --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
 cargo test --all-targets -- --nocapture
