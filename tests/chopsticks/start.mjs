@@ -137,12 +137,14 @@ const waitForRpc = async (port) => {
 
 const main = async () => {
   const options = parseOptions();
+  const startedMs = Date.now();
   const specPath = join(CHAINSPECS, `subtensor-spec${options.spec}.raw.json.gz`);
   const chainSpec = JSON.parse(gunzipSync(readFileSync(specPath)).toString('utf8'));
   const code = chainSpec.genesis?.raw?.top?.[CODE_KEY];
   if (!code) throw new Error(`${specPath} has no :code in genesis.raw.top`);
 
   const slotMs = await auraSlotDurationMs(code);
+  const slotAskedMs = Date.now() - startedMs;
   // chopsticks memoizes by the code's hex, exactly what it will read from the genesis block.
   getAuraSlotDuration.cache.set(code, Promise.resolve(slotMs));
 
@@ -169,7 +171,10 @@ const main = async () => {
     process.stdin.on('error', shutdown);
     process.stdin.resume();
   }
-  process.stdout.write(`start.mjs: spec ${options.spec}, Aura slot ${slotMs} ms, block mode ${options.blockMode}\n`);
+  process.stdout.write(
+    `start.mjs: spec ${options.spec}, Aura slot ${slotMs} ms (runtime asked after ${slotAskedMs} ms), ` +
+      `block mode ${options.blockMode}, RPC ready after ${Date.now() - startedMs} ms\n`,
+  );
   process.stdout.write(`READY ws://127.0.0.1:${options.port}\n`);
 };
 

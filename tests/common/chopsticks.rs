@@ -11,7 +11,9 @@
 //!
 //! Where things come from: `REGSOLVER_CHOPSTICKS` (the folder holding `start.mjs` and the
 //! `npm ci` install; default `tests/chopsticks` in this crate), `REGSOLVER_NODE` (the node binary;
-//! default `node` on `PATH`), `REGSOLVER_CHOPSTICKS_START_S` (startup deadline, default 90 s).
+//! default `node` on `PATH`), `REGSOLVER_CHOPSTICKS_START_S` (startup deadline, default 90 s),
+//! `REGSOLVER_CHOPSTICKS_PARALLEL_STARTS` (startups at once per test binary, default 2),
+//! `REGSOLVER_CHOPSTICKS_LOG` (set: echo chopsticks' output to the test's stderr).
 //! `tests/run.sh` installs node and chopsticks and sets the first.
 #![allow(dead_code)]
 
@@ -20,7 +22,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use jsonrpsee::core::client::ClientT;
@@ -28,7 +30,7 @@ use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use serde_json::{json, Value};
 use subxt::ext::frame_decode::storage::encode_storage_key;
 use subxt::Metadata;
-use tokio::sync::{oneshot, OnceCell};
+use tokio::sync::{oneshot, OnceCell, Semaphore};
 
 /// Lines of chopsticks' output kept for error messages.
 const OUTPUT_TAIL_LINES: usize = 60;
@@ -37,6 +39,9 @@ const PORT_ATTEMPTS: u32 = 3;
 /// Attempts at rebinding the same port on restart (the old listener may still be closing).
 const RESTART_ATTEMPTS: u32 = 5;
 const RPC_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Startups at once in one test binary (each compiles the runtime: CPU-bound for seconds);
+/// `REGSOLVER_CHOPSTICKS_PARALLEL_STARTS` overrides. Waiting here does not count against the deadline.
+static STARTS: OnceLock<Semaphore> = OnceLock::new();
 /// What [`Chopsticks::fund`] gives each account by default: 1,000 TAO in rao.
 pub const FUND_RAO: u128 = 1_000_000_000_000;
 /// Registrations per block and target per interval that [`Chopsticks::prepare_pow_subnet`] sets.
@@ -233,6 +238,11 @@ impl Chopsticks {
         if !dir.join("node_modules").join("@acala-network").join("chopsticks").join("package.json").is_file() {
             return Err(HarnessError::NotInstalled(dir));
         }
+        let starts = STARTS.get_or_init(|| {
+            let permits = std::env::var("REGSOLVER_CHOPSTICKS_PARALLEL_STARTS").ok().and_then(|s| s.parse().ok());
+            Semaphore::new(permits.unwrap_or(2).max(1))
+        });
+        let _start_permit = starts.acquire().await.map_err(|_| HarnessError::NotRunning)?;
         let node = node_binary();
         let mut command = Command::new(&node);
         command
