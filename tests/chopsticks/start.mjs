@@ -18,6 +18,10 @@
 //    last slot boundary.
 // Both are applied to spec 218 too: harmless there, and the same race exists with its 3 s slot.
 //
+// `--db none` (the default) keeps the chain in memory. `--db PATH` needs sqlite3's native module,
+// which the project's install skips (.npmrc: ignore-scripts); build it with
+// `npm rebuild sqlite3 --ignore-scripts=false` first.
+//
 // Exit status: 0 on SIGTERM/SIGINT or when stdin closes under --exit-on-stdin-close (the harness
 // passes it so chopsticks never outlives the test process), 1 on any startup error, 2 on bad usage.
 
