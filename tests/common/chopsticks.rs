@@ -177,8 +177,7 @@ impl Chopsticks {
     pub async fn start_with(spec: Spec, mode: BlockMode) -> Result<Self, HarnessError> {
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
-            let mut chopsticks =
-                Chopsticks { spec, mode, port: free_port()?, process: None, client: None, metadata: OnceCell::new() };
+            let mut chopsticks = Chopsticks { spec, mode, port: free_port()?, process: None, client: None, metadata: OnceCell::new() };
             match chopsticks.launch().await {
                 Ok(()) => return Ok(chopsticks),
                 Err(error @ HarnessError::Start { .. }) if is_port_taken(&error) => last_error = Some(error),
@@ -295,10 +294,7 @@ impl Chopsticks {
             Value::Null => Vec::new(),
             Value::Array(items) => items,
             other => {
-                return Err(HarnessError::Answer {
-                    method: method.to_owned(),
-                    detail: format!("params must be a JSON array, got {other}"),
-                })
+                return Err(HarnessError::Answer { method: method.to_owned(), detail: format!("params must be a JSON array, got {other}") })
             }
         };
         client.request(method, params).await.map_err(|source| HarnessError::Rpc { method: method.to_owned(), source })
@@ -330,10 +326,10 @@ impl Chopsticks {
 
     /// The extrinsics (hex, as in the block body) of block `number`.
     pub async fn block_extrinsics(&self, number: u64) -> Result<Vec<String>, HarnessError> {
-        let hash = self.block_hash(number).await?.ok_or_else(|| HarnessError::Answer {
-            method: "chain_getBlockHash".to_owned(),
-            detail: format!("no block #{number}"),
-        })?;
+        let hash = self
+            .block_hash(number)
+            .await?
+            .ok_or_else(|| HarnessError::Answer { method: "chain_getBlockHash".to_owned(), detail: format!("no block #{number}") })?;
         let block = self.rpc("chain_getBlock", json!([hash])).await?;
         let extrinsics = block["block"]["extrinsics"].as_array().ok_or_else(|| answer("chain_getBlock", &block))?;
         Ok(extrinsics.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
@@ -401,11 +397,8 @@ impl Chopsticks {
             return Ok(Some(stored));
         }
         let metadata = self.metadata().await?;
-        let default = metadata
-            .pallet_by_name(pallet)
-            .and_then(|p| p.storage())
-            .and_then(|s| s.entry_by_name(entry))
-            .and_then(|e| e.default_value());
+        let default =
+            metadata.pallet_by_name(pallet).and_then(|p| p.storage()).and_then(|s| s.entry_by_name(entry)).and_then(|e| e.default_value());
         Ok(default.map(<[u8]>::to_vec))
     }
 
@@ -467,10 +460,7 @@ impl Process {
         let group = self.child.id();
         // std has no killpg; `kill -- -PGID` (the shell's builtin) reaches the whole group, which
         // holds only what this harness started (process_group(0) made a new one).
-        let _ = Command::new("sh")
-            .args(["-c", &format!("kill -s KILL -- -{group} 2>/dev/null")])
-            .stdin(Stdio::null())
-            .status();
+        let _ = Command::new("sh").args(["-c", &format!("kill -s KILL -- -{group} 2>/dev/null")]).stdin(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
