@@ -250,16 +250,21 @@ fn assert_device_unavailable(args: &[&str], needle: &str) {
 const POW_ARGS: [&str; 11] =
     ["solve", "--scheme", "pow-register", "--netuid", "7", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK];
 
+/// `solve` for pow-register at difficulty 1000 with `extra` flags (on one thread, unless
+/// `extra` sets `--threads`).
 fn pow_solve(extra: &[&'static str]) -> Vec<&'static str> {
-    POW_ARGS.iter().copied().chain(["--difficulty", "1000", "--threads", "1"]).chain(extra.iter().copied()).collect()
+    let threads: &[&str] = if extra.contains(&"--threads") { &[] } else { &["--threads", "1"] };
+    POW_ARGS.iter().copied().chain(["--difficulty", "1000"]).chain(threads.iter().copied()).chain(extra.iter().copied()).collect()
 }
 
 #[test]
 fn issue_10_inputs_are_refused_with_exit_2() {
-    for threads in ["100000", "18446744073709551615", "0"] {
-        assert_usage_error(&pow_solve(&["--threads", threads]), "--threads");
-        assert_usage_error(&["bench", "--threads", threads, "--seconds", "0.1"], "--threads");
+    for threads in ["100000", "18446744073709551615"] {
+        assert_usage_error(&pow_solve(&["--threads", threads]), &format!("--threads {threads} is more than"));
+        assert_usage_error(&["bench", "--threads", threads, "--seconds", "0.1"], &format!("--threads {threads} is more than"));
     }
+    assert_usage_error(&pow_solve(&["--threads", "0"]), "--threads must be at least 1");
+    assert_usage_error(&["bench", "--threads", "0"], "--threads must be at least 1");
     assert_usage_error(&pow_solve(&["--threads", "100000"]), "per core on this machine");
     for backend in ["opencl", "cuda"] {
         for (flag, needle) in [("--gpu-threads", "--gpu-threads must be between 1"), ("--gpu-nonces-per-thread", "--gpu-nonces-per-thread must be between 1")] {
