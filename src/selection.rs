@@ -2,9 +2,9 @@
 //! turned into worker specs, with the fallback rule:
 //!
 //! - devices named by id (`--gpu 0,1`, `--opencl 0:1`) must exist: an id the backend does not
-//!   list is bad input ([`SelectionError::Invalid`]-like, exit 2), and ids for a backend that is
-//!   unavailable on this machine (no driver, no device) are [`SelectionError::NamedUnavailable`]
-//!   (its own exit code), never quietly replaced by the CPU;
+//!   list is bad input (exit 2), and ids this machine cannot drive (no driver, no device, a GPU
+//!   too old for the kernels) are [`SelectionError::NamedUnavailable`] (its own exit code),
+//!   never quietly replaced by the CPU;
 //! - `all` (or a backend asked for without ids) takes what the backend has; an unavailable
 //!   backend is skipped with a warning, and if no backend is left the CPU takes over, loudly.
 
@@ -114,9 +114,10 @@ pub enum SelectionError {
     /// Out of range or malformed: the user's input.
     #[error("{0}")]
     Invalid(String),
-    /// Devices named by id on a backend this machine cannot run.
-    #[error("{flag} {ids}: the {backend} backend is unavailable on this machine ({why}); leave out {flag} to search on the CPU")]
-    NamedUnavailable { flag: &'static str, ids: String, backend: Backend, why: String },
+    /// Devices (or a backend) named on the command line that this machine cannot drive: no
+    /// driver, no device, a GPU too old for the kernels.
+    #[error("{flag} {ids}: unavailable on this machine ({why}); leave out {flag} to search on the CPU")]
+    NamedUnavailable { flag: &'static str, ids: String, why: String },
     #[error(transparent)]
     Device(#[from] DeviceError),
 }
@@ -231,27 +232,25 @@ pub fn backend_specs(backend: Backend, selection: &DeviceSelection, alongside: &
         Backend::Cuda => available(cuda::list()),
         Backend::Opencl => available(opencl::list()),
     };
-    let list = match (list, selection.named(backend)) {
-        (Ok(list), _) => list,
-        (Err(err), Some((flag, ids))) => {
-            return Err(SelectionError::NamedUnavailable { flag, ids: ids.join(","), backend, why: reason(&err) })
-        }
-        (Err(err), None) => return Err(err.into()),
+    // Devices named by id that this machine cannot drive are an error of their own; a
+    // backend asked for as a whole reports the device error (and may be skipped).
+    let named = selection.named(backend);
+    let unusable = |err: DeviceError| match (named, err) {
+        (_, err @ DeviceError::Selection(_)) | (None, err) => SelectionError::Device(err),
+        (Some((flag, ids)), err) => SelectionError::NamedUnavailable { flag, ids: ids.join(","), why: reason(&err) },
     };
+    let list = list.map_err(unusable)?;
     let tuning = selection.tuning();
-    Ok(match backend {
-        Backend::Cuda => {
-            let chosen = select(&list, selection.gpu.as_ref().unwrap_or(&DeviceIds::All), "--gpu")?;
-            workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, tuning))?
+    let specs = match backend {
+        Backend::Cuda => select(&list, selection.gpu.as_ref().unwrap_or(&DeviceIds::All), "--gpu")
+            .and_then(|chosen| workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, tuning))),
+        _ => match &selection.opencl {
+            Some(ids @ DeviceIds::Ids(_)) => select(&list, ids, "--opencl"),
+            _ => opencl_all(&list, alongside.contains(&Backend::Cuda), alongside.contains(&Backend::Cpu)),
         }
-        _ => {
-            let chosen = match &selection.opencl {
-                Some(ids @ DeviceIds::Ids(_)) => select(&list, ids, "--opencl")?,
-                _ => opencl_all(&list, alongside.contains(&Backend::Cuda), alongside.contains(&Backend::Cpu))?,
-            };
-            workers_for(&chosen, "cl", |info| opencl::worker_spec(info, tuning))?
-        }
-    })
+        .and_then(|chosen| workers_for(&chosen, "cl", |info| opencl::worker_spec(info, tuning))),
+    };
+    specs.map_err(unusable)
 }
 
 fn cpu_specs(selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, DeviceError> {

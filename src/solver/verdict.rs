@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use tokio::sync::Notify;
 
 use super::job::JobId;
@@ -167,10 +167,7 @@ impl VerdictReceiver {
     /// The next verdict within `timeout` (for callers without a runtime); `None` on timeout or
     /// once the pool has stopped.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Verdict> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(verdict) => Some(verdict),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_timeout(timeout).ok()
     }
 
     /// A verdict already waiting, without blocking.
