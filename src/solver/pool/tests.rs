@@ -345,3 +345,14 @@ fn the_job_slot_under_stress() {
     }
     assert!(solutions > 0, "easy jobs gave solutions");
 }
+
+/// The daemon shares the pool between async tasks and hands senders and receivers to them.
+#[test]
+fn the_pool_and_its_handles_cross_threads() {
+    fn shareable<T: Send + Sync>() {}
+    fn sendable<T: Send + Clone>() {}
+    shareable::<Pool>();
+    sendable::<CandidateSender>();
+    sendable::<VerdictReceiver>();
+    sendable::<DeviceEvent>();
+}
