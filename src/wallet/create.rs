@@ -22,7 +22,7 @@ fn keypair(seed: &[u8; 32], path: &Path) -> Result<Keypair, WalletError> {
 }
 
 /// Writes `<root>/<name>/` with a coldkey from `coldkey_seed` (encrypted as `$NACL` under
-/// `password` when given: Argon2i at 512 MiB takes a few seconds), `coldkeypub.txt`, and each
+/// `password` when given: Argon2i over 512 MiB, a few seconds of CPU), `coldkeypub.txt`, and each
 /// `(hotkey name, seed)` as `hotkeys/<name>` + `hotkeys/<name>pub.txt`. Refuses to overwrite
 /// any existing file.
 pub fn create_wallet(

@@ -209,3 +209,41 @@ pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WalletError> {
     })?;
     file.write_all(contents).and_then(|()| file.sync_all()).map_err(|e| WalletError::Write { path: path.to_owned(), reason: e.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(json: &str, name: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        value[name].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn written_keyfiles_carry_the_official_private_key_form() {
+        // The official tool wrote both secretSeed and privateKey here: what regsolver writes for
+        // the same seed must be byte-identical in both fields, and the public fields too.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wallets/mnemonic/hotkeys/default");
+        let official = std::fs::read_to_string(&path).unwrap();
+        let pair = keypair_from_clear(&path, official.as_bytes()).unwrap();
+        let seed = parse_hex::<32>(&field(&official, "secretSeed")).unwrap();
+        let written = keyfile_json(&pair, Some(&seed), true);
+        for name in ["privateKey", "secretSeed", "accountId", "publicKey", "ss58Address"] {
+            assert_eq!(field(&written, name), field(&official, name), "{name}");
+        }
+        let public_only = keyfile_json(&pair, Some(&seed), false);
+        assert!(!public_only.contains("privateKey") && !public_only.contains("secretSeed"));
+        assert_eq!(public_from_clear(&path, public_only.as_bytes()).unwrap(), pair.public());
+    }
+
+    #[test]
+    fn public_fields_that_disagree_are_malformed() {
+        let path = Path::new("/x/coldkeypub.txt");
+        let a = encode_ss58(&[1; 32]);
+        let json = format!("{{\"accountId\":\"0x{}\",\"ss58Address\":\"{a}\"}}", hex::encode([2u8; 32]));
+        let err = public_from_clear(path, json.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("accountId and ss58Address name different keys"), "{err}");
+        // A bare SS58 line, as very old coldkeypub.txt files hold.
+        assert_eq!(public_from_clear(path, format!("{a}\n").as_bytes()).unwrap(), [1; 32]);
+    }
+}

@@ -39,7 +39,7 @@ impl Default for PasswordSource {
 /// The variable the official wallet tools read a keyfile's password from: `BT_PW_` + the path
 /// with every `/` and `.` replaced by `_`, upper-cased.
 pub fn env_var_name(keyfile: &Path) -> String {
-    let path = keyfile.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "_").replace('.', "_");
+    let path = keyfile.to_string_lossy().replace([std::path::MAIN_SEPARATOR, '.'], "_");
     format!("BT_PW_{}", path.to_uppercase())
 }
 
