@@ -91,6 +91,11 @@ fn real_wallets_give_expected_addresses_without_secrets() {
         // The hotkey's secret: secretSeed for `mnemonic`, only the 64-byte privateKey for `vector`.
         let hotkey = wallet.hotkey("default", &PasswordSource::default().without_prompt()).unwrap();
         assert_eq!(hotkey.public(), hotkey_public, "{name}");
+        let file: serde_json::Value = serde_json::from_slice(&std::fs::read(wallet.hotkey_path("default").unwrap()).unwrap()).unwrap();
+        let shown = format!("{hotkey:?} {wallet:?}");
+        for secret in ["privateKey", "secretSeed"].iter().filter_map(|field| file[*field].as_str()) {
+            assert!(!shown.contains(secret.trim_start_matches("0x")), "{name}: {shown}");
+        }
     }
 }
 
