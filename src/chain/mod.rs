@@ -1,6 +1,75 @@
 //! The chain side: subxt connection (bundled light client or RPC), runtime era and scheme
 //! detection, the state the runtime checks, transactions and their outcomes.
 //!
-//! Nothing here knows about devices.
+//! Nothing here knows about devices. Everything goes through subxt's dynamic API and the
+//! connected runtime's own metadata, so one binary drives every runtime era.
+//!
+//! - [`network`]: `--network` / `--chain-endpoint` -> [`Endpoint`]; the embedded chain specs.
+//! - [`connect()`]: a [`Chain`] over RPC or the light client, genesis-checked, bounded in time.
+//! - [`blocks`]: best blocks by subscription, runtime upgrades, block hashes.
+//! - [`scheme`]: [`RuntimeInfo`] and [`choose_scheme`] (PROTOCOL.md "Choosing the scheme").
+//! - [`state`]: [`RegistrationState`], what the runtime checks, read at a block.
 
+pub mod blocks;
 pub mod config;
+pub mod connect;
+pub mod error;
+pub mod network;
+pub mod scheme;
+pub mod state;
+
+use std::sync::{Arc, Mutex};
+
+pub use blocks::{AtBlock, BestBlock, BestBlocks, BlockRef};
+pub use connect::{connect, connect_light_client, LegacyRpc};
+pub use error::ChainError;
+pub use network::{BundledSpec, Endpoint, Network, NetworkParseError};
+pub use scheme::{choose_scheme, Refusal, RuntimeInfo, SchemeChoice};
+pub use state::{HotkeyState, RegistrationState, SubnetState};
+
+use config::SubtensorConfig;
+
+/// A connection to the chain: a subxt client over the legacy JSON-RPC backend. Cheap to clone
+/// (all clones share the connection). Built by [`connect()`].
+#[derive(Clone)]
+pub struct Chain {
+    client: subxt::OnlineClient<SubtensorConfig>,
+    rpc: LegacyRpc,
+    endpoint: Endpoint,
+    genesis: [u8; 32],
+    recent: Arc<Mutex<blocks::RecentBlocks>>,
+    /// Keeps smoldot alive as long as any clone of the connection is.
+    _light_client: Option<subxt::lightclient::LightClient>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain").field("endpoint", &self.endpoint).field("genesis", &network::hex_hash(&self.genesis)).finish()
+    }
+}
+
+impl Chain {
+    /// The subxt client (dynamic calls, storage, events through the runtime's metadata).
+    pub fn client(&self) -> &subxt::OnlineClient<SubtensorConfig> {
+        &self.client
+    }
+
+    /// The legacy JSON-RPC methods on the same connection (`author_submitAndWatchExtrinsic`, ...).
+    pub fn rpc(&self) -> &LegacyRpc {
+        &self.rpc
+    }
+
+    /// Where this connection goes.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The genesis hash the endpoint reported (checked against the named network's at connect).
+    pub fn genesis_hash(&self) -> [u8; 32] {
+        self.genesis
+    }
+
+    fn endpoint_name(&self) -> String {
+        self.endpoint.to_string()
+    }
+}

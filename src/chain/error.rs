@@ -1,0 +1,39 @@
+//! [`ChainError`]: everything that can go wrong reading and following the chain.
+
+use super::network::SpecError;
+
+/// A failure reading or following the chain. Every message names the endpoint or item involved.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("cannot reach the chain at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("no answer from {endpoint} within {seconds} s while {doing}")]
+    Timeout { endpoint: String, doing: &'static str, seconds: u64 },
+    #[error(
+        "{endpoint} serves a chain with genesis {found}, not the expected {expected}: refusing to use it \
+         (point --network or --chain-endpoint at the right chain)"
+    )]
+    WrongGenesis { endpoint: String, expected: String, found: String },
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("the light client cannot start the {network} chain: {reason}")]
+    LightClientStart { network: &'static str, reason: String },
+    #[error(
+        "the light client found no peers for {network} within {seconds} s (no network, or the bootnodes are \
+         unreachable from here); use an RPC node instead: --chain-endpoint wss://HOST:PORT"
+    )]
+    NoPeers { network: &'static str, seconds: u64 },
+    #[error(
+        "the light client's sync of {network} made no progress for {seconds} s ({peers} peers, best block {best}); \
+         use an RPC node instead: --chain-endpoint wss://HOST:PORT"
+    )]
+    SyncStalled { network: &'static str, seconds: u64, peers: usize, best: String },
+    #[error("the connection to {endpoint} ended (the node went away); reconnect")]
+    Disconnected { endpoint: String },
+    #[error("{endpoint}: {doing} failed: {reason}")]
+    Rpc { endpoint: String, doing: String, reason: String },
+    #[error("{endpoint}: block {number} is unknown")]
+    UnknownBlock { endpoint: String, number: u64 },
+    #[error("cannot read SubtensorModule.{item} at block {block}: {reason}")]
+    Storage { item: &'static str, block: u64, reason: String },
+}

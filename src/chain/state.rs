@@ -1,0 +1,225 @@
+//! The state the runtime checks before it accepts a PoW registration ([`RegistrationState`]),
+//! read through the metadata at one block. Items an older runtime lacks read as `None`.
+
+use subxt::ext::frame_decode::storage::{IntoDecodableValues, IntoEncodableValues};
+use subxt::ext::scale_decode::DecodeAsType;
+use subxt::utils::AccountId32;
+
+use super::blocks::{AtBlock, BlockRef, CALL_LIMIT};
+use super::connect::{rpc_error, within};
+use super::error::ChainError;
+use super::scheme::PALLET;
+use super::Chain;
+use crate::pow::Scheme;
+
+/// One subnet's registration state at one block. `None`: the runtime has no such storage item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetState {
+    pub netuid: u16,
+    /// `NetworksAdded[netuid]` (or `SubnetworkN[netuid] > 0` where only that exists).
+    pub exists: bool,
+    pub pow_registration_allowed: Option<bool>,
+    /// The burn-registration flag (`NetworkRegistrationAllowed`).
+    pub registration_allowed: Option<bool>,
+    pub difficulty: Option<u64>,
+    pub min_difficulty: Option<u64>,
+    pub max_difficulty: Option<u64>,
+    pub registrations_this_block: Option<u64>,
+    pub max_registrations_per_block: Option<u64>,
+    pub target_registrations_per_interval: Option<u64>,
+    pub registrations_this_interval: Option<u64>,
+    pub max_allowed_uids: Option<u64>,
+    /// The price of a burn registration (`Burn`), in rao.
+    pub burn_rao: Option<u64>,
+}
+
+impl SubnetState {
+    /// The difficulty a seal must meet under `scheme`: PROTOCOL.md's clamp for `pow_register`,
+    /// the raw `Difficulty` for legacy `register`, the fixed faucet difficulty for `faucet`.
+    pub fn difficulty_for(&self, scheme: Scheme) -> Option<u64> {
+        match scheme {
+            Scheme::PowRegister => self.difficulty.map(|raw| clamp_difficulty(raw, self.min_difficulty, self.max_difficulty)),
+            Scheme::Legacy => self.difficulty,
+            Scheme::Faucet => Some(FAUCET_DIFFICULTY),
+        }
+    }
+}
+
+/// The faucet's fixed difficulty (PROTOCOL.md, scheme C).
+pub const FAUCET_DIFFICULTY: u64 = 1_000_000;
+
+/// `clamp(raw, max(1, min), max(that, max))`; a missing bound does not bind.
+pub fn clamp_difficulty(raw: u64, min: Option<u64>, max: Option<u64>) -> u64 {
+    let low = min.unwrap_or(0).max(1);
+    let high = max.unwrap_or(u64::MAX).max(low);
+    raw.clamp(low, high)
+}
+
+/// One hotkey's state at one block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HotkeyState {
+    pub hotkey: [u8; 32],
+    /// Its UID on the subnet (`Uids[netuid][hotkey]`), if registered.
+    pub uid: Option<u16>,
+    /// The coldkey owning it (`Owner[hotkey]`), if any.
+    pub owner: Option<[u8; 32]>,
+    /// `LastPowRegistrationBlock[hotkey]` where the runtime has it and it is set.
+    pub last_pow_registration_block: Option<u64>,
+}
+
+/// What the runtime checks, for one subnet and some hotkeys, at one block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationState {
+    pub block: BlockRef,
+    pub subnet: SubnetState,
+    pub hotkeys: Vec<HotkeyState>,
+}
+
+impl Chain {
+    /// Reads the subnet's and each hotkey's registration state at `block`.
+    pub async fn registration_state(&self, block: &BlockRef, netuid: u16, hotkeys: &[[u8; 32]]) -> Result<RegistrationState, ChainError> {
+        let at = self.at(block).await?;
+        let subnet = subnet_state(&at, block.number, netuid).await?;
+        let mut states = Vec::with_capacity(hotkeys.len());
+        for hotkey in hotkeys {
+            states.push(hotkey_state(&at, block.number, netuid, hotkey).await?);
+        }
+        Ok(RegistrationState { block: *block, subnet, hotkeys: states })
+    }
+
+    /// The hotkey's UID on the subnet at the best block, if registered.
+    pub async fn uid(&self, netuid: u16, hotkey: &[u8; 32]) -> Result<Option<u16>, ChainError> {
+        let block = self.best_block().await?;
+        let at = self.at(&block).await?;
+        read(&at, block.number, "Uids", (netuid, AccountId32(*hotkey))).await
+    }
+
+    /// The account's next nonce as the node sees it (its transaction pool included).
+    pub async fn account_nonce(&self, account: &[u8; 32]) -> Result<u64, ChainError> {
+        within(&self.endpoint_name(), "reading an account nonce", CALL_LIMIT, self.rpc.system_account_next_index(&AccountId32(*account))).await
+    }
+}
+
+async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetState, ChainError> {
+    let key = (netuid,);
+    let exists = match read::<_, bool>(at, number, "NetworksAdded", key).await? {
+        Some(added) => added,
+        None => read::<_, u64>(at, number, "SubnetworkN", key).await?.is_some_and(|n| n > 0),
+    };
+    Ok(SubnetState {
+        netuid,
+        exists,
+        pow_registration_allowed: read(at, number, "NetworkPowRegistrationAllowed", key).await?,
+        registration_allowed: read(at, number, "NetworkRegistrationAllowed", key).await?,
+        difficulty: read(at, number, "Difficulty", key).await?,
+        min_difficulty: read(at, number, "MinDifficulty", key).await?,
+        max_difficulty: read(at, number, "MaxDifficulty", key).await?,
+        registrations_this_block: read(at, number, "RegistrationsThisBlock", key).await?,
+        max_registrations_per_block: read(at, number, "MaxRegistrationsPerBlock", key).await?,
+        target_registrations_per_interval: read(at, number, "TargetRegistrationsPerInterval", key).await?,
+        registrations_this_interval: read(at, number, "RegistrationsThisInterval", key).await?,
+        max_allowed_uids: read(at, number, "MaxAllowedUids", key).await?,
+        burn_rao: read(at, number, "Burn", key).await?,
+    })
+}
+
+async fn hotkey_state(at: &AtBlock, number: u64, netuid: u16, hotkey: &[u8; 32]) -> Result<HotkeyState, ChainError> {
+    let account = AccountId32(*hotkey);
+    let owner: Option<AccountId32> = read_set(at, number, "Owner", (account.clone(),)).await?;
+    Ok(HotkeyState {
+        hotkey: *hotkey,
+        uid: read(at, number, "Uids", (netuid, account.clone())).await?,
+        owner: owner.map(|a| a.0),
+        last_pow_registration_block: read_set(at, number, "LastPowRegistrationBlock", (account,)).await?,
+    })
+}
+
+fn has_item(at: &AtBlock, item: &str) -> bool {
+    at.metadata_ref().pallet_by_name(PALLET).and_then(|p| p.storage()).and_then(|s| s.entry_by_name(item)).is_some()
+}
+
+/// `SubtensorModule.<item>[keys]` at the block: `None` when the runtime has no such item or the
+/// key holds nothing and the item has no default; the stored value or its default otherwise.
+async fn read<K, V>(at: &AtBlock, number: u64, item: &'static str, keys: K) -> Result<Option<V>, ChainError>
+where
+    K: IntoEncodableValues + IntoDecodableValues,
+    V: DecodeAsType,
+{
+    Ok(fetch::<K, V>(at, number, item, keys).await?.map(|(value, _)| value))
+}
+
+/// Like [`read`], but a value equal to the item's default (nothing stored) reads as `None`.
+async fn read_set<K, V>(at: &AtBlock, number: u64, item: &'static str, keys: K) -> Result<Option<V>, ChainError>
+where
+    K: IntoEncodableValues + IntoDecodableValues,
+    V: DecodeAsType,
+{
+    Ok(fetch::<K, V>(at, number, item, keys).await?.and_then(|(value, is_default)| (!is_default).then_some(value)))
+}
+
+async fn fetch<K, V>(at: &AtBlock, number: u64, item: &'static str, keys: K) -> Result<Option<(V, bool)>, ChainError>
+where
+    K: IntoEncodableValues + IntoDecodableValues,
+    V: DecodeAsType,
+{
+    if !has_item(at, item) {
+        return Ok(None);
+    }
+    let fail = |reason: String| ChainError::Storage { item, block: number, reason };
+    let storage = at.storage();
+    let entry = storage.entry(subxt::storage::dynamic::<K, V>(PALLET, item)).map_err(|e| fail(e.to_string()))?;
+    let default = entry.default_value().map(|v| v.bytes().to_vec());
+    let value = match tokio::time::timeout(CALL_LIMIT, entry.try_fetch(keys)).await {
+        Err(_) => return Err(fail(format!("no answer within {} s", CALL_LIMIT.as_secs()))),
+        Ok(Err(e)) => {
+            return Err(match rpc_error("", "", &e) {
+                disconnected @ ChainError::Disconnected { .. } => disconnected,
+                _ => fail(super::connect::error_chain(&e)),
+            })
+        }
+        Ok(Ok(None)) => return Ok(None),
+        Ok(Ok(Some(value))) => value,
+    };
+    let is_default = default.as_deref() == Some(value.bytes());
+    let decoded = value.decode().map_err(|e| fail(e.to_string()))?;
+    Ok(Some((decoded, is_default)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clamp_follows_protocol() {
+        assert_eq!(clamp_difficulty(0, None, None), 1);
+        assert_eq!(clamp_difficulty(0, Some(0), Some(0)), 1);
+        assert_eq!(clamp_difficulty(5, Some(10), Some(100)), 10);
+        assert_eq!(clamp_difficulty(500, Some(10), Some(100)), 100);
+        assert_eq!(clamp_difficulty(50, Some(10), Some(100)), 50);
+        // A maximum below the minimum gives way to the minimum.
+        assert_eq!(clamp_difficulty(500, Some(10), Some(3)), 10);
+        assert_eq!(clamp_difficulty(u64::MAX, Some(10), None), u64::MAX);
+    }
+
+    #[test]
+    fn legacy_uses_the_raw_difficulty() {
+        let state = SubnetState {
+            netuid: 1,
+            exists: true,
+            pow_registration_allowed: Some(true),
+            registration_allowed: Some(true),
+            difficulty: Some(5),
+            min_difficulty: Some(10),
+            max_difficulty: Some(100),
+            registrations_this_block: Some(0),
+            max_registrations_per_block: Some(1),
+            target_registrations_per_interval: None,
+            registrations_this_interval: None,
+            max_allowed_uids: Some(256),
+            burn_rao: Some(1),
+        };
+        assert_eq!(state.difficulty_for(Scheme::Legacy), Some(5));
+        assert_eq!(state.difficulty_for(Scheme::PowRegister), Some(10));
+        assert_eq!(state.difficulty_for(Scheme::Faucet), Some(FAUCET_DIFFICULTY));
+    }
+}

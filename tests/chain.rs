@@ -1,0 +1,242 @@
+//! The chain connection against the real subtensor runtimes (spec 218, big-endian era; spec 293,
+//! little-endian era) under chopsticks: connect, genesis check, runtime and scheme, registration
+//! state after `dev_setStorage`, best blocks after `dev_newBlock`, the end of the stream when the
+//! node dies, and the unreachable-endpoint error.
+//!
+//! Chopsticks is started through `tests/chopsticks/start.mjs` (the project's wrapper with the
+//! spec-293 fixes); `REGSOLVER_CHOPSTICKS_START` may point at another copy of it. A missing
+//! wrapper fails the tests: they never skip.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::StreamExt;
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::rpc_params;
+use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
+use regsolver::chain::{choose_scheme, connect, BestBlock, BestBlocks, ChainError, Endpoint, SchemeChoice};
+use regsolver::pow::{ByteOrder, Scheme};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::time::timeout;
+
+/// Bound on every wait in these tests (chopsticks starts in ~4 s, builds a block in ~0.6 s).
+const WAIT: Duration = Duration::from_secs(90);
+const CONNECT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A chopsticks process this test started; killed when dropped.
+struct Chopsticks {
+    child: Child,
+    url: String,
+}
+
+impl Chopsticks {
+    async fn start(spec: u32, port: u16) -> Chopsticks {
+        let script = std::env::var_os("REGSOLVER_CHOPSTICKS_START")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/chopsticks/start.mjs"));
+        assert!(script.exists(), "chopsticks wrapper {} is missing (install it or set REGSOLVER_CHOPSTICKS_START)", script.display());
+        let mut child = Command::new("node")
+            .arg(&script)
+            .args(["--spec", &spec.to_string(), "--port", &port.to_string(), "--block-mode", "manual", "--exit-on-stdin-close"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start node");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let ready = timeout(WAIT, async {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(line) = lines.next_line().await.expect("read chopsticks output") {
+                if let Some(url) = line.strip_prefix("READY ") {
+                    return url.to_string();
+                }
+            }
+            panic!("chopsticks (spec {spec}) exited before it was ready");
+        })
+        .await
+        .expect("chopsticks ready in time");
+        Chopsticks { child, url: ready }
+    }
+
+    async fn dev(&self) -> WsClient {
+        timeout(WAIT, WsClientBuilder::default().build(&self.url)).await.expect("dev client in time").expect("dev client")
+    }
+
+    async fn kill(&mut self) {
+        self.child.start_kill().expect("kill chopsticks");
+        timeout(WAIT, self.child.wait()).await.expect("chopsticks exits in time").expect("wait chopsticks");
+    }
+}
+
+async fn new_block(dev: &WsClient) {
+    let _: serde_json::Value = timeout(WAIT, dev.request("dev_newBlock", rpc_params![])).await.expect("in time").expect("dev_newBlock");
+}
+
+async fn set_storage(dev: &WsClient, values: serde_json::Value) {
+    let _: serde_json::Value =
+        timeout(WAIT, dev.request("dev_setStorage", rpc_params![values])).await.expect("in time").expect("dev_setStorage");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("0x{}", ::hex::encode(bytes))
+}
+
+async fn connect_to(node: &Chopsticks) -> regsolver::chain::Chain {
+    timeout(WAIT, connect(&Endpoint::Rpc(node.url.clone()), None, CONNECT_DEADLINE)).await.expect("connect in time").expect("connect")
+}
+
+/// Connects, reads the runtime, chooses the scheme, and checks the genesis refusal.
+async fn runtime_and_scheme(spec: u32, port: u16, byte_order: ByteOrder) {
+    let node = Chopsticks::start(spec, port).await;
+    let chain = connect_to(&node).await;
+    let runtime = chain.runtime().await.expect("runtime");
+    assert_eq!(runtime.spec_version, spec);
+    assert!(runtime.has_register && runtime.has_difficulty, "{runtime:?}");
+    assert!(!runtime.has_pow_register, "{runtime:?}");
+    assert_eq!(choose_scheme(&runtime, None), Ok(SchemeChoice { scheme: Scheme::Legacy, byte_order }));
+
+    // The genesis check: the reported hash passes, any other is refused with both hashes named.
+    let genesis = chain.genesis_hash();
+    let endpoint = Endpoint::Rpc(node.url.clone());
+    let again = timeout(WAIT, connect(&endpoint, Some(genesis), CONNECT_DEADLINE)).await.expect("in time");
+    assert_eq!(again.expect("same genesis accepted").genesis_hash(), genesis);
+    let mut wrong = genesis;
+    wrong[0] ^= 0xff;
+    match timeout(WAIT, connect(&endpoint, Some(wrong), CONNECT_DEADLINE)).await.expect("in time") {
+        Err(e @ ChainError::WrongGenesis { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains(&hex(&wrong)) && message.contains(&hex(&genesis)) && message.contains(&node.url), "{message}");
+        }
+        other => panic!("wrong genesis accepted: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_218_is_legacy_big_endian() {
+    runtime_and_scheme(218, 19210, ByteOrder::Big).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_293_is_legacy_little_endian() {
+    runtime_and_scheme(293, 19211, ByteOrder::Little).await;
+}
+
+/// Values set with `dev_setStorage` read back equal; absent keys read as absent.
+async fn registration_state_reads_back(spec: u32, port: u16) {
+    let node = Chopsticks::start(spec, port).await;
+    let dev = node.dev().await;
+    let chain = connect_to(&node).await;
+    let (hotkey, coldkey, stranger) = ([0x11u8; 32], [0x22u8; 32], [0x33u8; 32]);
+    set_storage(
+        &dev,
+        json!({ "SubtensorModule": {
+            "NetworkPowRegistrationAllowed": [[[1], true]],
+            "NetworkRegistrationAllowed": [[[1], false]],
+            "Difficulty": [[[1], 123_456_789]],
+            "MinDifficulty": [[[1], 1_000]],
+            "MaxDifficulty": [[[1], 100_000_000]],
+            "RegistrationsThisBlock": [[[1], 2]],
+            "MaxRegistrationsPerBlock": [[[1], 7]],
+            "TargetRegistrationsPerInterval": [[[1], 9]],
+            "RegistrationsThisInterval": [[[1], 3]],
+            "MaxAllowedUids": [[[1], 200]],
+            "Burn": [[[1], 555_000_000_000u64]],
+            "Uids": [[[1, hex(&hotkey)], 5]],
+            "Owner": [[[hex(&hotkey)], hex(&coldkey)]],
+        }}),
+    )
+    .await;
+    let block = chain.best_block().await.expect("best block");
+    let state = chain.registration_state(&block, 1, &[hotkey, stranger]).await.expect("registration state");
+    let subnet = &state.subnet;
+    assert!(subnet.exists);
+    assert_eq!(subnet.pow_registration_allowed, Some(true));
+    assert_eq!(subnet.registration_allowed, Some(false));
+    assert_eq!(subnet.difficulty, Some(123_456_789));
+    assert_eq!(subnet.min_difficulty, Some(1_000));
+    assert_eq!(subnet.max_difficulty, Some(100_000_000));
+    assert_eq!(subnet.difficulty_for(Scheme::Legacy), Some(123_456_789));
+    assert_eq!(subnet.difficulty_for(Scheme::PowRegister), Some(100_000_000));
+    assert_eq!(subnet.registrations_this_block, Some(2));
+    assert_eq!(subnet.max_registrations_per_block, Some(7));
+    assert_eq!(subnet.target_registrations_per_interval, Some(9));
+    assert_eq!(subnet.registrations_this_interval, Some(3));
+    assert_eq!(subnet.max_allowed_uids, Some(200));
+    assert_eq!(subnet.burn_rao, Some(555_000_000_000));
+
+    let (registered, unknown) = (&state.hotkeys[0], &state.hotkeys[1]);
+    assert_eq!((registered.hotkey, registered.uid, registered.owner), (hotkey, Some(5), Some(coldkey)));
+    assert_eq!((unknown.hotkey, unknown.uid, unknown.owner), (stranger, None, None));
+    // Neither test runtime has `LastPowRegistrationBlock` (a pow_register runtime's item): absent, not an error.
+    assert_eq!(registered.last_pow_registration_block, None);
+    assert_eq!(chain.uid(1, &hotkey).await.expect("uid"), Some(5));
+    assert_eq!(chain.uid(1, &stranger).await.expect("uid"), None);
+
+    let missing = chain.registration_state(&block, 999, &[]).await.expect("state of a missing subnet");
+    assert!(!missing.subnet.exists);
+
+    // A nonce from the node: an account that never sent anything starts at 0.
+    assert_eq!(chain.account_nonce(&stranger).await.expect("nonce"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_218_registration_state_reads_back() {
+    registration_state_reads_back(218, 19212).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_293_registration_state_reads_back() {
+    registration_state_reads_back(293, 19213).await;
+}
+
+async fn next_best(blocks: &mut BestBlocks) -> Option<Result<BestBlock, ChainError>> {
+    timeout(WAIT, blocks.next()).await.expect("a block in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn best_blocks_follow_new_blocks_and_end_when_the_node_dies() {
+    let mut node = Chopsticks::start(218, 19214).await;
+    let dev = node.dev().await;
+    let chain = connect_to(&node).await;
+    let mut blocks = chain.best_blocks().await.expect("subscribe");
+    let first = next_best(&mut blocks).await.expect("stream open").expect("first block");
+    assert_eq!(first.runtime.spec_version, 218);
+    assert!(!first.runtime_changed);
+    let mut previous = first.block;
+    for _ in 0..3 {
+        new_block(&dev).await;
+        let best = next_best(&mut blocks).await.expect("stream open").expect("new block");
+        assert_eq!(best.block.number, previous.number + 1, "{best:?} after {previous:?}");
+        assert_ne!(best.block.hash, previous.hash);
+        assert!(!best.runtime_changed);
+        assert_eq!(chain.block_hash(best.block.number).await.expect("block hash"), Some(best.block.hash));
+        previous = best.block;
+    }
+    assert_eq!(chain.best_block().await.expect("best"), previous);
+
+    drop(dev);
+    node.kill().await;
+    match next_best(&mut blocks).await {
+        Some(Err(ChainError::Disconnected { endpoint })) => assert_eq!(endpoint, node.url),
+        other => panic!("expected the disconnect, got {other:?}"),
+    }
+    assert!(next_best(&mut blocks).await.is_none(), "the stream ends after the disconnect");
+    // Reads on the dead connection fail (no hang) and say the node went away.
+    let after = timeout(WAIT, chain.best_block()).await.expect("fails in time");
+    assert!(matches!(after, Err(ChainError::Disconnected { .. })), "{after:?}");
+}
+
+#[tokio::test]
+async fn unreachable_endpoint_is_named_and_bounded() {
+    // Nothing listens on this port of the test's range.
+    let url = "ws://127.0.0.1:19299".to_string();
+    let result = timeout(WAIT, connect(&Endpoint::Rpc(url.clone()), None, Duration::from_secs(10))).await.expect("fails in time");
+    match result {
+        Err(e @ (ChainError::Unreachable { .. } | ChainError::Timeout { .. })) => assert!(e.to_string().contains(&url), "{e}"),
+        other => panic!("expected an unreachable error, got {other:?}"),
+    }
+}
