@@ -4,3 +4,6 @@
 //! Nothing here knows about devices.
 
 pub mod config;
+pub mod outcome;
+pub mod signer;
+pub mod tx;
