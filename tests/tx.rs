@@ -100,7 +100,7 @@ fn derived_metadata_has_pow_register_and_mainnets_extension_list() {
 
 #[test]
 fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_back() {
-    let metadata = load_pow_register_metadata();
+    let metadata = Arc::new(load_pow_register_metadata());
     let vector = pow_register_vector();
     let (netuid, nonce) = (vector["netuid"].as_u64().unwrap() as u16, common::u64_of(&vector["nonce"]));
     let (block_hash, hotkey, seal) = (common::hex32(&vector["block_hash"]), common::hex32(&vector["hotkey"]), common::hex32(&vector["seal"]));
@@ -122,7 +122,7 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
     };
     let genesis_hash = [0x2f; 32];
     let runtime = OfflineRuntime {
-        metadata: Arc::new(metadata.clone()),
+        metadata: metadata.clone(),
         genesis_hash,
         spec_version: POW_REGISTER_SPEC,
         transaction_version: 1,
@@ -194,7 +194,7 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
 }
 
 #[test]
-fn register_and_wrong_signers_are_refused_where_pow_register_exists() {
+fn register_and_wrong_signers_are_refused_where_pow_register_exists_and_faucet_is_signed_by_the_coldkey() {
     let metadata = load_pow_register_metadata();
     let runtime = OfflineRuntime {
         metadata: Arc::new(metadata),
@@ -219,10 +219,17 @@ fn register_and_wrong_signers_are_refused_where_pow_register_exists() {
     let pow = Registration { scheme: Scheme::PowRegister, ..legacy.clone() };
     let refused = tx::encode_signed(&runtime, &pow, &hotkey, 0, mortality);
     assert!(matches!(&refused, Err(TxError::WrongSigner { role: "coldkey", .. })), "{refused:?}");
-    // faucet does not exist in this runtime.
+    // spec 293 is a development build with the faucet: signed by the coldkey, work as Vec<u8>.
     let faucet = Registration { scheme: Scheme::Faucet, ..legacy };
-    let missing = tx::encode_signed(&runtime, &faucet, &coldkey, 0, mortality);
-    assert!(matches!(missing, Err(TxError::CallMissing { call: "faucet", .. })));
+    assert!(matches!(tx::encode_signed(&runtime, &faucet, &hotkey, 0, mortality), Err(TxError::WrongSigner { .. })));
+    let bytes = tx::encode_signed(&runtime, &faucet, &coldkey, 0, mortality).expect("faucet signs");
+    let described = tx::describe_extrinsic(&runtime.metadata, &bytes).expect("decodes");
+    assert_eq!(described["call"], "SubtensorModule.faucet");
+    assert_eq!(
+        described["arguments"],
+        serde_json::json!({ "block_number": 10, "nonce": 1, "work": format!("0x{}", hex::encode([4u8; 32])) })
+    );
+    assert_eq!(described["signer"]["ss58"], regsolver::pow::ss58::encode_ss58(&coldkey.public()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +285,7 @@ fn derive_mainnet_like(original: &[u8]) -> Vec<u8> {
     // Mainnet's extension list.
     let existing = metadata.extrinsic.signed_extensions.clone();
     let take = |name: &str| existing.iter().find(|e| e.identifier == name).cloned().expect(name);
-    let mut add_type = |types: &mut Vec<PortableType>, path: &[&str], fields: Vec<Field<PortableForm>>| {
+    let add_type = |types: &mut Vec<PortableType>, path: &[&str], fields: Vec<Field<PortableForm>>| {
         let id = types.len() as u32;
         let ty = Type {
             path: TypePath { segments: path.iter().map(|s| s.to_string()).collect() },
@@ -292,7 +299,7 @@ fn derive_mainnet_like(original: &[u8]) -> Vec<u8> {
     let charge = take("ChargeTransactionPayment");
     let inner = Field { name: Some("inner".into()), ty: charge.ty, type_name: Some("ChargeTransactionPayment<T>".into()), docs: vec![] };
     let wrapper_id = add_type(types, &["node_subtensor_runtime", "transaction_payment_wrapper", "ChargeTransactionPaymentWrapper"], vec![inner]);
-    let mut dataless = |types: &mut Vec<PortableType>, name: &str, path: &[&str]| v14::SignedExtensionMetadata::<PortableForm> {
+    let dataless = |types: &mut Vec<PortableType>, name: &str, path: &[&str]| v14::SignedExtensionMetadata::<PortableForm> {
         identifier: name.into(),
         ty: add_type(types, path, vec![]).into(),
         additional_signed: unit_id.into(),
@@ -458,8 +465,9 @@ async fn legacy_register_on_spec_218_registers_then_fails_by_name() {
     assert_eq!(uid_on_chain(&client, &rpc, 1, hotkey.public()).await, Some(uid));
     assert_eq!(signed.mortality.birth_number, work_block);
 
-    // The same hotkey again (a fresh signature, the next account nonce): already registered.
-    let (_, again) = tx::submit(&client, block_hash, &registration, &hotkey, deadline).await.expect("submitted");
+    // The same seal again (signed at the new best block, with the next account nonce): already registered.
+    let (_, best_hash) = best_block(&rpc).await;
+    let (_, again) = tx::submit(&client, best_hash, &registration, &hotkey, deadline).await.expect("submitted");
     assert!(
         matches!(&again, Outcome::DispatchFailed { pallet, error, .. } if pallet == "SubtensorModule" && error == "HotKeyAlreadyRegisteredInSubNet"),
         "{again:?}"

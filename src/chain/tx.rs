@@ -236,11 +236,11 @@ pub fn sign_at<C: OfflineClientAtBlockT<SubtensorConfig>>(
     account_nonce: u64,
     mortality: Mortality,
 ) -> Result<Vec<u8>, TxError> {
-    registration.check_signer(signer)?;
+    let call = registration.call(at.metadata_ref())?;
     if registration.scheme == Scheme::Legacy && at.spec_version() > LEGACY_REGISTER_MAX_SPEC_VERSION {
         return Err(TxError::RegisterIsBurnEra { spec_version: at.spec_version() });
     }
-    let call = registration.call(at.metadata_ref())?;
+    registration.check_signer(signer)?;
     let mut signable = at.tx().create_signable_offline(&call, transaction_params(account_nonce, mortality))?;
     Ok(signable.sign(signer)?.into_encoded())
 }
@@ -270,18 +270,19 @@ pub struct SignedRegistration {
     pub mortality: Mortality,
 }
 
-/// Signs `registration` against the chain: the runtime, the signer's nonce and the era's birth
-/// are read at block `birth_hash` (the work block or the best block; a block the chain still knows).
+/// Signs `registration` against the chain: the runtime, the signer's account nonce and the era's
+/// birth are all read at block `best_hash`, which should be the current best block (the nonce
+/// must count the signer's latest included extrinsic, or the pool answers `Stale`).
 pub async fn sign(
     client: &OnlineClient<SubtensorConfig>,
-    birth_hash: [u8; 32],
+    best_hash: [u8; 32],
     registration: &Registration,
     signer: &Keypair,
 ) -> Result<SignedRegistration, TxError> {
-    let at = client.at_block(H256(birth_hash)).await.map_err(|e| TxError::Runtime(e.to_string()))?;
+    let at = client.at_block(H256(best_hash)).await.map_err(|e| TxError::Runtime(e.to_string()))?;
     let signer_account = subxt::utils::AccountId32(signer.public());
     let account_nonce = at.tx().account_nonce(&signer_account).await?;
-    let mortality = Mortality { birth_number: at.block_number(), birth_hash, period_blocks: MORTAL_PERIOD_BLOCKS };
+    let mortality = Mortality { birth_number: at.block_number(), birth_hash: best_hash, period_blocks: MORTAL_PERIOD_BLOCKS };
     let bytes = sign_at(&at, registration, signer, account_nonce, mortality)?;
     let extrinsic_hash = blake2_256(&bytes);
     Ok(SignedRegistration { bytes, extrinsic_hash, account_nonce, mortality })
@@ -318,12 +319,12 @@ pub async fn submit_signed(
 /// [`sign`] then [`submit_signed`].
 pub async fn submit(
     client: &OnlineClient<SubtensorConfig>,
-    birth_hash: [u8; 32],
+    best_hash: [u8; 32],
     registration: &Registration,
     signer: &Keypair,
     deadline: Duration,
 ) -> Result<(SignedRegistration, Outcome), TxError> {
-    let signed = sign(client, birth_hash, registration, signer).await?;
+    let signed = sign(client, best_hash, registration, signer).await?;
     let outcome = submit_signed(client, &signed, registration, deadline).await?;
     Ok((signed, outcome))
 }
