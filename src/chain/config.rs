@@ -1,4 +1,179 @@
-//! subxt configuration for subtensor.
+//! subxt configuration for subtensor: Substrate's types, and the transaction extensions of every
+//! runtime era regsolver signs for, mainnet's `ChargeTransactionPaymentWrapper` included.
+//!
+//! subxt encodes the extensions a runtime's metadata lists, in the metadata's order: a known one
+//! by its name below, an unknown one only if it carries no data (subtensor's
+//! `SubtensorSignedExtension`, `SudoTransactionExtension`, `DrandPriority`, ... are skipped so).
+//! Subtensor's own `CheckMortality` and `CheckNonce` wrappers keep the standard names and encodings.
+
+use subxt::config::substrate::{SpecVersionForRange, SubstrateConfig};
+use subxt::config::transaction_extensions::{
+    ChargeTransactionPayment, ChargeTransactionPaymentParams, CheckGenesis, CheckMetadataHash, CheckMortality,
+    CheckMortalityParams, CheckNonce, CheckNonceParams, CheckSpecVersion, CheckTxVersion, Params, VerifySignature,
+};
+use subxt::config::{ClientState, Config, HashFor, TransactionExtension};
+use subxt::error::TransactionExtensionError;
+use subxt::ext::codec::{Compact, Encode};
+use subxt::ext::frame_decode::extrinsics::TransactionExtensionError as EncodeError;
+use subxt::ext::scale_decode::DecodeAsType;
+use subxt::utils::{AccountId32, MultiAddress, MultiSignature, H256};
+use subxt::ArcMetadata;
+
+use scale_info::PortableRegistry;
 
 /// The subxt `Config` regsolver talks to subtensor with.
-pub type SubtensorConfig = subxt::PolkadotConfig;
+#[derive(Debug, Clone, Default)]
+pub struct SubtensorConfig(SubstrateConfig);
+
+/// Everything needed to sign for one runtime without a connection (`--dry-run`, tests).
+#[derive(Debug, Clone)]
+pub struct OfflineRuntime {
+    pub metadata: ArcMetadata,
+    pub genesis_hash: [u8; 32],
+    pub spec_version: u32,
+    pub transaction_version: u32,
+}
+
+impl SubtensorConfig {
+    /// For a connection: genesis hash, versions and metadata are read from the chain.
+    pub fn new() -> Self {
+        SubtensorConfig(SubstrateConfig::new())
+    }
+
+    /// For offline signing: every block is taken to run `runtime`.
+    pub fn offline(runtime: &OfflineRuntime) -> Self {
+        let config = SubstrateConfig::builder()
+            .set_genesis_hash(H256(runtime.genesis_hash))
+            .set_metadata_for_spec_versions([(runtime.spec_version, runtime.metadata.clone())])
+            .set_spec_version_for_block_ranges([SpecVersionForRange {
+                block_range: 0..u64::MAX,
+                spec_version: runtime.spec_version,
+                transaction_version: runtime.transaction_version,
+            }])
+            .build();
+        SubtensorConfig(config)
+    }
+}
+
+impl Config for SubtensorConfig {
+    type AccountId = AccountId32;
+    // Subtensor's address has no account index.
+    type Address = MultiAddress<AccountId32, ()>;
+    type Signature = MultiSignature;
+    type Hasher = <SubstrateConfig as Config>::Hasher;
+    type Header = <SubstrateConfig as Config>::Header;
+    type TransactionExtensions = SubtensorExtensions;
+    type AssetId = u32;
+
+    fn genesis_hash(&self) -> Option<HashFor<Self>> {
+        self.0.genesis_hash()
+    }
+
+    fn spec_and_transaction_version_for_block_number(&self, block_number: u64) -> Option<(u32, u32)> {
+        self.0.spec_and_transaction_version_for_block_number(block_number)
+    }
+
+    fn metadata_for_spec_version(&self, spec_version: u32) -> Option<ArcMetadata> {
+        self.0.metadata_for_spec_version(spec_version)
+    }
+
+    fn set_metadata_for_spec_version(&self, spec_version: u32, metadata: ArcMetadata) {
+        self.0.set_metadata_for_spec_version(spec_version, metadata)
+    }
+}
+
+/// The extensions regsolver can fill in, by metadata name. Names a runtime does not list are
+/// never asked for; data-less names not listed here are skipped by subxt.
+pub type SubtensorExtensions = (
+    VerifySignature<SubtensorConfig>,
+    CheckSpecVersion,
+    CheckTxVersion,
+    CheckNonce,
+    CheckGenesis<SubtensorConfig>,
+    CheckMortality<SubtensorConfig>,
+    ChargeTransactionPayment,
+    ChargeTransactionPaymentWrapper,
+    CheckMetadataHash,
+);
+
+/// The parameters of [`SubtensorExtensions`], in the same order.
+pub type SubtensorParams = <SubtensorExtensions as subxt::config::TransactionExtensions<SubtensorConfig>>::Params;
+
+/// A mortal era: valid from `birth_number` (whose hash is `birth_hash`) for `period_blocks`
+/// (rounded up to a power of two between 4 and 65536 by the era encoding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mortality {
+    pub birth_number: u64,
+    pub birth_hash: [u8; 32],
+    pub period_blocks: u64,
+}
+
+/// Parameters for one signature: the account nonce, a mortal era, no tip, no metadata hash.
+pub fn transaction_params(account_nonce: u64, mortality: Mortality) -> SubtensorParams {
+    (
+        (),
+        (),
+        (),
+        CheckNonceParams::with_nonce(account_nonce),
+        (),
+        CheckMortalityParams::mortal_from_unchecked(
+            mortality.period_blocks,
+            mortality.birth_number,
+            H256(mortality.birth_hash),
+        ),
+        ChargeTransactionPaymentParams::no_tip(),
+        ChargeTransactionPaymentWrapperParams::no_tip(),
+        (),
+    )
+}
+
+/// Mainnet's `ChargeTransactionPaymentWrapper`: subtensor's wrapper around
+/// `ChargeTransactionPayment`, encoded the same way (a `Compact` tip; no implicit data).
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+pub struct ChargeTransactionPaymentWrapper {
+    tip: Compact<u128>,
+}
+
+impl ChargeTransactionPaymentWrapper {
+    /// The tip to the block author, in RAO.
+    pub fn tip(&self) -> u128 {
+        self.tip.0
+    }
+}
+
+/// The tip for [`ChargeTransactionPaymentWrapper`]; regsolver always sends 0 (priority is fixed per class).
+#[derive(Clone, Debug, Default)]
+pub struct ChargeTransactionPaymentWrapperParams {
+    tip: u128,
+}
+
+impl ChargeTransactionPaymentWrapperParams {
+    pub fn no_tip() -> Self {
+        ChargeTransactionPaymentWrapperParams { tip: 0 }
+    }
+}
+
+impl<T: Config> Params<T> for ChargeTransactionPaymentWrapperParams {}
+
+impl<T: Config> TransactionExtension<T> for ChargeTransactionPaymentWrapper {
+    type Decoded = Self;
+    type Params = ChargeTransactionPaymentWrapperParams;
+
+    fn new(_client: &ClientState<T>, params: Self::Params) -> Result<Self, TransactionExtensionError> {
+        Ok(ChargeTransactionPaymentWrapper { tip: Compact(params.tip) })
+    }
+}
+
+impl subxt::ext::frame_decode::extrinsics::TransactionExtension<PortableRegistry> for ChargeTransactionPaymentWrapper {
+    const NAME: &str = "ChargeTransactionPaymentWrapper";
+
+    fn encode_value_to(&self, _type_id: u32, _types: &PortableRegistry, v: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.tip.encode_to(v);
+        Ok(())
+    }
+
+    fn encode_implicit_to(&self, _type_id: u32, _types: &PortableRegistry, _v: &mut Vec<u8>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+}

@@ -9,14 +9,19 @@
 //! - [`blocks`]: best blocks by subscription, runtime upgrades, block hashes.
 //! - [`scheme`]: [`RuntimeInfo`] and [`choose_scheme`] (PROTOCOL.md "Choosing the scheme").
 //! - [`state`]: [`RegistrationState`], what the runtime checks, read at a block.
+//! - [`tx`], [`signer`], [`outcome`]: registration extrinsics from the metadata, signed by a
+//!   wallet keypair, submitted and watched to an [`outcome::Outcome`].
 
 pub mod blocks;
 pub mod config;
 pub mod connect;
 pub mod error;
 pub mod network;
+pub mod outcome;
 pub mod scheme;
+pub mod signer;
 pub mod state;
+pub mod tx;
 
 use std::sync::{Arc, Mutex};
 

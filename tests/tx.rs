@@ -1,0 +1,512 @@
+//! Registration extrinsics against real runtimes: the legacy `register` on spec 218 under
+//! chopsticks (registers and reads the UID; a bad seal and a second registration fail by name),
+//! and `pow_register` signed for mainnet's extension list, built against metadata derived from
+//! the real spec-293 runtime's and decoded back field by field.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use regsolver::chain::config::{Mortality, OfflineRuntime, SubtensorConfig};
+use regsolver::chain::outcome::{Outcome, Rejection};
+use regsolver::chain::tx::{self, Registration, TxError};
+use regsolver::pow::{ByteOrder, Challenge, Scheme, Target};
+use regsolver::wallet::keypair::Keypair;
+use subxt::backend::LegacyBackend;
+use subxt::ext::codec::{Compact, Decode, Encode};
+use subxt::ext::frame_metadata::{v14, RuntimeMetadata, RuntimeMetadataPrefixed};
+use subxt::rpcs::{rpc_params, RpcClient};
+use subxt::utils::{AccountId32, H256};
+use subxt::{Metadata, OnlineClient};
+
+/// Metadata of the spec-293 runtime with `SubtensorModule.pow_register` added (PROTOCOL.md's
+/// argument types) and mainnet's transaction-extension list. Made by
+/// `cargo test --test tx -- --ignored regenerate_pow_register_metadata` (see [`derive_mainnet_like`]).
+const POW_REGISTER_METADATA: &str = "tests/data/metadata/spec293-pow-register-mainnet-extensions.scale.zst";
+/// The spec version the derived metadata stands for (mainnet has `pow_register` since 475).
+const POW_REGISTER_SPEC: u32 = 475;
+/// Mainnet's transaction extensions for `pow_register` runtimes (PROTOCOL.md), in order.
+const MAINNET_EXTENSIONS: [&str; 13] = [
+    "CheckNonZeroSender",
+    "CheckSpecVersion",
+    "CheckTxVersion",
+    "CheckGenesis",
+    "CheckMortality",
+    "CheckNonce",
+    "CheckWeight",
+    "ChargeTransactionPaymentWrapper",
+    "SudoTransactionExtension",
+    "CheckShieldedTxValidity",
+    "SubtensorTransactionExtension",
+    "DrandPriority",
+    "CheckMetadataHash",
+];
+
+fn manifest_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn load_pow_register_metadata() -> Metadata {
+    let compressed = std::fs::read(manifest_path(POW_REGISTER_METADATA)).expect("derived metadata is committed");
+    let mut decoder = ruzstd::decoding::StreamingDecoder::new(&compressed[..]).expect("zstd frame");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut decoder, &mut bytes).expect("zstd data");
+    Metadata::decode_from(&bytes).expect("metadata decodes")
+}
+
+// ---------------------------------------------------------------------------------------------
+// pow_register, offline, mainnet's extension list
+// ---------------------------------------------------------------------------------------------
+
+/// The `pow_register_v1` vector entries with netuid 7 (a real-looking block hash and keys).
+fn pow_register_vector() -> serde_json::Value {
+    let vectors = common::vectors();
+    let entries = vectors["pow_register_v1"].as_array().expect("entries").clone();
+    entries.into_iter().find(|e| e["netuid"] == 7 && e["nonce"] == 255).expect("netuid-7 entry")
+}
+
+/// sp_runtime's `Era::Mortal` encoding, written out here independently of subxt.
+fn mortal_era_bytes(period: u64, birth: u64) -> [u8; 2] {
+    let phase = birth % period;
+    let encoded = (period.trailing_zeros() - 1).clamp(1, 15) as u16 | ((phase as u16) << 4);
+    encoded.to_le_bytes()
+}
+
+fn blake2_256(bytes: &[u8]) -> [u8; 32] {
+    use blake2::digest::consts::U32;
+    use blake2::{Blake2b, Digest};
+    Blake2b::<U32>::digest(bytes).into()
+}
+
+#[test]
+fn derived_metadata_has_pow_register_and_mainnets_extension_list() {
+    let metadata = load_pow_register_metadata();
+    let names: Vec<_> = metadata
+        .extrinsic()
+        .transaction_extensions_to_use_for_encoding()
+        .map(|e| e.identifier().to_string())
+        .collect();
+    assert_eq!(names, MAINNET_EXTENSIONS);
+    let pallet = metadata.pallet_by_name("SubtensorModule").expect("pallet");
+    let call = pallet.call_variant_by_name("pow_register").expect("pow_register");
+    let names: Vec<_> = call.fields.iter().map(|f| f.name.clone().unwrap_or_default()).collect();
+    assert_eq!(names, ["netuid", "work_block", "nonce", "work", "hotkey"]);
+    assert_eq!(call.index, 152);
+}
+
+#[test]
+fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_back() {
+    let metadata = Arc::new(load_pow_register_metadata());
+    let vector = pow_register_vector();
+    let (netuid, nonce) = (vector["netuid"].as_u64().unwrap() as u16, common::u64_of(&vector["nonce"]));
+    let (block_hash, hotkey, seal) = (common::hex32(&vector["block_hash"]), common::hex32(&vector["hotkey"]), common::hex32(&vector["seal"]));
+    // The work bytes are a real seal: the reference seal of the vector's own inputs.
+    let vector_coldkey = common::hex32(&vector["coldkey"]);
+    assert_eq!(Challenge::pow_register(netuid, &block_hash, &hotkey, &vector_coldkey).unwrap().seal(nonce), seal);
+    // The vectors' coldkeys have no secret key, so a test coldkey signs: this checks the
+    // encoding and the signature, not admissibility.
+    let coldkey = Keypair::from_seed(&[0x5c; 32]).unwrap();
+    let work_block = 5_123_457u64;
+    let registration = Registration {
+        scheme: Scheme::PowRegister,
+        netuid,
+        work_block,
+        nonce,
+        seal,
+        hotkey,
+        coldkey: coldkey.public(),
+    };
+    let genesis_hash = [0x2f; 32];
+    let runtime = OfflineRuntime {
+        metadata: metadata.clone(),
+        genesis_hash,
+        spec_version: POW_REGISTER_SPEC,
+        transaction_version: 1,
+    };
+    let mortality = Mortality { birth_number: work_block, birth_hash: block_hash, period_blocks: 64 };
+    let account_nonce = 300u64;
+    let bytes = tx::encode_signed(&runtime, &registration, &coldkey, account_nonce, mortality).expect("signs");
+
+    // Decoded back through the same metadata: every field.
+    let described = tx::describe_extrinsic(&metadata, &bytes).expect("decodes");
+    assert_eq!(described["call"], "SubtensorModule.pow_register");
+    let args = &described["arguments"];
+    assert_eq!(args["netuid"], u64::from(netuid));
+    assert_eq!(args["work_block"], work_block);
+    assert_eq!(args["nonce"], nonce);
+    assert_eq!(args["work"], format!("0x{}", hex::encode(seal)));
+    assert_eq!(args["hotkey"], format!("0x{}", hex::encode(hotkey)));
+    assert_eq!(described["signer"]["account"], format!("0x{}", hex::encode(coldkey.public())));
+    assert_eq!(described["era"], serde_json::json!({ "period_blocks": 64, "phase": work_block % 64 }));
+    assert_eq!(described["nonce"], account_nonce);
+    assert_eq!(described["tip"], 0);
+    assert_eq!(described["extensions"]["CheckMetadataHash"], serde_json::json!({ "mode": "Disabled" }));
+    assert_eq!(described["extrinsic_hash"], format!("0x{}", hex::encode(blake2_256(&bytes))));
+
+    // The same extrinsic written out by hand from PROTOCOL.md's encodings.
+    let pallet = metadata.pallet_by_name("SubtensorModule").unwrap();
+    let mut call = vec![pallet.call_index(), 152];
+    call.extend(netuid.to_le_bytes());
+    call.extend(work_block.to_le_bytes());
+    call.extend(nonce.to_le_bytes());
+    call.extend(seal);
+    call.extend(hotkey);
+    // Extra (in the extrinsic and the payload): era, nonce, tip (the wrapper's Compact), metadata-hash mode.
+    let mut extra = mortal_era_bytes(64, work_block).to_vec();
+    extra.extend(Compact(account_nonce).encode());
+    extra.push(0); // ChargeTransactionPaymentWrapper: Compact(0)
+    extra.push(0); // CheckMetadataHash: mode Disabled
+    // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
+    let mut implicit = POW_REGISTER_SPEC.to_le_bytes().to_vec();
+    implicit.extend(1u32.to_le_bytes());
+    implicit.extend(genesis_hash);
+    implicit.extend(block_hash);
+    implicit.push(0);
+
+    let mut body = vec![0x84, 0x00]; // signed v4; MultiAddress::Id
+    body.extend(coldkey.public());
+    body.push(0x01); // MultiSignature::Sr25519
+    let mut expected_body = body.clone();
+    expected_body.extend([0u8; 64]);
+    expected_body.extend(&extra);
+    expected_body.extend(&call);
+    let expected_prefix = Compact(expected_body.len() as u32).encode();
+    assert_eq!(bytes.len(), expected_prefix.len() + expected_body.len(), "extrinsic length");
+    let signature_start = expected_prefix.len() + body.len();
+    let signature: [u8; 64] = bytes[signature_start..signature_start + 64].try_into().unwrap();
+    let mut without_signature = bytes.clone();
+    without_signature[signature_start..signature_start + 64].fill(0);
+    assert_eq!(without_signature, [expected_prefix, expected_body].concat(), "bytes as PROTOCOL.md encodes them");
+
+    // The coldkey's sr25519 signature over the signing payload (hashed when over 256 bytes).
+    let payload = [call, extra, implicit].concat();
+    let signed = if payload.len() > 256 { blake2_256(&payload).to_vec() } else { payload };
+    let public = schnorrkel::PublicKey::from_bytes(&coldkey.public()).unwrap();
+    let signature = schnorrkel::Signature::from_bytes(&signature).unwrap();
+    assert!(public.verify_simple(b"substrate", &signed, &signature).is_ok(), "coldkey signature verifies");
+    let mut tampered = signed.clone();
+    tampered[0] ^= 1;
+    assert!(public.verify_simple(b"substrate", &tampered, &signature).is_err());
+}
+
+#[test]
+fn register_and_wrong_signers_are_refused_where_pow_register_exists_and_faucet_is_signed_by_the_coldkey() {
+    let metadata = load_pow_register_metadata();
+    let runtime = OfflineRuntime {
+        metadata: Arc::new(metadata),
+        genesis_hash: [1; 32],
+        spec_version: POW_REGISTER_SPEC,
+        transaction_version: 1,
+    };
+    let hotkey = Keypair::from_seed(&[1; 32]).unwrap();
+    let coldkey = Keypair::from_seed(&[2; 32]).unwrap();
+    let mortality = Mortality { birth_number: 10, birth_hash: [3; 32], period_blocks: 64 };
+    let legacy = Registration {
+        scheme: Scheme::Legacy,
+        netuid: 1,
+        work_block: 10,
+        nonce: 1,
+        seal: [4; 32],
+        hotkey: hotkey.public(),
+        coldkey: coldkey.public(),
+    };
+    // There, register is the burn registration: never built, whatever the signer.
+    assert!(matches!(tx::encode_signed(&runtime, &legacy, &hotkey, 0, mortality), Err(TxError::RegisterIsBurn)));
+    let pow = Registration { scheme: Scheme::PowRegister, ..legacy.clone() };
+    let refused = tx::encode_signed(&runtime, &pow, &hotkey, 0, mortality);
+    assert!(matches!(&refused, Err(TxError::WrongSigner { role: "coldkey", .. })), "{refused:?}");
+    // spec 293 is a development build with the faucet: signed by the coldkey, work as Vec<u8>.
+    let faucet = Registration { scheme: Scheme::Faucet, ..legacy };
+    assert!(matches!(tx::encode_signed(&runtime, &faucet, &hotkey, 0, mortality), Err(TxError::WrongSigner { .. })));
+    let bytes = tx::encode_signed(&runtime, &faucet, &coldkey, 0, mortality).expect("faucet signs");
+    let described = tx::describe_extrinsic(&runtime.metadata, &bytes).expect("decodes");
+    assert_eq!(described["call"], "SubtensorModule.faucet");
+    assert_eq!(
+        described["arguments"],
+        serde_json::json!({ "block_number": 10, "nonce": 1, "work": format!("0x{}", hex::encode([4u8; 32])) })
+    );
+    assert_eq!(described["signer"]["ss58"], regsolver::pow::ss58::encode_ss58(&coldkey.public()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generator of the derived metadata
+// ---------------------------------------------------------------------------------------------
+
+/// Derives the `pow_register` test metadata from a real runtime's (V14, as spec 293 serves it):
+/// adds `SubtensorModule.pow_register(netuid, work_block: u64, nonce: u64, work: [u8; 32],
+/// hotkey)` at call index 152 (argument types taken from the runtime's own `register`), and
+/// replaces the extension list with mainnet's: `ChargeTransactionPayment` becomes
+/// `ChargeTransactionPaymentWrapper { inner: ChargeTransactionPayment }`, and the data-less
+/// `SudoTransactionExtension`, `CheckShieldedTxValidity` and `DrandPriority` are added.
+fn derive_mainnet_like(original: &[u8]) -> Vec<u8> {
+    use scale_info::form::PortableForm;
+    use scale_info::{Field, Path as TypePath, PortableType, Type, TypeDef, TypeDefComposite, Variant};
+
+    let prefixed = RuntimeMetadataPrefixed::decode(&mut &original[..]).expect("metadata");
+    let RuntimeMetadata::V14(mut metadata) = prefixed.1 else { panic!("expected V14 metadata") };
+    let types = &mut metadata.types.types;
+    assert!(types.iter().enumerate().all(|(i, t)| t.id == i as u32), "type ids are contiguous");
+    let find = |types: &[PortableType], pred: &dyn Fn(&Type<PortableForm>) -> bool| {
+        types.iter().find(|t| pred(&t.ty)).map(|t| t.id).expect("type present")
+    };
+    let u8_id = find(types, &|t| matches!(t.type_def, TypeDef::Primitive(scale_info::TypeDefPrimitive::U8)));
+    let bytes32_id = find(types, &|t| matches!(&t.type_def, TypeDef::Array(a) if a.len == 32 && a.type_param.id == u8_id));
+    let unit_id = find(types, &|t| matches!(&t.type_def, TypeDef::Tuple(tuple) if tuple.fields.is_empty()));
+
+    // pow_register, with register's own argument types for netuid, the u64s and the hotkey.
+    let pallet = metadata.pallets.iter().find(|p| p.name == "SubtensorModule").expect("SubtensorModule");
+    let call_ty = pallet.calls.as_ref().expect("calls").ty.id as usize;
+    let TypeDef::Variant(calls) = &mut types[call_ty].ty.type_def else { panic!("call enum") };
+    let register = calls.variants.iter().find(|v| v.name == "register").expect("register").clone();
+    assert!(calls.variants.iter().all(|v| v.index != 152 && v.name != "pow_register"), "index 152 is free");
+    let arg = |name: &str, from: usize, type_name: &str| Field::<PortableForm> {
+        name: Some(name.into()),
+        ty: register.fields[from].ty,
+        type_name: Some(type_name.into()),
+        docs: vec![],
+    };
+    calls.variants.push(Variant {
+        name: "pow_register".into(),
+        fields: vec![
+            arg("netuid", 0, "NetUid"),
+            arg("work_block", 1, "u64"),
+            arg("nonce", 2, "u64"),
+            Field { name: Some("work".into()), ty: bytes32_id.into(), type_name: Some("[u8; 32]".into()), docs: vec![] },
+            arg("hotkey", 4, "T::AccountId"),
+        ],
+        index: 152,
+        docs: vec!["Proof-of-work registration signed by the coldkey (derived for tests).".into()],
+    });
+
+    // Mainnet's extension list.
+    let existing = metadata.extrinsic.signed_extensions.clone();
+    let take = |name: &str| existing.iter().find(|e| e.identifier == name).cloned().expect(name);
+    let add_type = |types: &mut Vec<PortableType>, path: &[&str], fields: Vec<Field<PortableForm>>| {
+        let id = types.len() as u32;
+        let ty = Type {
+            path: TypePath { segments: path.iter().map(|s| s.to_string()).collect() },
+            type_params: vec![],
+            type_def: TypeDef::Composite(TypeDefComposite { fields }),
+            docs: vec![],
+        };
+        types.push(PortableType { id, ty });
+        id
+    };
+    let charge = take("ChargeTransactionPayment");
+    let inner = Field { name: Some("inner".into()), ty: charge.ty, type_name: Some("ChargeTransactionPayment<T>".into()), docs: vec![] };
+    let wrapper_id = add_type(types, &["node_subtensor_runtime", "transaction_payment_wrapper", "ChargeTransactionPaymentWrapper"], vec![inner]);
+    let dataless = |types: &mut Vec<PortableType>, name: &str, path: &[&str]| v14::SignedExtensionMetadata::<PortableForm> {
+        identifier: name.into(),
+        ty: add_type(types, path, vec![]).into(),
+        additional_signed: unit_id.into(),
+    };
+    let sudo = dataless(types, "SudoTransactionExtension", &["node_subtensor_runtime", "sudo_wrapper", "SudoTransactionExtension"]);
+    let shield = dataless(types, "CheckShieldedTxValidity", &["pallet_shield", "CheckShieldedTxValidity"]);
+    let drand = dataless(types, "DrandPriority", &["pallet_drand", "drand_priority", "DrandPriority"]);
+    let wrapper = v14::SignedExtensionMetadata::<PortableForm> {
+        identifier: "ChargeTransactionPaymentWrapper".into(),
+        ty: wrapper_id.into(),
+        additional_signed: charge.additional_signed,
+    };
+    metadata.extrinsic.signed_extensions = vec![
+        take("CheckNonZeroSender"),
+        take("CheckSpecVersion"),
+        take("CheckTxVersion"),
+        take("CheckGenesis"),
+        take("CheckMortality"),
+        take("CheckNonce"),
+        take("CheckWeight"),
+        wrapper,
+        sudo,
+        shield,
+        take("SubtensorTransactionExtension"),
+        drand,
+        take("CheckMetadataHash"),
+    ];
+    RuntimeMetadataPrefixed(prefixed.0, RuntimeMetadata::V14(metadata)).encode()
+}
+
+/// Regenerates [`POW_REGISTER_METADATA`]: starts the spec-293 runtime under chopsticks, reads its
+/// metadata (`state_getMetadata`), derives the test metadata from it and writes it zstd-compressed.
+#[tokio::test]
+#[ignore = "regenerates committed test data; needs chopsticks"]
+async fn regenerate_pow_register_metadata() {
+    let chain = Chopsticks::start("subtensor-spec293.raw.json", &["--allow-unresolved-imports"]);
+    let rpc = RpcClient::from_insecure_url(chain.url()).await.expect("connects");
+    let hex: String = rpc.request("state_getMetadata", rpc_params![]).await.expect("metadata");
+    let original = hex::decode(hex.trim_start_matches("0x")).expect("hex");
+    let derived = derive_mainnet_like(&original);
+    Metadata::decode_from(&derived).expect("derived metadata decodes");
+    let compressed = ruzstd::encoding::compress_to_vec(&derived[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let path = manifest_path(POW_REGISTER_METADATA);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, compressed).unwrap();
+    eprintln!("wrote {} ({} bytes of metadata)", path.display(), derived.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy register on the spec-218 runtime under chopsticks
+// ---------------------------------------------------------------------------------------------
+
+/// A chopsticks process this test started, on a free loopback port; killed on drop.
+struct Chopsticks {
+    child: Child,
+    port: u16,
+}
+
+impl Chopsticks {
+    /// chopsticks' own CLI (until the project's harness lands): from `REGSOLVER_CHOPSTICKS_DIR`,
+    /// tests/chopsticks or /tmp/chop (a folder with node_modules/.bin/chopsticks).
+    fn start(spec: &str, extra: &[&str]) -> Self {
+        let dirs = [std::env::var("REGSOLVER_CHOPSTICKS_DIR").ok().map(PathBuf::from), Some(manifest_path("tests/chopsticks")), Some(PathBuf::from("/tmp/chop"))];
+        let bin = dirs
+            .into_iter()
+            .flatten()
+            .map(|d| d.join("node_modules/.bin/chopsticks"))
+            .find(|b| b.exists())
+            .expect("chopsticks is not installed: npm install @acala-network/chopsticks@1.5.1 in tests/chopsticks, or set REGSOLVER_CHOPSTICKS_DIR");
+        let specs = [manifest_path("tests/data/chainspecs"), manifest_path("../shared/chainspecs"), manifest_path("../../shared/chainspecs")];
+        let genesis = specs.iter().map(|d| d.join(spec)).find(|p| p.exists()).unwrap_or_else(|| panic!("chain spec {spec} not found in {specs:?}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(&bin)
+            .arg("--genesis")
+            .arg(&genesis)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--build-block-mode", "Instant"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chopsticks starts");
+        let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("RPC listening") {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        let chain = Chopsticks { child, port };
+        ready_rx.recv_timeout(Duration::from_secs(120)).expect("chopsticks listening within 120 s");
+        chain
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Chopsticks {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client over the legacy JSON-RPC backend (subxt's default chainHead backend breaks with chopsticks).
+async fn legacy_client(rpc: &RpcClient) -> OnlineClient<SubtensorConfig> {
+    let backend = LegacyBackend::builder().build(rpc.clone());
+    OnlineClient::from_backend_with_config(SubtensorConfig::new(), Arc::new(backend)).await.expect("client")
+}
+
+/// The best block: number and hash.
+async fn best_block(rpc: &RpcClient) -> (u64, [u8; 32]) {
+    let header: serde_json::Value = rpc.request("chain_getHeader", rpc_params![]).await.expect("header");
+    let number = u64::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let hash: String = rpc.request("chain_getBlockHash", rpc_params![number]).await.expect("hash");
+    (number, regsolver::pow::ss58::parse_hex::<32>(&hash).unwrap())
+}
+
+async fn uid_on_chain(client: &OnlineClient<SubtensorConfig>, rpc: &RpcClient, netuid: u16, hotkey: [u8; 32]) -> Option<u16> {
+    let (_, best) = best_block(rpc).await;
+    let at = client.at_block(H256(best)).await.expect("at block");
+    let address = subxt::dynamic::storage::<(u16, AccountId32), u16>("SubtensorModule", "Uids");
+    at.storage().try_fetch(address, (netuid, AccountId32(hotkey))).await.expect("Uids").map(|v| v.decode().expect("u16"))
+}
+
+const DIFFICULTY: u64 = 1000;
+
+fn solve_legacy(block_hash: &[u8; 32], hotkey: &[u8; 32]) -> (u64, [u8; 32]) {
+    let challenge = Challenge::legacy(block_hash, hotkey);
+    let target = Target::from_difficulty(DIFFICULTY).unwrap();
+    // Spec 218 reads seals big-endian.
+    let nonce = challenge.first_valid(&target, ByteOrder::Big, 0, 100 * DIFFICULTY).expect("a seal within 100 D");
+    (nonce, challenge.seal(nonce))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn legacy_register_on_spec_218_registers_then_fails_by_name() {
+    let chain = Chopsticks::start("subtensor-spec218.raw.json", &[]);
+    let rpc = RpcClient::from_insecure_url(chain.url()).await.expect("connects");
+    let storage = serde_json::json!({ "SubtensorModule": {
+        "Difficulty": [[[1], DIFFICULTY]],
+        "NetworkPowRegistrationAllowed": [[[1], true]],
+        "MaxRegistrationsPerBlock": [[[1], 10]],
+        "TargetRegistrationsPerInterval": [[[1], 10]],
+    }});
+    let _: serde_json::Value = rpc.request("dev_setStorage", rpc_params![storage]).await.expect("dev_setStorage");
+    let _: serde_json::Value = rpc.request("dev_newBlock", rpc_params![]).await.expect("dev_newBlock");
+    let client = legacy_client(&rpc).await;
+    let deadline = Duration::from_secs(60);
+    let coldkey = Keypair::from_seed(&[0xc0; 32]).unwrap().public();
+
+    // A real seal, signed by the hotkey: registered, with the UID the chain stores.
+    let hotkey = Keypair::from_seed(&[0xa1; 32]).unwrap();
+    let (work_block, block_hash) = best_block(&rpc).await;
+    let (nonce, seal) = solve_legacy(&block_hash, &hotkey.public());
+    let registration = Registration { scheme: Scheme::Legacy, netuid: 1, work_block, nonce, seal, hotkey: hotkey.public(), coldkey };
+    let (signed, outcome) = tx::submit(&client, block_hash, &registration, &hotkey, deadline).await.expect("submitted");
+    let Outcome::Registered { block_number, uid: Some(uid), .. } = outcome else { panic!("not registered: {outcome:?}") };
+    assert_eq!(block_number, work_block + 1);
+    assert_eq!(uid_on_chain(&client, &rpc, 1, hotkey.public()).await, Some(uid));
+    assert_eq!(signed.mortality.birth_number, work_block);
+
+    // The same seal again (signed at the new best block, with the next account nonce): already registered.
+    let (_, best_hash) = best_block(&rpc).await;
+    let (_, again) = tx::submit(&client, best_hash, &registration, &hotkey, deadline).await.expect("submitted");
+    assert!(
+        matches!(&again, Outcome::DispatchFailed { pallet, error, .. } if pallet == "SubtensorModule" && error == "HotKeyAlreadyRegisteredInSubNet"),
+        "{again:?}"
+    );
+
+    // One wrong byte that still meets the difficulty: InvalidSeal, decoded by name.
+    let other = Keypair::from_seed(&[0xa2; 32]).unwrap();
+    let (work_block, block_hash) = best_block(&rpc).await;
+    let (nonce, mut seal) = solve_legacy(&block_hash, &other.public());
+    seal[31] ^= 0x01;
+    assert!(Target::from_difficulty(DIFFICULTY).unwrap().is_met_by(&seal, ByteOrder::Big));
+    let bad = Registration { scheme: Scheme::Legacy, netuid: 1, work_block, nonce, seal, hotkey: other.public(), coldkey };
+    let (_, outcome) = tx::submit(&client, block_hash, &bad, &other, deadline).await.expect("submitted");
+    assert!(
+        matches!(&outcome, Outcome::DispatchFailed { pallet, error, .. } if pallet == "SubtensorModule" && error == "InvalidSeal"),
+        "{outcome:?}"
+    );
+    assert_eq!(uid_on_chain(&client, &rpc, 1, other.public()).await, None);
+
+    // Signed for another chain (wrong genesis hash): the pool refuses it, BadProof.
+    let at = client.at_block(H256(block_hash)).await.expect("at block");
+    let runtime = OfflineRuntime {
+        metadata: at.metadata(),
+        genesis_hash: [9; 32],
+        spec_version: at.spec_version(),
+        transaction_version: at.transaction_version(),
+    };
+    let mortality = Mortality { birth_number: work_block, birth_hash: block_hash, period_blocks: 64 };
+    let bytes = tx::encode_signed(&runtime, &bad, &other, 1, mortality).expect("signs");
+    let signed = tx::SignedRegistration { extrinsic_hash: blake2_256(&bytes), bytes, account_nonce: 1, mortality };
+    let outcome = tx::submit_signed(&client, &signed, &bad, deadline).await.expect("submitted");
+    assert_eq!(outcome, Outcome::PoolRejected(Rejection::BadProof));
+
+    // A signature by the coldkey would be refused by the runtime: regsolver refuses to build it.
+    let coldkey_pair = Keypair::from_seed(&[0xc0; 32]).unwrap();
+    let refused = tx::submit(&client, block_hash, &bad, &coldkey_pair, deadline).await;
+    assert!(matches!(refused, Err(TxError::WrongSigner { role: "hotkey", .. })), "{refused:?}");
+    // pow_register does not exist on spec 218.
+    let pow = Registration { scheme: Scheme::PowRegister, ..bad };
+    let missing = tx::submit(&client, block_hash, &pow, &coldkey_pair, deadline).await;
+    assert!(matches!(missing, Err(TxError::CallMissing { call: "pow_register", .. })), "{missing:?}");
+}
