@@ -1,5 +1,6 @@
-//! Command-line definitions (clap): `solve`, `bench`, `devices`, and their conversion into the
-//! library's plain types (values clap cannot range-check are checked there).
+//! Command-line definitions (clap): the daemon (no subcommand), `status`, `faucet`, `solve`,
+//! `bench`, `devices`, and their conversion into the library's plain types (values clap cannot
+//! range-check are checked there).
 
 use clap::{Args, Parser, Subcommand};
 
@@ -9,22 +10,33 @@ use crate::solver::cpu::SimdLevel;
 use crate::solver::Backend;
 
 #[derive(Parser, Debug)]
-#[command(name = "regsolver", version, about = "Proof-of-work registration solver for Bittensor's subtensor chain")]
+#[command(
+    name = "regsolver",
+    version,
+    about = "Proof-of-work registration for Bittensor's subtensor chain: `regsolver --subnet 1 --gpu 0` registers the default wallet's hotkey",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Debug logging (or set REGSOLVER_LOG, e.g. REGSOLVER_LOG=debug).
     #[arg(long, short, global = true)]
     pub verbose: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Without a subcommand: the registration daemon.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
 impl Cli {
     /// Whether the command was asked for JSON output (errors then print JSON too).
     pub fn json(&self) -> bool {
         match &self.command {
-            Command::Solve(args) => args.json,
-            Command::Bench(args) => args.json,
-            Command::Devices(args) => args.json,
+            None => self.daemon.json,
+            Some(Command::Status(args)) => args.json,
+            Some(Command::Faucet(args)) => args.json,
+            Some(Command::Solve(args)) => args.json,
+            Some(Command::Bench(args)) => args.json,
+            Some(Command::Devices(args)) => args.json,
         }
     }
 }
@@ -48,6 +60,11 @@ impl std::str::FromStr for SimdArg {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Read-only: what the chain offers on a subnet, each hotkey's state, the burn price, and the
+    /// expected time to a seal on this machine's devices.
+    Status(StatusArgs),
+    /// Mint test TAO with the `faucet` proof of work (local networks built with pow-faucet only).
+    Faucet(FaucetArgs),
     /// One offline search for a seal (no chain involved).
     Solve(SolveArgs),
     /// Measure hashrate per backend and device.
@@ -102,6 +119,19 @@ impl DeviceArgs {
         };
         selection.validate()?;
         Ok(selection)
+    }
+
+    /// The devices a chain command (the daemon, `status`, `faucet`) searches with: `backend` if
+    /// given; otherwise the GPUs `--gpu`/`--opencl` name (plus the CPU if `--threads` is given),
+    /// or the CPU alone.
+    pub fn chain_selection(&self, backend: &[Backend]) -> Result<DeviceSelection, SelectionError> {
+        let gpus = self.gpu.is_some() || self.opencl.is_some();
+        let backends = match (backend.is_empty(), gpus, self.threads.is_some()) {
+            (false, _, _) => backend.to_vec(),
+            (true, true, false) => Vec::new(),
+            _ => vec![Backend::Cpu],
+        };
+        self.selection(backends)
     }
 
     /// Whether `--simd all` was given.
@@ -179,6 +209,106 @@ pub struct BenchArgs {
 #[derive(Args, Debug)]
 pub struct DevicesArgs {
     /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where the chain is: a named network (the bundled light client for finney and test) or an
+/// RPC endpoint.
+#[derive(Args, Debug, Clone)]
+pub struct ChainArgs {
+    /// finney (default), test, local (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
+    #[arg(long, alias = "subtensor.network", default_value = "finney")]
+    pub network: String,
+    /// An RPC node instead of the bundled light client (ws:// or wss://).
+    #[arg(long = "chain-endpoint", alias = "subtensor.chain_endpoint")]
+    pub chain_endpoint: Option<String>,
+    /// Seconds to wait for the chain (light-client peers, RPC handshake) before giving up.
+    #[arg(long = "connect-timeout", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout: u64,
+}
+
+/// A bittensor wallet, spelled as the bittensor tools spell it.
+#[derive(Args, Debug, Clone)]
+pub struct WalletArgs {
+    #[arg(long = "wallet.name", env = "BT_WALLET_NAME", default_value = "default")]
+    pub wallet_name: String,
+    #[arg(long = "wallet.hotkey", env = "BT_WALLET_HOTKEY", default_value = "default")]
+    pub wallet_hotkey: String,
+    /// Several hotkeys, registered in turn (`h1,h2,h3`), or `all`: every hotkey of the wallet.
+    #[arg(long = "wallet.hotkeys", value_delimiter = ',')]
+    pub wallet_hotkeys: Option<Vec<String>>,
+    /// The folder of wallets (default ~/.bittensor/wallets).
+    #[arg(long = "wallet.path", env = "BT_WALLET_PATH")]
+    pub wallet_path: Option<std::path::PathBuf>,
+    /// A file holding the coldkey password (e.g. a systemd credential); otherwise BT_PW_... as the
+    /// wallet tools set it, or a prompt on a terminal.
+    #[arg(long = "coldkey-password-file")]
+    pub coldkey_password_file: Option<std::path::PathBuf>,
+}
+
+/// The daemon: follow the chain, solve on every selected device, submit, report the UID.
+#[derive(Args, Debug, Clone)]
+pub struct DaemonArgs {
+    /// The subnet to register on (required).
+    #[arg(long, alias = "netuid")]
+    pub subnet: Option<u16>,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+    /// Backends to search with: cpu, cuda, opencl (default: cpu, or only the GPUs --gpu and
+    /// --opencl name; add cpu to run it alongside).
+    #[arg(long, value_delimiter = ',')]
+    pub backend: Vec<Backend>,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
+    /// Legacy runtimes only: how seals are read, le or be (required on specs 278-282).
+    #[arg(long = "seal-byte-order")]
+    pub seal_byte_order: Option<ByteOrder>,
+    /// Do everything except submit: print the signed extrinsic that would be sent, decoded.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// One JSON event per line on stdout (connected, job, solution, submitting, outcome, registered).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The subnet to report on.
+    #[arg(long, alias = "netuid")]
+    pub subnet: u16,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+    #[arg(long, value_delimiter = ',')]
+    pub backend: Vec<Backend>,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
+    /// Seconds the devices are measured for the expected time to a seal.
+    #[arg(long = "measure-seconds", default_value_t = 2.0)]
+    pub measure_seconds: f64,
+    #[arg(long = "seal-byte-order")]
+    pub seal_byte_order: Option<ByteOrder>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FaucetArgs {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+    #[arg(long, value_delimiter = ',')]
+    pub backend: Vec<Backend>,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -1,6 +1,6 @@
-//! regsolver: proof-of-work registration solver for Bittensor's subtensor chain.
+//! regsolver: proof-of-work registration for Bittensor's subtensor chain.
 //!
-//! Data flows one way: job -> devices -> candidates -> CPU verification -> solution.
+//! Data flows one way: chain -> job -> devices -> candidates -> CPU verification -> submission.
 //!
 //! - [`pow`]: the specification (challenges, seals, targets, byte orders) and the per-job
 //!   hot-loop description every backend consumes.
@@ -10,11 +10,17 @@
 //! - [`selection`]: a plain device selection, checked and turned into workers (the CPU
 //!   fallback rule); [`devices`]: the device listing.
 //! - [`engine`]: one search to a solution, one benchmark, on a selection (what commands call).
-//! - [`cli`]: command-line definitions; [`commands`]: `solve`, `bench`, `devices`, exit codes.
+//! - [`chain`]: subxt connection (bundled light client or RPC), scheme and era detection, the
+//!   state the runtime checks, registration extrinsics and their outcomes. Knows no devices.
+//! - [`wallet`]: bittensor keyfiles, the `$NACL` coldkey, passwords, sr25519 keypairs.
+//! - [`daemon`]: the loop (blocks -> jobs -> solutions -> submissions -> exit codes), `status`.
+//! - [`cli`]: command-line definitions; [`commands`]: the daemon, `status`, `faucet`, `solve`,
+//!   `bench`, `devices`, exit codes.
 
 pub mod chain;
 pub mod cli;
 pub mod commands;
+pub mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod kernels;

@@ -77,6 +77,14 @@ impl Chain {
         Ok(RuntimeInfo::from_metadata(at.metadata_ref(), at.spec_version(), at.transaction_version()))
     }
 
+    /// The time between blocks at `block`: Aura's slot, twice `Timestamp.MinimumPeriod` (`None`
+    /// where the runtime has no such constant).
+    pub async fn block_time(&self, block: &BlockRef) -> Result<Option<Duration>, ChainError> {
+        let at = self.at(block).await?;
+        let period = at.constants().entry(subxt::dynamic::constant::<u64>("Timestamp", "MinimumPeriod"));
+        Ok(period.ok().map(|ms| Duration::from_millis(ms.saturating_mul(2))))
+    }
+
     /// The runtime in force at the current best block.
     pub async fn runtime(&self) -> Result<RuntimeInfo, ChainError> {
         self.runtime_at(&self.best_block().await?).await

@@ -6,6 +6,7 @@
 //! command line is unavailable on this machine.
 
 mod bench;
+mod chain;
 mod solve;
 
 use crate::cli::{Cli, Command};
@@ -33,6 +34,10 @@ pub enum CommandError {
     DeviceUnavailable(String),
     #[error("{0}")]
     Failed(String),
+    /// The daemon, `status` or `faucet` stopped for a chain reason, with its own exit code
+    /// ([`crate::daemon::code`]).
+    #[error("{message}")]
+    Chain { code: i32, message: String },
 }
 
 impl CommandError {
@@ -42,6 +47,7 @@ impl CommandError {
             CommandError::Timeout(_) => EXIT_TIMEOUT,
             CommandError::DeviceUnavailable(_) => EXIT_DEVICE_UNAVAILABLE,
             CommandError::Failed(_) => EXIT_FAILURE,
+            CommandError::Chain { code, .. } => *code,
         }
     }
 
@@ -78,9 +84,12 @@ pub(crate) fn usage(text: impl Into<String>) -> CommandError {
 /// Runs the command.
 pub fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
-        Command::Solve(args) => solve::run(args),
-        Command::Bench(args) => bench::run(args),
-        Command::Devices(args) => {
+        None => chain::daemon(cli.daemon),
+        Some(Command::Status(args)) => chain::status(args),
+        Some(Command::Faucet(args)) => chain::faucet(args),
+        Some(Command::Solve(args)) => solve::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Devices(args)) => {
             let listing = crate::devices::listing();
             if args.json {
                 println!("{listing}");

@@ -21,13 +21,11 @@ use tracing::{info, warn};
 
 use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
 use crate::chain::tx::{self, Registration, SignedRegistration, TxError};
-use crate::chain::{choose_scheme, connect, BestBlock, BlockRef, Chain, Endpoint, RuntimeInfo, SchemeChoice};
+use crate::chain::{choose_scheme, connect, BestBlock, BlockRef, Chain, ChainError, Endpoint, RuntimeInfo, SchemeChoice};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
-use crate::solver::pool::Pool;
-use crate::solver::verdict::{Solution, Verdict, VerdictReceiver};
-use crate::solver::JobId;
+use crate::solver::pool::{JobId, Pool, Solution, Verdict, VerdictReceiver};
 use crate::wallet::{Keypair, PasswordSource, Wallet};
 
 pub use exit::{code, DaemonError};
@@ -168,7 +166,7 @@ impl Daemon {
         self.connections += 1;
         match connect(&self.opts.endpoint, self.opts.expected_genesis, self.opts.connect_deadline).await {
             Ok(chain) => Ok(chain),
-            Err(err) if self.connections == 1 || err.is_wrong_chain() => Err(DaemonError::Unreachable(err.to_string()).into()),
+            Err(err) if self.connections == 1 || matches!(err, ChainError::WrongGenesis { .. }) => Err(DaemonError::Unreachable(err.to_string()).into()),
             Err(err) => Err(lost(err)),
         }
     }
@@ -191,7 +189,7 @@ impl Daemon {
     /// when first needed), the hotkey for legacy `register`.
     fn signer(&mut self, scheme: Scheme, key: &Registrant) -> Result<Arc<Keypair>, DaemonError> {
         if scheme == Scheme::Legacy {
-            return Ok(Arc::new(self.opts.wallet.hotkey(&key.name)?));
+            return Ok(Arc::new(self.opts.wallet.hotkey(&key.name, &self.opts.password)?));
         }
         if let Some(signer) = &self.coldkey_signer {
             return Ok(signer.clone());
@@ -368,7 +366,8 @@ impl Daemon {
     async fn dry_run(&self, chain: &Chain, scheme: Scheme, signer: &Keypair, key: &Registrant, work: Work, solution: Solution) -> Result<HotkeyResult, Interrupted> {
         let registration = self.registration(scheme, &work, &solution);
         let signed = tx::sign(chain.client(), work.block.hash, &registration, signer).await.map_err(lost)?;
-        let decoded = tx::describe_signed(chain.client(), work.block.hash, &signed).await.map_err(lost)?;
+        let at = chain.at(&work.block).await.map_err(lost)?;
+        let decoded = tx::describe_extrinsic(at.metadata_ref(), &signed.bytes).map_err(lost)?;
         self.reporter.emit(Event::DryRun { hotkey: key.name.clone(), extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded });
         Ok(HotkeyResult {
             hotkey: key.name.clone(),

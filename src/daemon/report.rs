@@ -11,6 +11,7 @@ use tracing::info;
 
 use super::HotkeyResult;
 use crate::pow::{ByteOrder, Scheme};
+use crate::solver::hashrate::format_rate;
 use crate::solver::pool::Pool;
 
 /// Something the daemon did, in the order it happened.
@@ -137,16 +138,6 @@ impl Reporter {
     }
 }
 
-/// `13.98 M`, `2.60 G`.
-pub fn format_rate(rate: f64) -> String {
-    match rate {
-        r if r >= 1e9 => format!("{:.2} G", r / 1e9),
-        r if r >= 1e6 => format!("{:.2} M", r / 1e6),
-        r if r >= 1e3 => format!("{:.2} k", r / 1e3),
-        r => format!("{r:.0}"),
-    }
-}
-
 /// `42 s`, `3 min 20 s`, `5 h 12 min`.
 pub fn format_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
@@ -163,8 +154,6 @@ mod tests {
 
     #[test]
     fn figures_read_as_a_person_expects() {
-        assert_eq!(format_rate(13_980_000.0), "13.98 M");
-        assert_eq!(format_rate(2.6e9), "2.60 G");
         assert_eq!(format_duration(42.4), "42 s");
         assert_eq!(format_duration(200.0), "3 min 20 s");
         assert_eq!(format_duration(18_720.0), "5 h 12 min");

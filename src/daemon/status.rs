@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::exit::DaemonError;
-use super::report::{format_duration, format_rate};
+use super::report::format_duration;
+use crate::solver::hashrate::format_rate;
 use crate::chain::{choose_scheme, connect, Chain, Endpoint};
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, Scheme};
@@ -70,7 +71,7 @@ pub async fn status(
     let measured = tokio::task::spawn_blocking(move || measure(scheme));
     let keys: Vec<AccountId> = hotkeys.iter().map(|(_, key)| *key).collect();
     let state = chain.registration_state(&best, netuid, &keys).await.map_err(fail)?;
-    let block_seconds = chain.block_time().await.map_err(fail)?.map(|d| d.as_secs_f64());
+    let block_seconds = chain.block_time(&best).await.map_err(fail)?.map(|d| d.as_secs_f64());
     let seals_per_second = measured.await.map_err(|e| DaemonError::Other(format!("measuring the devices failed: {e}")))?;
     let subnet = &state.subnet;
     let difficulty = choice.as_ref().ok().and_then(|c| subnet.difficulty_for(c.scheme));
