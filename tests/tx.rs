@@ -85,11 +85,7 @@ fn blake2_256(bytes: &[u8]) -> [u8; 32] {
 #[test]
 fn derived_metadata_has_pow_register_and_mainnets_extension_list() {
     let metadata = load_pow_register_metadata();
-    let names: Vec<_> = metadata
-        .extrinsic()
-        .transaction_extensions_to_use_for_encoding()
-        .map(|e| e.identifier().to_string())
-        .collect();
+    let names: Vec<_> = metadata.extrinsic().transaction_extensions_to_use_for_encoding().map(|e| e.identifier().to_string()).collect();
     assert_eq!(names, MAINNET_EXTENSIONS);
     let pallet = metadata.pallet_by_name("SubtensorModule").expect("pallet");
     let call = pallet.call_variant_by_name("pow_register").expect("pow_register");
@@ -103,7 +99,8 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
     let metadata = Arc::new(load_pow_register_metadata());
     let vector = pow_register_vector();
     let (netuid, nonce) = (vector["netuid"].as_u64().unwrap() as u16, common::u64_of(&vector["nonce"]));
-    let (block_hash, hotkey, seal) = (common::hex32(&vector["block_hash"]), common::hex32(&vector["hotkey"]), common::hex32(&vector["seal"]));
+    let (block_hash, hotkey, seal) =
+        (common::hex32(&vector["block_hash"]), common::hex32(&vector["hotkey"]), common::hex32(&vector["seal"]));
     // The work bytes are a real seal: the reference seal of the vector's own inputs.
     let vector_coldkey = common::hex32(&vector["coldkey"]);
     assert_eq!(Challenge::pow_register(netuid, &block_hash, &hotkey, &vector_coldkey).unwrap().seal(nonce), seal);
@@ -111,22 +108,9 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
     // encoding and the signature, not admissibility.
     let coldkey = Keypair::from_seed(&[0x5c; 32]).unwrap();
     let work_block = 5_123_457u64;
-    let registration = Registration {
-        scheme: Scheme::PowRegister,
-        netuid,
-        work_block,
-        nonce,
-        seal,
-        hotkey,
-        coldkey: coldkey.public(),
-    };
+    let registration = Registration { scheme: Scheme::PowRegister, netuid, work_block, nonce, seal, hotkey, coldkey: coldkey.public() };
     let genesis_hash = [0x2f; 32];
-    let runtime = OfflineRuntime {
-        metadata: metadata.clone(),
-        genesis_hash,
-        spec_version: POW_REGISTER_SPEC,
-        transaction_version: 1,
-    };
+    let runtime = OfflineRuntime { metadata: metadata.clone(), genesis_hash, spec_version: POW_REGISTER_SPEC, transaction_version: 1 };
     let mortality = Mortality { birth_number: work_block, birth_hash: block_hash, period_blocks: 64 };
     let account_nonce = 300u64;
     let bytes = tx::encode_signed(&runtime, &registration, &coldkey, account_nonce, mortality).expect("signs");
@@ -160,7 +144,7 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
     extra.extend(Compact(account_nonce).encode());
     extra.push(0); // ChargeTransactionPaymentWrapper: Compact(0)
     extra.push(0); // CheckMetadataHash: mode Disabled
-    // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
+                   // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
     let mut implicit = POW_REGISTER_SPEC.to_le_bytes().to_vec();
     implicit.extend(1u32.to_le_bytes());
     implicit.extend(genesis_hash);
@@ -196,12 +180,8 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
 #[test]
 fn register_and_wrong_signers_are_refused_where_pow_register_exists_and_faucet_is_signed_by_the_coldkey() {
     let metadata = load_pow_register_metadata();
-    let runtime = OfflineRuntime {
-        metadata: Arc::new(metadata),
-        genesis_hash: [1; 32],
-        spec_version: POW_REGISTER_SPEC,
-        transaction_version: 1,
-    };
+    let runtime =
+        OfflineRuntime { metadata: Arc::new(metadata), genesis_hash: [1; 32], spec_version: POW_REGISTER_SPEC, transaction_version: 1 };
     let hotkey = Keypair::from_seed(&[1; 32]).unwrap();
     let coldkey = Keypair::from_seed(&[2; 32]).unwrap();
     let mortality = Mortality { birth_number: 10, birth_hash: [3; 32], period_blocks: 64 };
@@ -298,7 +278,8 @@ fn derive_mainnet_like(original: &[u8]) -> Vec<u8> {
     };
     let charge = take("ChargeTransactionPayment");
     let inner = Field { name: Some("inner".into()), ty: charge.ty, type_name: Some("ChargeTransactionPayment<T>".into()), docs: vec![] };
-    let wrapper_id = add_type(types, &["node_subtensor_runtime", "transaction_payment_wrapper", "ChargeTransactionPaymentWrapper"], vec![inner]);
+    let wrapper_id =
+        add_type(types, &["node_subtensor_runtime", "transaction_payment_wrapper", "ChargeTransactionPaymentWrapper"], vec![inner]);
     let dataless = |types: &mut Vec<PortableType>, name: &str, path: &[&str]| v14::SignedExtensionMetadata::<PortableForm> {
         identifier: name.into(),
         ty: add_type(types, path, vec![]).into(),
@@ -362,15 +343,18 @@ impl Chopsticks {
     /// chopsticks' own CLI (until the project's harness lands): from `REGSOLVER_CHOPSTICKS_DIR`,
     /// tests/chopsticks or /tmp/chop (a folder with node_modules/.bin/chopsticks).
     fn start(spec: &str, extra: &[&str]) -> Self {
-        let dirs = [std::env::var("REGSOLVER_CHOPSTICKS_DIR").ok().map(PathBuf::from), Some(manifest_path("tests/chopsticks")), Some(PathBuf::from("/tmp/chop"))];
-        let bin = dirs
-            .into_iter()
-            .flatten()
-            .map(|d| d.join("node_modules/.bin/chopsticks"))
-            .find(|b| b.exists())
-            .expect("chopsticks is not installed: npm install @acala-network/chopsticks@1.5.1 in tests/chopsticks, or set REGSOLVER_CHOPSTICKS_DIR");
-        let specs = [manifest_path("tests/data/chainspecs"), manifest_path("../shared/chainspecs"), manifest_path("../../shared/chainspecs")];
-        let genesis = specs.iter().map(|d| d.join(spec)).find(|p| p.exists()).unwrap_or_else(|| panic!("chain spec {spec} not found in {specs:?}"));
+        let dirs = [
+            std::env::var("REGSOLVER_CHOPSTICKS_DIR").ok().map(PathBuf::from),
+            Some(manifest_path("tests/chopsticks")),
+            Some(PathBuf::from("/tmp/chop")),
+        ];
+        let bin = dirs.into_iter().flatten().map(|d| d.join("node_modules/.bin/chopsticks")).find(|b| b.exists()).expect(
+            "chopsticks is not installed: npm install @acala-network/chopsticks@1.5.1 in tests/chopsticks, or set REGSOLVER_CHOPSTICKS_DIR",
+        );
+        let specs =
+            [manifest_path("tests/data/chainspecs"), manifest_path("../shared/chainspecs"), manifest_path("../../shared/chainspecs")];
+        let genesis =
+            specs.iter().map(|d| d.join(spec)).find(|p| p.exists()).unwrap_or_else(|| panic!("chain spec {spec} not found in {specs:?}"));
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new(&bin)
             .arg("--genesis")

@@ -8,8 +8,8 @@
 
 use subxt::config::substrate::{SpecVersionForRange, SubstrateConfig};
 use subxt::config::transaction_extensions::{
-    ChargeTransactionPayment, ChargeTransactionPaymentParams, CheckGenesis, CheckMetadataHash, CheckMortality,
-    CheckMortalityParams, CheckNonce, CheckNonceParams, CheckSpecVersion, CheckTxVersion, Params, VerifySignature,
+    ChargeTransactionPayment, ChargeTransactionPaymentParams, CheckGenesis, CheckMetadataHash, CheckMortality, CheckMortalityParams,
+    CheckNonce, CheckNonceParams, CheckSpecVersion, CheckTxVersion, Params, VerifySignature,
 };
 use subxt::config::{ClientState, Config, HashFor, TransactionExtension};
 use subxt::error::TransactionExtensionError;
@@ -116,11 +116,7 @@ pub fn transaction_params(account_nonce: u64, mortality: Mortality) -> Subtensor
         (),
         CheckNonceParams::with_nonce(account_nonce),
         (),
-        CheckMortalityParams::mortal_from_unchecked(
-            mortality.period_blocks,
-            mortality.birth_number,
-            H256(mortality.birth_hash),
-        ),
+        CheckMortalityParams::mortal_from_unchecked(mortality.period_blocks, mortality.birth_number, H256(mortality.birth_hash)),
         ChargeTransactionPaymentParams::no_tip(),
         ChargeTransactionPaymentWrapperParams::no_tip(),
         (),

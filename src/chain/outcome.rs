@@ -203,9 +203,7 @@ fn rejection_class(rejection: &Rejection) -> OutcomeClass {
     match rejection {
         Rejection::SubnetMissing => OutcomeClass::Fatal(FatalReason::SubnetMissing),
         Rejection::NonAssociatedColdkey => OutcomeClass::Fatal(FatalReason::ColdkeyMismatch),
-        Rejection::ColdkeySwapAnnounced | Rejection::ColdkeySwapDisputed => {
-            OutcomeClass::Fatal(FatalReason::ColdkeySwap)
-        }
+        Rejection::ColdkeySwapAnnounced | Rejection::ColdkeySwapDisputed => OutcomeClass::Fatal(FatalReason::ColdkeySwap),
         Rejection::BadProof => OutcomeClass::Fatal(FatalReason::BadSignature),
         Rejection::Payment => OutcomeClass::Fatal(FatalReason::CannotPay),
         // 255 (stale work block, bad seal, difficulty, PoW disabled, ...): the daemon re-reads
@@ -225,15 +223,11 @@ fn dispatch_error_class(error: &str) -> OutcomeClass {
         "HotKeyAlreadyRegisteredInSubNet" => OutcomeClass::AlreadyRegistered,
         // The work block left the window, another registration raised the difficulty or filled
         // the block, or the work block's hash changed under a reorganisation.
-        "InvalidWorkBlock"
-        | "TooManyRegistrationsThisBlock"
-        | "TooManyRegistrationsThisInterval"
-        | "InvalidDifficulty"
-        | "InvalidSeal" => OutcomeClass::RetryNextBlock,
-        "SubNetRegistrationDisabled" => OutcomeClass::Fatal(FatalReason::PowDisabled),
-        "SubNetworkDoesNotExist" | "SubnetNotExists" | "NetworkDoesNotExist" => {
-            OutcomeClass::Fatal(FatalReason::SubnetMissing)
+        "InvalidWorkBlock" | "TooManyRegistrationsThisBlock" | "TooManyRegistrationsThisInterval" | "InvalidDifficulty" | "InvalidSeal" => {
+            OutcomeClass::RetryNextBlock
         }
+        "SubNetRegistrationDisabled" => OutcomeClass::Fatal(FatalReason::PowDisabled),
+        "SubNetworkDoesNotExist" | "SubnetNotExists" | "NetworkDoesNotExist" => OutcomeClass::Fatal(FatalReason::SubnetMissing),
         "NonAssociatedColdKey" => OutcomeClass::Fatal(FatalReason::ColdkeyMismatch),
         "TransactorAccountShouldBeHotKey" => OutcomeClass::Fatal(FatalReason::BadSignature),
         "NoNeuronIdAvailable" => OutcomeClass::Fatal(FatalReason::SubnetFull),

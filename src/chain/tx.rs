@@ -162,9 +162,11 @@ impl Registration {
         let arguments = self.arguments();
         let types = metadata.types();
         let matches = found.fields.len() == arguments.len()
-            && found.fields.iter().zip(&arguments).all(|(field, (name, kind, _))| {
-                field.name.as_deref() == Some(*name) && kind_of(types, field.ty.id) == Some(*kind)
-            });
+            && found
+                .fields
+                .iter()
+                .zip(&arguments)
+                .all(|(field, (name, kind, _))| field.name.as_deref() == Some(*name) && kind_of(types, field.ty.id) == Some(*kind));
         if !matches {
             let expected = arguments.iter().map(|(n, k, _)| format!("{n}: {}", k.name())).collect::<Vec<_>>();
             let found = found
@@ -297,10 +299,7 @@ pub async fn submit_signed(
     registration: &Registration,
     deadline: Duration,
 ) -> Result<Outcome, TxError> {
-    let at = client
-        .at_block(H256(signed.mortality.birth_hash))
-        .await
-        .map_err(|e| TxError::Runtime(e.to_string()))?;
+    let at = client.at_block(H256(signed.mortality.birth_hash)).await.map_err(|e| TxError::Runtime(e.to_string()))?;
     let mut progress = match at.tx().from_bytes(signed.bytes.clone()).submit_and_watch().await {
         Ok(progress) => progress,
         Err(ExtrinsicError::ErrorSubmittingTransaction(error)) => {
@@ -414,8 +413,7 @@ pub fn describe_extrinsic(metadata: &Metadata, bytes: &[u8]) -> Result<serde_jso
     let types = metadata.types();
     let decoded = decode_extrinsic(&mut &bytes[..], metadata, types).map_err(|e| TxError::Decode(e.to_string()))?;
     let value_at = |range: std::ops::Range<usize>, ty: u32| -> Result<serde_json::Value, TxError> {
-        let value = scale_value::scale::decode_as_type(&mut &bytes[range], ty, types)
-            .map_err(|e| TxError::Decode(e.to_string()))?;
+        let value = scale_value::scale::decode_as_type(&mut &bytes[range], ty, types).map_err(|e| TxError::Decode(e.to_string()))?;
         Ok(value_json(&value))
     };
     let mut arguments = serde_json::Map::new();
