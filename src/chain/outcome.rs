@@ -138,6 +138,19 @@ pub enum Outcome {
     Invalid(String),
 }
 
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Registered { block_number, uid: Some(uid), .. } => write!(f, "registered in block {block_number}, UID {uid}"),
+            Outcome::Registered { block_number, uid: None, .. } => write!(f, "included in block {block_number}"),
+            Outcome::PoolRejected(rejection) => write!(f, "refused by the transaction pool: {rejection}"),
+            Outcome::DispatchFailed { block_number, pallet, error, .. } => write!(f, "included in block {block_number} and failed: {pallet}.{error}"),
+            Outcome::Dropped(why) => write!(f, "dropped from the pool: {why}"),
+            Outcome::Invalid(why) => write!(f, "declared invalid while waiting: {why}"),
+        }
+    }
+}
+
 /// Why the daemon must stop (each maps to its own exit code).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FatalReason {

@@ -34,6 +34,9 @@ use report::{Event, Reporter};
 
 /// How long a submission is watched before it is given up (it is mortal and will expire).
 const WATCH_LIMIT: Duration = Duration::from_secs(120);
+/// Submissions refused or failed in a row before the daemon stops: seals verified on the CPU that
+/// keep failing mean something systematic (a wrong era's byte order, a runtime regsolver misreads).
+const MAX_FAILED_SUBMISSIONS: u32 = 5;
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -208,9 +211,13 @@ impl Daemon {
         let mut blocks = chain.best_blocks().await.map_err(lost)?;
         let mut choice: Option<(SchemeChoice, Arc<Keypair>)> = None;
         let mut jobs: HashMap<JobId, Work> = HashMap::new();
-        let mut best: u64 = 0;
+        let mut best: Option<BlockRef> = None;
         let mut in_flight: Option<InFlight> = None;
         let mut queued: Option<(Work, Solution)> = None;
+        let mut failed_in_a_row = 0;
+        // Seen registered on chain while our own submission was in flight: its outcome decides
+        // whether this run registered it.
+        let mut registered_on_chain: Option<HotkeyResult> = None;
         loop {
             tokio::select! {
                 block = blocks.next() => {
@@ -238,23 +245,30 @@ impl Daemon {
                         choice = Some((scheme, signer));
                     }
                     let Some((scheme, signer)) = choice.clone() else { continue };
-                    best = block.number;
+                    best = Some(block);
                     match self.on_block(&chain, scheme, key, block).await? {
                         Step::Mine(work, hot) => {
                             let job = self.pool.set_job(hot, rand::random());
-                            jobs.retain(|_, w| in_window(scheme.scheme, w.block.number, best));
+                            jobs.retain(|_, w| in_window(scheme.scheme, w.block.number, block.number));
                             jobs.insert(job, work);
                             self.reporter.emit(Event::Job { hotkey: encode_ss58(&key.key), block: block.number, difficulty: work.difficulty, switch_ms: notified.elapsed().as_secs_f64() * 1e3 });
                         }
-                        Step::Done(result) => return Ok(result),
+                        Step::Done(result) if in_flight.is_none() => {
+                            self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() });
+                            return Ok(result);
+                        }
+                        Step::Done(result) => {
+                            self.pool.clear_job();
+                            registered_on_chain = Some(result);
+                        }
                         Step::Idle(why) => {
                             self.pool.clear_job();
                             info!(block = block.number, "not mining this block: {why}");
                         }
                     }
                     if in_flight.is_none() {
-                        if let Some((work, solution)) = queued.take().filter(|(w, _)| in_window(scheme.scheme, w.block.number, best)) {
-                            in_flight = Some(self.submit(&chain, scheme.scheme, &signer, key, work, solution));
+                        if let Some((work, solution)) = queued.take().filter(|(w, _)| in_window(scheme.scheme, w.block.number, block.number)) {
+                            in_flight = Some(self.submit(&chain, scheme.scheme, &signer, key, work, solution, block));
                         }
                     }
                 }
@@ -268,9 +282,14 @@ impl Daemon {
                         Some(Verdict::Stale { .. }) => continue,
                         None => return Err(DaemonError::Other("the worker pool stopped".into()).into()),
                     };
-                    let (Some((scheme, signer)), Some(work)) = (choice.clone(), jobs.get(&solution.job).copied()) else { continue };
-                    if !in_window(scheme.scheme, work.block.number, best) {
-                        self.reporter.emit(Event::Stale { block: work.block.number, best, nonce: solution.nonce });
+                    // The first seal of a job is the one used: the job leaves the map and the
+                    // devices stop on that block; its other seals are dropped.
+                    let (Some((scheme, signer)), Some(work), Some(best)) = (choice.clone(), jobs.remove(&solution.job), best) else { continue };
+                    if self.pool.current_job() == Some(solution.job) {
+                        self.pool.clear_job();
+                    }
+                    if !in_window(scheme.scheme, work.block.number, best.number) {
+                        self.reporter.emit(Event::Stale { block: work.block.number, best: best.number, nonce: solution.nonce });
                         continue;
                     }
                     if !seal_is_right(scheme, self.opts.netuid, &work, &self.coldkey, &solution) {
@@ -279,12 +298,12 @@ impl Daemon {
                     }
                     self.reporter.emit(Event::Solution { block: work.block.number, nonce: solution.nonce, seal: hex::encode(solution.seal), device: solution.device.clone() });
                     if self.opts.dry_run {
-                        return self.dry_run(&chain, scheme.scheme, &signer, key, work, solution).await;
+                        return self.dry_run(&chain, scheme.scheme, &signer, key, work, solution, best).await;
                     }
                     if in_flight.is_some() {
                         queued = Some((work, solution));
                     } else {
-                        in_flight = Some(self.submit(&chain, scheme.scheme, &signer, key, work, solution));
+                        in_flight = Some(self.submit(&chain, scheme.scheme, &signer, key, work, solution, best));
                     }
                 }
                 finished = async { (&mut in_flight.as_mut().expect("guarded by the branch condition").handle).await }, if in_flight.is_some() => {
@@ -308,9 +327,21 @@ impl Daemon {
                         }
                         OutcomeClass::AlreadyRegistered => {
                             let uid = chain.uid(self.opts.netuid, &key.key).await.map_err(lost)?;
+                            self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid: uid.unwrap_or_default() });
                             return Ok(already(key, uid));
                         }
-                        OutcomeClass::RetryNextBlock => info!("{outcome}; mining the next block"),
+                        _ if registered_on_chain.is_some() => {
+                            let result = registered_on_chain.take().expect("checked");
+                            self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() });
+                            return Ok(result);
+                        }
+                        OutcomeClass::RetryNextBlock => {
+                            failed_in_a_row += 1;
+                            if failed_in_a_row >= MAX_FAILED_SUBMISSIONS {
+                                return Err(DaemonError::Other(format!("{failed_in_a_row} submissions in a row did not register (the last: {outcome}); stopping rather than sending more")).into());
+                            }
+                            info!("{outcome}; mining the next block");
+                        }
                         OutcomeClass::Fatal(reason) => return Err(self.fatal(reason, key).into()),
                     }
                 }
@@ -327,10 +358,7 @@ impl Daemon {
         let state = chain.registration_state(&block, self.opts.netuid, &[key.key]).await.map_err(lost)?;
         let hotkey = state.hotkeys.first().ok_or_else(|| DaemonError::Other("the chain returned no state for the hotkey".into()))?;
         match plan(choice.scheme, &state.subnet, hotkey, &self.coldkey, block.number)? {
-            Plan::Registered { uid } => {
-                self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid });
-                Ok(Step::Done(already(key, Some(uid))))
-            }
+            Plan::Registered { uid } => Ok(Step::Done(already(key, Some(uid)))),
             Plan::Wait(why) => Ok(Step::Idle(why)),
             Plan::Mine { difficulty } => {
                 let challenge = match choice.scheme {
@@ -354,19 +382,23 @@ impl Daemon {
         }
     }
 
-    fn submit(&self, chain: &Chain, scheme: Scheme, signer: &Arc<Keypair>, key: &Registrant, work: Work, solution: Solution) -> InFlight {
+    /// Signs at the best block (its runtime, the signer's nonce as the pool sees it, the era's
+    /// birth) and submits in a task; the loop watches the task.
+    #[allow(clippy::too_many_arguments)] // the loop's state at one moment; grouping it only renames it
+    fn submit(&self, chain: &Chain, scheme: Scheme, signer: &Arc<Keypair>, key: &Registrant, work: Work, solution: Solution, best: BlockRef) -> InFlight {
         let registration = self.registration(scheme, &work, &solution);
         self.reporter.emit(Event::Submitting { hotkey: key.name.clone(), block: work.block.number, nonce: solution.nonce });
         let (client, signer) = (chain.client().clone(), signer.clone());
-        let birth = work.block.hash;
+        let birth = best.hash;
         let handle = tokio::spawn(async move { tx::submit(&client, birth, &registration, &signer, WATCH_LIMIT).await });
         InFlight { handle, work, solution }
     }
 
-    async fn dry_run(&self, chain: &Chain, scheme: Scheme, signer: &Keypair, key: &Registrant, work: Work, solution: Solution) -> Result<HotkeyResult, Interrupted> {
+    #[allow(clippy::too_many_arguments)] // as submit
+    async fn dry_run(&self, chain: &Chain, scheme: Scheme, signer: &Keypair, key: &Registrant, work: Work, solution: Solution, best: BlockRef) -> Result<HotkeyResult, Interrupted> {
         let registration = self.registration(scheme, &work, &solution);
-        let signed = tx::sign(chain.client(), work.block.hash, &registration, signer).await.map_err(lost)?;
-        let at = chain.at(&work.block).await.map_err(lost)?;
+        let signed = tx::sign(chain.client(), best.hash, &registration, signer).await.map_err(lost)?;
+        let at = chain.at(&best).await.map_err(lost)?;
         let decoded = tx::describe_extrinsic(at.metadata_ref(), &signed.bytes).map_err(lost)?;
         self.reporter.emit(Event::DryRun { hotkey: key.name.clone(), extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded });
         Ok(HotkeyResult {

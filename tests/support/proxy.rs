@@ -69,6 +69,8 @@ async fn relay(stream: tokio::net::TcpStream, upstream: &str, overrides: &Overri
     let (mut to_client, mut from_client) = client.split();
     let (mut to_server, mut from_server) = server.split();
     let (local_tx, mut local_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // Ids of forwarded `state_call("Core_version")` requests, whose SCALE answers carry the spec version.
+    let mut version_calls = std::collections::HashSet::new();
     loop {
         tokio::select! {
             frame = from_client.next() => {
@@ -79,13 +81,18 @@ async fn relay(stream: tokio::net::TcpStream, upstream: &str, overrides: &Overri
                 };
                 match answer_locally(&text, overrides, submissions) {
                     Some(reply) => local_tx.send(reply)?,
-                    None => to_server.send(Message::Text(text)).await?,
+                    None => {
+                        if let Some(id) = core_version_id(&text) {
+                            version_calls.insert(id);
+                        }
+                        to_server.send(Message::Text(text)).await?
+                    }
                 }
             }
             frame = from_server.next() => {
                 let Some(Ok(frame)) = frame else { break };
                 if let Message::Text(text) = frame {
-                    to_client.send(Message::Text(rewrite_version(&text, overrides).into())).await?;
+                    to_client.send(Message::Text(rewrite_version(&text, overrides, &mut version_calls).into())).await?;
                 }
             }
             Some(reply) = local_rx.recv() => to_client.send(Message::Text(reply.into())).await?,
@@ -126,10 +133,24 @@ fn answer_locally(text: &str, overrides: &Overrides, submissions: &AtomicUsize) 
     }
 }
 
-/// Replaces every `specVersion` in a reply or notification when the spec version is overridden.
-fn rewrite_version(text: &str, overrides: &Overrides) -> String {
+/// The id of a `state_call("Core_version", ...)` request.
+fn core_version_id(text: &str) -> Option<String> {
+    let request: Value = serde_json::from_str(text).ok()?;
+    (request.get("method")?.as_str()? == "state_call" && request["params"][0].as_str()? == "Core_version").then(|| request["id"].to_string())
+}
+
+/// With the spec version overridden: replaces every JSON `specVersion`, and the spec version
+/// inside SCALE-encoded `Core_version` answers (two compact-length strings, then
+/// `authoring_version: u32`, then `spec_version: u32`).
+fn rewrite_version(text: &str, overrides: &Overrides, version_calls: &mut std::collections::HashSet<String>) -> String {
     let Some(spec) = overrides.spec_version else { return text.to_string() };
     let Ok(mut value) = serde_json::from_str::<Value>(text) else { return text.to_string() };
+    if version_calls.remove(&value["id"].to_string()) {
+        if let Some(bytes) = value["result"].as_str().and_then(|h| hex::decode(h.trim_start_matches("0x")).ok()) {
+            value["result"] = json!(format!("0x{}", hex::encode(patch_core_version(bytes, spec))));
+        }
+        return value.to_string();
+    }
     fn walk(value: &mut Value, spec: u32) {
         match value {
             Value::Object(map) => {
@@ -147,4 +168,19 @@ fn rewrite_version(text: &str, overrides: &Overrides) -> String {
     }
     walk(&mut value, spec);
     value.to_string()
+}
+
+fn patch_core_version(mut bytes: Vec<u8>, spec: u32) -> Vec<u8> {
+    use subxt::ext::codec::Decode;
+    let mut offset = 0;
+    for _ in 0..2 {
+        let mut input = &bytes[offset..];
+        let Ok(Compact(len)) = <Compact<u32>>::decode(&mut input) else { return bytes };
+        offset = bytes.len() - input.len() + len as usize;
+    }
+    let at = offset + 4;
+    if bytes.len() >= at + 4 {
+        bytes[at..at + 4].copy_from_slice(&spec.to_le_bytes());
+    }
+    bytes
 }
