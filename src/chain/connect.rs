@@ -173,7 +173,8 @@ pub(super) fn is_disconnect(err: &(dyn StdError + 'static)) -> bool {
         }
         next = e.source();
     }
-    false
+    // Some subxt errors carry the cause only in their message.
+    err.to_string().contains("restart required")
 }
 
 /// The error and its sources, `: `-joined, without repeats (subxt nests messages deeply).
