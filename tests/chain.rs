@@ -48,8 +48,8 @@ impl Chopsticks {
             .spawn()
             .expect("start node");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
         let ready = timeout(WAIT, async {
-            let mut lines = BufReader::new(stdout).lines();
             while let Some(line) = lines.next_line().await.expect("read chopsticks output") {
                 if let Some(url) = line.strip_prefix("READY ") {
                     return url.to_string();
@@ -59,6 +59,8 @@ impl Chopsticks {
         })
         .await
         .expect("chopsticks ready in time");
+        // Keep reading: chopsticks' logger dies (and takes chopsticks with it) on a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Chopsticks { child, url: ready }
     }
 
@@ -131,11 +133,28 @@ async fn registration_state_reads_back(spec: u32, port: u16) {
     let dev = node.dev().await;
     let chain = connect_to(&node).await;
     let (hotkey, coldkey, stranger) = ([0x11u8; 32], [0x22u8; 32], [0x33u8; 32]);
+    // Each flag is set to the opposite of what the genesis holds, so a read of the default cannot pass.
+    let before = chain.registration_state(&chain.best_block().await.expect("best block"), 1, &[]).await.expect("state before");
+    let pow_allowed = !before.subnet.pow_registration_allowed.expect("runtime has NetworkPowRegistrationAllowed");
+    let burn_allowed = !before.subnet.registration_allowed.expect("runtime has NetworkRegistrationAllowed");
+    // Raw keys for the flags: chopsticks drops a `false` given by name (stores nothing, so the default reads).
+    let at = chain.at(&before.block).await.expect("client at block");
+    let flag_key = |item: &str| {
+        let entry = at.storage().entry(subxt::storage::dynamic::<(u16,), bool>("SubtensorModule", item)).expect("flag in metadata");
+        hex(&entry.fetch_key((1,)).expect("flag key"))
+    };
+    let flag = |on: bool| if on { "0x01" } else { "0x00" };
+    set_storage(
+        &dev,
+        json!([
+            [flag_key("NetworkPowRegistrationAllowed"), flag(pow_allowed)],
+            [flag_key("NetworkRegistrationAllowed"), flag(burn_allowed)],
+        ]),
+    )
+    .await;
     set_storage(
         &dev,
         json!({ "SubtensorModule": {
-            "NetworkPowRegistrationAllowed": [[[1], true]],
-            "NetworkRegistrationAllowed": [[[1], false]],
             "Difficulty": [[[1], 123_456_789]],
             "MinDifficulty": [[[1], 1_000]],
             "MaxDifficulty": [[[1], 100_000_000]],
@@ -154,8 +173,8 @@ async fn registration_state_reads_back(spec: u32, port: u16) {
     let state = chain.registration_state(&block, 1, &[hotkey, stranger]).await.expect("registration state");
     let subnet = &state.subnet;
     assert!(subnet.exists);
-    assert_eq!(subnet.pow_registration_allowed, Some(true));
-    assert_eq!(subnet.registration_allowed, Some(false));
+    assert_eq!(subnet.pow_registration_allowed, Some(pow_allowed));
+    assert_eq!(subnet.registration_allowed, Some(burn_allowed));
     assert_eq!(subnet.difficulty, Some(123_456_789));
     assert_eq!(subnet.min_difficulty, Some(1_000));
     assert_eq!(subnet.max_difficulty, Some(100_000_000));

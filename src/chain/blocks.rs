@@ -67,8 +67,13 @@ impl Chain {
     /// A subxt client at `block`, with the metadata of the runtime in force there.
     pub async fn at(&self, block: &BlockRef) -> Result<AtBlock, ChainError> {
         let hash = <HashFor<SubtensorConfig>>::from(block.hash);
-        within(&self.endpoint_name(), "reading the runtime at a block", CALL_LIMIT, self.client.at_block_hash_and_number(hash, block.number))
-            .await
+        within(
+            &self.endpoint_name(),
+            "reading the runtime at a block",
+            CALL_LIMIT,
+            self.client.at_block_hash_and_number(hash, block.number),
+        )
+        .await
     }
 
     /// The runtime in force at `block`.
@@ -109,7 +114,8 @@ impl Chain {
         if let Some(hash) = self.recent_hash(number) {
             return Ok(Some(hash));
         }
-        let hash = within(&self.endpoint_name(), "reading a block hash", CALL_LIMIT, self.rpc.chain_get_block_hash(Some(number.into()))).await?;
+        let hash =
+            within(&self.endpoint_name(), "reading a block hash", CALL_LIMIT, self.rpc.chain_get_block_hash(Some(number.into()))).await?;
         Ok(hash.map(|h| h.0))
     }
 

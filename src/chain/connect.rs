@@ -54,8 +54,8 @@ pub async fn connect_light_client(
     deadline: Duration,
 ) -> Result<Chain, ChainError> {
     tracing::info!(network = spec.name(), spec_bytes = spec_json.len(), "starting the light client");
-    let (light_client, rpc) = LightClient::relay_chain(spec_json)
-        .map_err(|e| ChainError::LightClientStart { network: spec.name(), reason: e.to_string() })?;
+    let (light_client, rpc) =
+        LightClient::relay_chain(spec_json).map_err(|e| ChainError::LightClientStart { network: spec.name(), reason: e.to_string() })?;
     finish(&Endpoint::LightClient(spec), RpcClient::new(rpc), Some(light_client), expected_genesis, deadline).await
 }
 
@@ -79,8 +79,8 @@ async fn finish(
         wait_for_sync(&rpc, *spec, deadline).await?;
     }
     let backend = Arc::new(LegacyBackend::<SubtensorConfig>::builder().build(rpc_client));
-    let client = within(&name, "starting the client", deadline, OnlineClient::from_backend_with_config(SubtensorConfig::default(), backend))
-        .await?;
+    let client =
+        within(&name, "starting the client", deadline, OnlineClient::from_backend_with_config(SubtensorConfig::default(), backend)).await?;
     tracing::info!(endpoint = %name, genesis = %hex_hash(&genesis), "connected");
     Ok(Chain { client, rpc, endpoint: endpoint.clone(), genesis, recent: RecentBlocks::shared(), _light_client: light_client })
 }
@@ -104,7 +104,11 @@ async fn wait_for_sync(rpc: &LegacyRpc, spec: BundledSpec, deadline: Duration) -
     loop {
         let health = timeout(HEALTH_WAIT, rpc.system_health()).await;
         if let Ok(Err(e)) = &health {
-            return Err(ChainError::Rpc { endpoint: format!("light client ({network})"), doing: "system_health".into(), reason: error_chain(e) });
+            return Err(ChainError::Rpc {
+                endpoint: format!("light client ({network})"),
+                doing: "system_health".into(),
+                reason: error_chain(e),
+            });
         }
         let new_best = match timeout(HEALTH_WAIT.min(SYNC_POLL), rpc.chain_get_header(None)).await {
             Ok(Ok(Some(header))) => Some(subxt::config::Header::number(&header)),
@@ -173,7 +177,8 @@ pub(super) fn is_disconnect(err: &(dyn StdError + 'static)) -> bool {
         }
         next = e.source();
     }
-    false
+    // Some subxt errors carry the cause only in their message.
+    err.to_string().contains("restart required")
 }
 
 /// The error and its sources, `: `-joined, without repeats (subxt nests messages deeply).

@@ -34,11 +34,7 @@ impl RuntimeInfo {
     pub fn from_metadata(metadata: &Metadata, spec_version: u32, transaction_version: u32) -> Self {
         let pallet = metadata.pallet_by_name(PALLET);
         let has_call = |name: &str| pallet.as_ref().and_then(|p| p.call_variant_by_name(name)).is_some();
-        let has_difficulty = pallet
-            .as_ref()
-            .and_then(|p| p.storage())
-            .and_then(|s| s.entry_by_name("Difficulty"))
-            .is_some();
+        let has_difficulty = pallet.as_ref().and_then(|p| p.storage()).and_then(|s| s.entry_by_name("Difficulty")).is_some();
         RuntimeInfo {
             spec_version,
             transaction_version,
@@ -186,10 +182,7 @@ mod tests {
     #[test]
     fn pow_register_refuses_a_byte_order_override() {
         for order in [ByteOrder::Little, ByteOrder::Big] {
-            assert_eq!(
-                choose_scheme(&with_pow_register(475), Some(order)),
-                Err(Refusal::OverrideNotAllowed { spec_version: 475 })
-            );
+            assert_eq!(choose_scheme(&with_pow_register(475), Some(order)), Err(Refusal::OverrideNotAllowed { spec_version: 475 }));
         }
     }
 

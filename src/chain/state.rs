@@ -96,7 +96,8 @@ impl Chain {
 
     /// The account's next nonce as the node sees it (its transaction pool included).
     pub async fn account_nonce(&self, account: &[u8; 32]) -> Result<u64, ChainError> {
-        within(&self.endpoint_name(), "reading an account nonce", CALL_LIMIT, self.rpc.system_account_next_index(&AccountId32(*account))).await
+        within(&self.endpoint_name(), "reading an account nonce", CALL_LIMIT, self.rpc.system_account_next_index(&AccountId32(*account)))
+            .await
     }
 }
 
@@ -125,10 +126,10 @@ async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetSt
 
 async fn hotkey_state(at: &AtBlock, number: u64, netuid: u16, hotkey: &[u8; 32]) -> Result<HotkeyState, ChainError> {
     let account = AccountId32(*hotkey);
-    let owner: Option<AccountId32> = read_set(at, number, "Owner", (account.clone(),)).await?;
+    let owner: Option<AccountId32> = read_set(at, number, "Owner", (account,)).await?;
     Ok(HotkeyState {
         hotkey: *hotkey,
-        uid: read(at, number, "Uids", (netuid, account.clone())).await?,
+        uid: read(at, number, "Uids", (netuid, account)).await?,
         owner: owner.map(|a| a.0),
         last_pow_registration_block: read_set(at, number, "LastPowRegistrationBlock", (account,)).await?,
     })
