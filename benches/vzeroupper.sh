@@ -36,9 +36,13 @@ for n, body in funcs.items():
         target = re.search(r"<(.*)>$", insn)
         if not insn.startswith("call") or not target or target.group(1) not in sha:
             continue
-        before = next((b for b in reversed(body[max(0, k - 20):k]) if b.startswith("vzeroupper") or wide(b)), None)
-        ok = before is not None and before.startswith("vzeroupper")
-        print(f"  call from {n} into {target.group(1)}: " + ("after vzeroupper" if ok else f"NOT after vzeroupper (last: {before})"))
+        # Walking back in address order: the last thing that set the upper state is a
+        # VZEROUPPER (clean), a YMM/ZMM instruction (dirty), or a call into a SHA-NI function
+        # (checked above to leave it as it found it; its own call site is checked in turn).
+        calls_sha = lambda b: b.startswith("call") and re.search(r"<(.*)>$", b) and re.search(r"<(.*)>$", b).group(1) in sha
+        before = next((b for b in reversed(body[:k]) if b.startswith("vzeroupper") or wide(b) or calls_sha(b)), None)
+        ok = before is not None and not wide(before)
+        print(f"  call from {n} into {target.group(1)}: " + (f"clean (last: {before.split()[0]})" if ok else f"UPPER STATE DIRTY (last: {before})"))
         bad += not ok
 sys.exit(1 if bad else 0)
 '
