@@ -103,7 +103,10 @@ fn solve_and_bench_run_the_backend_on_every_simulated_gpu() {
     assert!(stderr.contains("launch shape device=cuda:0 build=sm_90 machine code blocks_per_sm=3 threads=1536"), "{stderr}");
     let (report, _) = solve_pow_register(dir, &[], &["--gpu", "1"]);
     assert_eq!(report["device"], "cuda:1");
-    let bench = json(&regsolver(dir, &[], &["bench", "--backend", "cuda", "--seconds", "0.5", "--json", "--scheme", "legacy"]));
+    // Small batches (1536 nonces), so that the host-run launches finish many times within the
+    // measured window however loaded the machine is.
+    let args = ["bench", "--backend", "cuda", "--seconds", "0.5", "--json", "--scheme", "legacy", "--gpu-nonces-per-thread", "1"];
+    let bench = json(&regsolver(dir, &[], &args));
     let results = bench["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "{bench}");
     assert!(results.iter().all(|r| r["backend"] == "cuda" && r["seals_per_second"].as_f64().unwrap() > 0.0), "{bench}");
