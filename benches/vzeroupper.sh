@@ -34,15 +34,17 @@ for n, body in funcs.items():
         continue
     for k, insn in enumerate(body):
         target = re.search(r"<(.*)>$", insn)
-        if not insn.startswith("call") or not target or target.group(1) not in sha:
+        indirect = re.match(r"call\s+\*%r", insn)  # the AVX2 path calls SHA-NI code through a pointer
+        if not insn.startswith("call") or not (indirect or (target and target.group(1) in sha)):
             continue
+        target = re.match(r"x", "x") if indirect else target
         # Walking back in address order: the last thing that set the upper state is a
         # VZEROUPPER (clean), a YMM/ZMM instruction (dirty), or a call into a SHA-NI function
         # (checked above to leave it as it found it; its own call site is checked in turn).
         calls_sha = lambda b: b.startswith("call") and re.search(r"<(.*)>$", b) and re.search(r"<(.*)>$", b).group(1) in sha
         before = next((b for b in reversed(body[:k]) if b.startswith("vzeroupper") or wide(b) or calls_sha(b)), None)
         ok = before is not None and not wide(before)
-        print(f"  call from {n} into {target.group(1)}: " + (f"clean (last: {before.split()[0]})" if ok else f"UPPER STATE DIRTY (last: {before})"))
+        print(f"  call from {n} into {insn.split(None, 1)[1] if indirect else target.group(1)}: " + (f"clean (last: {before.split()[0]})" if ok else f"UPPER STATE DIRTY (last: {before})"))
         bad += not ok
 sys.exit(1 if bad else 0)
 '

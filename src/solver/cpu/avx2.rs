@@ -140,10 +140,14 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
             // digest[word][lane], from groups of interleaved compressions run out of line in
             // legacy-SSE code behind a VZEROUPPER (see `sha_ni`'s note on Intel's penalty).
             let mut digest = [[0u32; 8]; 8];
+            // Called through an opaque pointer: the release build (LTO) inlined the function
+            // despite `#[inline(never)]`, back into VEX code with dirty upper halves.
+            let compress: unsafe fn(&[u32; 8], &[u32; 16], [u32; sha_ni::SSE_GROUP]) -> [[u32; 8]; sha_ni::SSE_GROUP] =
+                std::hint::black_box(sha_ni::compress_w0_sse);
             for group in 0..8 / sha_ni::SSE_GROUP {
                 let base = group * sha_ni::SSE_GROUP;
                 let lanes: [u32; sha_ni::SSE_GROUP] = std::array::from_fn(|k| w0s[base + k]);
-                let d = sha_ni::compress_w0_sse(&u.unit.state, &block, lanes);
+                let d = compress(&u.unit.state, &block, lanes);
                 for (k, words) in d.iter().enumerate() {
                     for (row, &word) in digest.iter_mut().zip(words) {
                         row[base + k] = word;

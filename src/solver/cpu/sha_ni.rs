@@ -5,7 +5,8 @@
 //! run while the upper halves of the YMM registers are dirty pays a penalty every time (a
 //! state transition or a merge with the upper half): inlined into the AVX2 path's loop, right
 //! after its YMM Keccak rounds, this made `avx2-sha-ni` ~30x slower than plain `avx2` on Golden
-//! Cove. So the AVX2 path calls [`compress_w0_sse`], compiled out of line without AVX: every
+//! Cove. So the AVX2 path calls [`compress_w0_sse`], compiled out of line without AVX (and called
+//! through an opaque pointer, as LTO inlined it despite `#[inline(never)]`): every
 //! instruction in it is legacy SSE, and the compiler puts a VZEROUPPER before each call from
 //! AVX code (see `benches/vzeroupper.sh`, which checks the machine code for it).
 
