@@ -142,8 +142,7 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
             let mut digest = [[0u32; 8]; 8];
             // Called through an opaque pointer: the release build (LTO) inlined the function
             // despite `#[inline(never)]`, back into VEX code with dirty upper halves.
-            let compress: unsafe fn(&[u32; 8], &[u32; 16], [u32; sha_ni::SSE_GROUP]) -> [[u32; 8]; sha_ni::SSE_GROUP] =
-                std::hint::black_box(sha_ni::compress_w0_sse);
+            let compress: sha_ni::CompressSse = std::hint::black_box(sha_ni::compress_w0_sse);
             for group in 0..8 / sha_ni::SSE_GROUP {
                 let base = group * sha_ni::SSE_GROUP;
                 let lanes: [u32; sha_ni::SSE_GROUP] = std::array::from_fn(|k| w0s[base + k]);

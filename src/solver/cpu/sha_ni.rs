@@ -69,6 +69,9 @@ pub unsafe fn compress_w0<const K: usize>(state: &[u32; 8], block: &[u32; 16], w
 /// Groups of lanes the AVX2 path compresses per call.
 pub const SSE_GROUP: usize = 4;
 
+/// The signature of [`compress_w0_sse`], which the AVX2 path calls through a pointer.
+pub type CompressSse = unsafe fn(&[u32; 8], &[u32; 16], [u32; SSE_GROUP]) -> [[u32; 8]; SSE_GROUP];
+
 /// [`compress_w0`] for [`SSE_GROUP`] blocks, compiled without AVX and never inlined, so that
 /// it runs with the upper YMM halves clean (see the module's note).
 ///
