@@ -23,10 +23,15 @@ use regsolver::pow::ByteOrder;
 use regsolver::solver::cuda::THREADS_PER_BLOCK;
 use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
 
-/// The kernel source and the runner, compiled once per test run.
+/// The kernel source and the runner, compiled once per test run; where it cannot be, every
+/// test that asks says so (a failure under REGSOLVER_REQUIRE_NVRTC=1).
 fn runner() -> Option<&'static PathBuf> {
     static RUNNER: OnceLock<Option<PathBuf>> = OnceLock::new();
-    RUNNER.get_or_init(|| common::compile_cuda_on_host("runner.cpp", "runner", &[])).as_ref()
+    let built = RUNNER.get_or_init(|| common::compile_cuda_on_host("runner.cpp", "runner", &[])).as_ref();
+    if built.is_none() {
+        common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "the CUDA source cannot be run on the host without a C++ compiler");
+    }
+    built
 }
 
 /// A launch of the CUDA kernels on the host, shaped as `CudaDevice` shapes it.
@@ -34,6 +39,8 @@ struct HostLaunch {
     runner: &'static PathBuf,
     threads: u32,
     capacity: u32,
+    /// Candidates the launches found beyond `capacity`.
+    dropped: u64,
 }
 
 impl Device for HostLaunch {
@@ -57,13 +64,13 @@ impl Device for HostLaunch {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "runner failed");
         let buffer: Vec<u32> = String::from_utf8_lossy(&output.stdout).split_whitespace().map(|w| w.parse().unwrap()).collect();
-        collect_candidates(&buffer, out);
+        self.dropped += collect_candidates(&buffer, out);
         Ok(())
     }
 }
 
 fn device(threads: u32, capacity: u32) -> Option<HostLaunch> {
-    runner().map(|runner| HostLaunch { runner, threads, capacity })
+    runner().map(|runner| HostLaunch { runner, threads, capacity, dropped: 0 })
 }
 
 #[test]
@@ -84,11 +91,17 @@ fn many_candidates_in_one_launch_are_all_reported() {
 }
 
 #[test]
-fn a_full_buffer_keeps_the_first_candidates_and_counts_the_rest() {
+fn a_full_buffer_keeps_candidates_that_fit_and_counts_the_rest() {
     let Some(mut dev) = device(64, 8) else { return };
     let hot = job(true, [4; 32], ByteOrder::Little, 1);
-    // Difficulty 1: every index is a candidate; one thread at a time fills the 8 slots in order.
-    assert_eq!(search(&mut dev, &hot, 0, 100).unwrap(), hot.reference_candidates(0, 8));
+    // Difficulty 1: every index is a candidate. Which 8 find a slot depends on the order the
+    // threads run in, which a GPU does not fix: any 8 distinct ones, and 92 counted as dropped.
+    let found = search(&mut dev, &hot, 0, 100).unwrap();
+    let all = hot.reference_candidates(0, 100);
+    assert_eq!(found.len(), 8, "{found:?}");
+    assert!(found.iter().all(|nonce| all.contains(nonce)), "{found:?}");
+    assert_eq!(found.iter().collect::<std::collections::HashSet<_>>().len(), 8, "{found:?}");
+    assert_eq!(dev.dropped, 92);
 }
 
 proptest! {

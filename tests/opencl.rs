@@ -10,6 +10,7 @@ use common::job;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use regsolver::kernels::OUT_CAPACITY;
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Target};
 use regsolver::solver::pool::{JobId, Pool, Verdict, VerdictReceiver};
@@ -52,6 +53,20 @@ fn many_candidates_in_one_launch_are_all_reported() {
         assert!(expected.len() > 1000);
         assert_eq!(search(dev.as_mut(), &hot, 1000, 3000).unwrap(), expected);
     }
+}
+
+#[test]
+fn candidates_beyond_the_buffer_are_dropped_not_invented() {
+    let Some(mut dev) = device() else { return };
+    // Difficulty 1: every index is a candidate, 904 more than one launch has slots for. Which
+    // ones find a slot depends on the order work-items run in; the rest are counted and logged
+    // (see kernels::DroppedCandidates).
+    let hot = job(false, [6; 32], ByteOrder::Little, 1);
+    let count = u64::from(OUT_CAPACITY) + 904;
+    let found = search(dev.as_mut(), &hot, 0, count).unwrap();
+    assert_eq!(found.len(), OUT_CAPACITY as usize);
+    assert!(found.windows(2).all(|pair| pair[0] < pair[1]), "duplicates or out of order");
+    assert!(found.iter().all(|&nonce| nonce < count), "a nonce outside the launch");
 }
 
 proptest! {

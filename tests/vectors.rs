@@ -5,7 +5,7 @@ mod common;
 
 use common::{hex32, u64_of, vectors};
 use proptest::prelude::*;
-use regsolver::pow::hotloop::HotLoop;
+use regsolver::pow::hotloop::{HotLoop, Layout};
 use regsolver::pow::ss58::{decode_ss58, encode_ss58};
 use regsolver::pow::{meets, ByteOrder, Challenge, Target, FAUCET_DIFFICULTY};
 use regsolver::solver::cpu::{CpuDevice, SimdLevel};
@@ -66,13 +66,49 @@ fn legacy_vectors() {
     legacy_like(entries, "legacy");
 }
 
+/// Every SIMD path reports `expected` where it lies, and, for the legacy layout (position =
+/// nonce), as the first verified candidate of a scan from `start` (wrapping at 2^64).
+fn every_path_finds_first(hot: &HotLoop, start: u64, expected: u64, what: &str) {
+    for level in SimdLevel::available() {
+        let mut device = CpuDevice::new(level, 0);
+        let found = search(&mut device, hot, hot.layout.position_of(expected), 1).unwrap();
+        assert_eq!(found, vec![expected], "{} {what}", level.name());
+        if hot.layout == Layout::Legacy {
+            let span = expected.wrapping_sub(start) + 1;
+            let first = search(&mut device, hot, start, span).unwrap().into_iter().find(|&n| hot.verify(n).is_some());
+            assert_eq!(first, Some(expected), "{} {what} scan", level.name());
+        }
+    }
+}
+
+/// The faucet: the legacy seal with the coldkey as key, at the faucet's fixed difficulty,
+/// little-endian. Each entry's first valid nonce from its start (one wraps at 2^64) is found by
+/// the reference scan after exactly the entry's number of hashes, and first by every path.
 #[test]
-fn faucet_is_the_legacy_seal_over_the_coldkey() {
-    // The vector file carries no separate faucet entries (the faucet seal is scheme B's with the
-    // coldkey as key); any it gains are checked the same way.
+fn faucet_vectors() {
     let all = vectors();
-    legacy_like(all["faucet"].as_array().unwrap(), "faucet");
-    assert_eq!(FAUCET_DIFFICULTY, 1_000_000);
+    let entries = all["faucet"].as_array().unwrap();
+    assert!(entries.len() >= 3);
+    let mut wrapped = false;
+    for e in entries {
+        let coldkey = hex32(&e["coldkey"]);
+        assert_eq!(decode_ss58(e["coldkey_ss58"].as_str().unwrap()).unwrap(), coldkey);
+        let challenge = Challenge::legacy(&hex32(&e["block_hash"]), &coldkey);
+        let Challenge::Legacy { block_and_key_hash } = &challenge else { panic!("legacy challenge") };
+        assert_eq!(hex::encode(block_and_key_hash), e["block_and_key_hash"].as_str().unwrap());
+        assert_eq!(u64_of(&e["difficulty"]), FAUCET_DIFFICULTY, "{e}");
+        assert_eq!(e["byte_order"], "le", "{e}");
+        let target = Target::from_difficulty(FAUCET_DIFFICULTY).unwrap();
+        let (start, expected, scanned) = (u64_of(&e["start"]), u64_of(&e["first_valid_nonce"]), u64_of(&e["hashes_scanned"]));
+        assert_eq!(expected.wrapping_sub(start) + 1, scanned, "{e}");
+        wrapped |= expected < start;
+        assert_eq!(challenge.first_valid(&target, ByteOrder::Little, start, scanned), Some(expected), "{e}");
+        let seal = challenge.seal(expected);
+        assert_eq!(hex::encode(seal), e["seal"].as_str().unwrap());
+        assert!(meets(&seal, FAUCET_DIFFICULTY, ByteOrder::Little).unwrap());
+        every_path_finds_first(&HotLoop::new(challenge, target, ByteOrder::Little), start, expected, "faucet");
+    }
+    assert!(wrapped, "no faucet entry wraps at 2^64");
 }
 
 /// The reference scan and every CPU path find the vectors' first valid nonces.
@@ -97,19 +133,7 @@ fn first_valid_vectors() {
             assert_eq!(challenge.first_valid(&target, order, start, 20_000_000), Some(expected), "{key} {e}");
             assert_eq!(hex::encode(challenge.seal(expected)), e["seal"].as_str().unwrap());
 
-            // Every SIMD path reports the nonce; for the legacy layout (position = nonce) a scan
-            // from the start reports it as the first verified candidate.
-            let hot = HotLoop::new(challenge.clone(), target, order);
-            for level in SimdLevel::available() {
-                let mut device = CpuDevice::new(level, 0);
-                let found = search(&mut device, &hot, hot.layout.position_of(expected), 1).unwrap();
-                assert_eq!(found, vec![expected], "{} {key}", level.name());
-                if !pow {
-                    let span = expected.wrapping_sub(start) + 1;
-                    let first = search(&mut device, &hot, start, span).unwrap().into_iter().find(|&n| hot.verify(n).is_some());
-                    assert_eq!(first, Some(expected), "{} {key} scan", level.name());
-                }
-            }
+            every_path_finds_first(&HotLoop::new(challenge, target, order), start, expected, key);
             checked += 1;
         }
     }

@@ -12,6 +12,8 @@
 //!
 //! Per unit the host also runs the W0-independent half of round 0, so a backend starts every
 //! nonce at round 1 with `a = round0_a + W0` and `e = round0_e + W0`.
+// Hot path: a truncating cast here once wrapped a run of 2^32 nonces to none (issue 10).
+#![warn(clippy::cast_possible_truncation)]
 
 use super::{ByteOrder, Challenge, Target};
 
@@ -34,6 +36,11 @@ pub const POW_REGISTER_LAST_BLOCK: [u32; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 
 /// The constant bits of W0 in `pow-register`'s third block: the 0x80 padding byte.
 pub const POW_REGISTER_W0_PAD: u32 = 0x80;
+
+/// The most indices one run (one device call) covers: half a legacy unit, so that a run's
+/// count fits in a u32 (a whole legacy unit, 2^32 indices, does not) and a GPU thread's offset
+/// (`thread * per_thread`, at most about twice the run) cannot wrap.
+pub const MAX_RUN_INDICES: u32 = 1 << 31;
 
 /// Which inner loop runs: the two message layouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +208,8 @@ impl HotLoop {
     /// The work unit that holds `position`, and the position's index in it.
     pub fn unit_at(&self, position: u64) -> (Unit, u32) {
         let bits = self.layout.unit_bits();
+        // The low `bits` (at most 32) bits: always fits.
+        #[allow(clippy::cast_possible_truncation)]
         let index = (position & ((1u64 << bits) - 1)) as u32;
         let base_nonce = self.layout.nonce_at(position & !((1u64 << bits) - 1));
         let unit = match self.layout {
@@ -230,8 +239,9 @@ impl HotLoop {
         1u64 << self.layout.unit_bits()
     }
 
-    /// Splits `count` positions from `first` into per-unit runs `(unit, first_index, count)`,
-    /// wrapping at 2^64.
+    /// Splits `count` positions from `first` into runs `(unit, first_index, count)` that never
+    /// cross a unit's end nor exceed [`MAX_RUN_INDICES`], wrapping at 2^64. Every run's count is
+    /// at least 1 and they add up to `count`.
     pub fn runs(&self, first: u64, count: u64) -> impl Iterator<Item = (Unit, u32, u32)> + '_ {
         let mut position = first;
         let mut left = count;
@@ -240,10 +250,11 @@ impl HotLoop {
                 return None;
             }
             let (unit, index) = self.unit_at(position);
-            let run = left.min(self.unit_len() - u64::from(index));
-            position = position.wrapping_add(run);
-            left -= run;
-            Some((unit, index, run as u32))
+            let room = left.min(self.unit_len() - u64::from(index));
+            let run = u32::try_from(room).map_or(MAX_RUN_INDICES, |room| room.min(MAX_RUN_INDICES));
+            position = position.wrapping_add(u64::from(run));
+            left -= u64::from(run);
+            Some((unit, index, run))
         })
     }
 
@@ -312,5 +323,27 @@ mod tests {
         assert_eq!(runs.len(), 2);
         assert_eq!((runs[0].1, runs[0].2), ((1 << 24) - 10, 10));
         assert_eq!((runs[1].0, runs[1].1, runs[1].2), (0, 0, 10));
+    }
+
+    /// A batch of a whole legacy unit and more (2^32 indices do not fit a run's u32 count)
+    /// is covered run by run: no run is empty, none crosses a unit, the counts add up.
+    #[test]
+    fn batches_of_a_unit_or_more_are_covered_without_wrapping_a_count() {
+        let legacy = &jobs()[1];
+        for (first, count) in [(0u64, 1u64 << 32), (0, (1 << 32) + 5), (7 << 32, 3 << 32), (u64::MAX - 2, 1 << 33), ((1 << 32) - 1, 1 << 32)] {
+            let mut position = first;
+            let mut covered = 0u64;
+            for (unit, index, run) in legacy.runs(first, count) {
+                assert!((1..=MAX_RUN_INDICES).contains(&run), "{first:#x}+{count:#x}: run {run}");
+                assert!(u64::from(index) + u64::from(run) <= legacy.unit_len(), "{first:#x}+{count:#x}: crosses a unit");
+                assert_eq!(unit.nonce(index), legacy.layout.nonce_at(position), "{first:#x}+{count:#x}: not contiguous");
+                position = position.wrapping_add(u64::from(run));
+                covered += u64::from(run);
+            }
+            assert_eq!(covered, count, "{first:#x}+{count:#x}");
+        }
+        let pow = &jobs()[0];
+        let runs: Vec<u32> = pow.runs(0, 1 << 25).map(|(_, _, n)| n).collect();
+        assert_eq!(runs, [1 << 24, 1 << 24]);
     }
 }

@@ -36,8 +36,14 @@ use crate::pow::hotloop::{HotLoop, Unit};
 pub enum DeviceError {
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The user asked for something this machine cannot do (a SIMD path this CPU lacks): bad
+    /// input, answered with a usage error.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A device the backend cannot drive (a GPU older than every architecture NVRTC builds
+    /// for): a device error, left out like a missing driver, never blamed on the user.
+    #[error("incompatible: {0}")]
+    Incompatible(String),
     /// A device selection names a device the backend does not have (a bad flag, not a
     /// missing driver: never answered by falling back to the CPU).
     #[error("{0}")]

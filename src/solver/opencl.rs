@@ -1,5 +1,7 @@
 //! OpenCL backend (opencl3 with cl3's run-time loading of libOpenCL): platforms, devices,
 //! clBuildProgram of the shared kernel source, launches.
+// Hot path: a truncating cast here once wrapped a run of 2^32 nonces to none (issue 10).
+#![warn(clippy::cast_possible_truncation)]
 
 use std::ptr;
 use std::sync::Mutex;
@@ -15,7 +17,7 @@ use opencl3::types::{cl_device_id, CL_BLOCKING};
 
 use super::pool::WorkerSpec;
 use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning};
-use crate::kernels::{collect_candidates, kernel_for, opencl_source, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use crate::kernels::{collect_candidates, kernel_for, opencl_source, DroppedCandidates, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
 
 /// NVIDIA's PCI vendor id, as OpenCL reports it.
@@ -110,6 +112,7 @@ struct OpenClDevice {
     out: Buffer<u32>,
     threads: u32,
     nonces_per_thread: u32,
+    dropped: DroppedCandidates,
     _context: Context,
 }
 
@@ -141,6 +144,7 @@ impl OpenClDevice {
             out,
             threads,
             nonces_per_thread: nonces_per_thread.max(1),
+            dropped: DroppedCandidates::default(),
             _context: context,
         })
     }
@@ -178,7 +182,9 @@ impl Device for OpenClDevice {
             )?;
             call("clEnqueueReadBuffer", self.queue.enqueue_read_buffer(&self.out, CL_BLOCKING, 0, &mut result, &[]))?;
         }
-        collect_candidates(&result, out);
+        let dropped = collect_candidates(&result, out);
+        let tag = self.tag();
+        self.dropped.record(&tag, dropped);
         Ok(())
     }
 }

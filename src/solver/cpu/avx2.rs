@@ -4,12 +4,10 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
+use super::features::Features;
 use super::lanes::{Lanes, UnitLanes};
 use super::sha_ni;
 use crate::pow::hotloop::POW_REGISTER_LAST_BLOCK;
-
-/// Independent SHA-NI compressions in flight at once.
-const SHA_NI_INTERLEAVE: usize = 4;
 
 /// Token proving AVX2 (and with `SHA_NI`, SHA + SSE4.1) is present; only [`Avx2::detect`]
 /// makes one.
@@ -18,8 +16,8 @@ pub struct Avx2<const SHA_NI: bool>(());
 
 impl<const SHA_NI: bool> Avx2<SHA_NI> {
     pub fn detect() -> Option<Self> {
-        let sha = is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1");
-        (is_x86_feature_detected!("avx2") && (sha || !SHA_NI)).then_some(Avx2(()))
+        let features = Features::current();
+        (features.avx2 && (features.sha || !SHA_NI)).then_some(Avx2(()))
     }
 }
 
@@ -139,12 +137,16 @@ impl<const SHA_NI: bool> Lanes for Avx2<SHA_NI> {
             let mut w0s = [0u32; 8];
             _mm256_storeu_si256(w0s.as_mut_ptr().cast(), w0);
             let block = if POW { POW_REGISTER_LAST_BLOCK } else { u.unit.words };
-            // digest[word][lane], from groups of interleaved compressions.
+            // digest[word][lane], from groups of interleaved compressions run out of line in
+            // legacy-SSE code behind a VZEROUPPER (see `sha_ni`'s note on Intel's penalty).
             let mut digest = [[0u32; 8]; 8];
-            for group in 0..8 / SHA_NI_INTERLEAVE {
-                let base = group * SHA_NI_INTERLEAVE;
-                let lanes: [u32; SHA_NI_INTERLEAVE] = w0s[base..base + SHA_NI_INTERLEAVE].try_into().expect("in range");
-                let d = sha_ni::compress_w0(&u.unit.state, &block, lanes);
+            // Called through an opaque pointer: the release build (LTO) inlined the function
+            // despite `#[inline(never)]`, back into VEX code with dirty upper halves.
+            let compress: sha_ni::CompressSse = std::hint::black_box(sha_ni::compress_w0_sse);
+            for group in 0..8 / sha_ni::SSE_GROUP {
+                let base = group * sha_ni::SSE_GROUP;
+                let lanes: [u32; sha_ni::SSE_GROUP] = std::array::from_fn(|k| w0s[base + k]);
+                let d = compress(&u.unit.state, &block, lanes);
                 for (k, words) in d.iter().enumerate() {
                     for (row, &word) in digest.iter_mut().zip(words) {
                         row[base + k] = word;

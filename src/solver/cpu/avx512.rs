@@ -3,6 +3,7 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
+use super::features::Features;
 use super::lanes::Lanes;
 
 /// Token proving AVX-512F and AVX-512BW are present; only [`Avx512::detect`] makes one.
@@ -11,7 +12,7 @@ pub struct Avx512(());
 
 impl Avx512 {
     pub fn detect() -> Option<Self> {
-        (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")).then_some(Avx512(()))
+        Features::current().avx512.then_some(Avx512(()))
     }
 }
 

@@ -229,6 +229,9 @@ pub fn search_run<L: Lanes, const POW: bool, const BIG: bool>(
     let pad = l.w_splat(unit.words[0]);
     let end = u64::from(first) + u64::from(count);
     let mut index = u64::from(first);
+    // `index < end <= 2^32` (a run never passes its unit's end), so indices fit in u32;
+    // `end` itself may be 2^32, which is why the loop counts in u64.
+    #[allow(clippy::cast_possible_truncation)]
     while index < end {
         // Lanes past `end` compute garbage that the bound check below discards.
         let w0 = l.w_or(l.w_bswap(l.w_iota(index as u32)), pad);
@@ -241,7 +244,7 @@ pub fn search_run<L: Lanes, const POW: bool, const BIG: bool>(
                 mask &= mask - 1;
                 let hit = index + (group * L::M) as u64 + lane;
                 if hit < end {
-                    out.push(hit as u32);
+                    out.push(hit as u32); // `hit < end <= 2^32`: fits (see above)
                 }
             }
         }

@@ -1,9 +1,14 @@
-//! The CPU backend: run-time SIMD dispatch (AVX-512, AVX2, scalar) over one inner loop.
+//! The CPU backend: run-time SIMD dispatch (AVX-512, AVX2, SHA-NI, scalar) over one inner loop,
+//! the path chosen by measuring each one this CPU supports.
+// Hot path: a truncating cast here once wrapped a run of 2^32 nonces to none (issue 10).
+#![warn(clippy::cast_possible_truncation)]
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+pub mod choice;
+pub mod features;
 mod lanes;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -11,6 +16,8 @@ mod sha_ni;
 
 use super::{Device, DeviceError};
 use crate::pow::hotloop::{HotLoop, Unit};
+pub use choice::measure_paths;
+use features::Features;
 
 /// The SIMD paths, slowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -31,43 +38,37 @@ pub enum SimdLevel {
 }
 
 impl SimdLevel {
-    /// Every level this CPU runs, slowest first.
+    /// Every level, slowest first.
+    pub const ALL: [SimdLevel; 5] = [SimdLevel::Scalar, SimdLevel::ShaNi, SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512];
+
+    /// Every level this CPU runs ([`Features::current`]), slowest first.
     pub fn available() -> Vec<SimdLevel> {
-        let mut levels = vec![SimdLevel::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if scalar::Scalar::<true>::detect().is_some() {
-                levels.push(SimdLevel::ShaNi);
-            }
-            if avx2::Avx2::<false>::detect().is_some() {
-                levels.push(SimdLevel::Avx2);
-            }
-            if avx2::Avx2::<true>::detect().is_some() {
-                levels.push(SimdLevel::Avx2ShaNi);
-            }
-            if avx512::Avx512::detect().is_some() {
-                levels.push(SimdLevel::Avx512);
-            }
-        }
-        levels
+        Self::available_with(Features::current())
     }
 
-    /// The fastest level this CPU runs.
+    /// Every level a CPU with `features` runs, slowest first.
+    pub fn available_with(features: Features) -> Vec<SimdLevel> {
+        Self::ALL.into_iter().filter(|&level| features.run(level)).collect()
+    }
+
+    /// The level the CPU backend runs by default: the fastest measured on this CPU (measured
+    /// once per process, see [`choice::measured_best`]).
     pub fn best() -> SimdLevel {
-        *Self::available().last().expect("scalar is always available")
+        choice::measured_best()
     }
 
-    /// `requested` if this CPU runs it, else a clear error; the best level when `None`.
+    /// `requested` if this CPU runs it, else a clear error; the measured fastest when `None`.
     pub fn choose(requested: Option<SimdLevel>) -> Result<SimdLevel, DeviceError> {
         match requested {
             None => Ok(Self::best()),
-            Some(level) if Self::available().contains(&level) => Ok(level),
-            Some(level) => Err(DeviceError::Unsupported(format!(
-                "this CPU does not support the {} path (available: {})",
-                level.name(),
-                Self::available().iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
-            ))),
+            Some(level) => Self::choose_with(level, Features::current()),
         }
+    }
+
+    /// `requested` if a CPU with `features` runs it, else [`DeviceError::Unsupported`] (the
+    /// user asked for it) naming the levels it does run.
+    pub fn choose_with(requested: SimdLevel, features: Features) -> Result<SimdLevel, DeviceError> {
+        choice::check(requested, features).map_err(DeviceError::Unsupported)
     }
 
     pub fn name(self) -> &'static str {
@@ -206,11 +207,11 @@ mod tests {
     fn check_lanes(hot: &HotLoop, position: u64) {
         let (unit, index) = hot.unit_at(position);
         // Keep all 16 lanes inside the unit.
-        let first = index.min((hot.unit_len() - 16) as u32);
+        let first = index.min(u32::try_from(hot.unit_len() - 16).unwrap());
         for level in SimdLevel::available() {
             let seals = seals_at(level, hot.layout == Layout::PowRegister, &unit, first);
             for (j, seal) in seals.iter().enumerate() {
-                let nonce = unit.nonce(first + j as u32);
+                let nonce = unit.nonce(first + u32::try_from(j).unwrap());
                 assert_eq!(*seal, hot.challenge.seal(nonce), "{} lane {j} nonce {nonce:#x}", level.name());
             }
         }
@@ -255,7 +256,7 @@ mod tests {
         let pow = hot.layout == Layout::PowRegister;
         let (unit, index) = hot.unit_at(hot.layout.position_of(nonce));
         for level in SimdLevel::available() {
-            let lanes = seals_at(level, pow, &unit, index).len() as u32;
+            let lanes = u32::try_from(seals_at(level, pow, &unit, index).len()).unwrap();
             for lane in 0..lanes.min(index.saturating_add(1)) {
                 let seals = seals_at(level, pow, &unit, index - lane);
                 assert_eq!(seals[lane as usize], seal, "{} nonce {nonce} in lane {lane}", level.name());
@@ -270,7 +271,7 @@ mod tests {
         let nonce = |e: &serde_json::Value| e["nonce"].as_u64().unwrap();
         let mut checked = 0;
         for e in vectors["pow_register_v1"].as_array().unwrap() {
-            let netuid = e["netuid"].as_u64().unwrap() as u16;
+            let netuid = u16::try_from(e["netuid"].as_u64().unwrap()).unwrap();
             let challenge = Challenge::pow_register(netuid, &hex32(&e["block_hash"]), &hex32(&e["hotkey"]), &hex32(&e["coldkey"])).unwrap();
             check_vector(challenge, nonce(e), hex32(&e["seal"]));
             checked += 1;
@@ -298,5 +299,26 @@ mod tests {
         for level in [SimdLevel::ShaNi, SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512] {
             assert_eq!(SimdLevel::choose(Some(level)).is_ok(), SimdLevel::available().contains(&level));
         }
+    }
+
+    /// The refusal of a path the CPU lacks, on any CPU: the feature set is forced.
+    #[test]
+    fn a_path_the_features_lack_is_refused_as_user_input() {
+        let sse_only = Features { sha: true, avx2: false, avx512: false };
+        assert_eq!(SimdLevel::available_with(sse_only), [SimdLevel::Scalar, SimdLevel::ShaNi]);
+        for level in [SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512] {
+            match SimdLevel::choose_with(level, sse_only) {
+                Err(DeviceError::Unsupported(why)) => {
+                    assert_eq!(why, format!("this CPU does not support the {} path (available: scalar, sha-ni)", level.name()))
+                }
+                other => panic!("{level:?}: {other:?}"),
+            }
+        }
+        assert_eq!(SimdLevel::choose_with(SimdLevel::ShaNi, sse_only).unwrap(), SimdLevel::ShaNi);
+        let none = Features::default();
+        assert_eq!(SimdLevel::available_with(none), [SimdLevel::Scalar]);
+        assert!(SimdLevel::choose_with(SimdLevel::ShaNi, none).is_err());
+        let avx512_no_sha = Features { sha: false, avx2: true, avx512: true };
+        assert_eq!(SimdLevel::available_with(avx512_no_sha), [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512]);
     }
 }

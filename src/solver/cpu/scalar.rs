@@ -16,7 +16,7 @@ impl Scalar<false> {
 impl Scalar<true> {
     #[cfg(target_arch = "x86_64")]
     pub fn detect() -> Option<Self> {
-        (is_x86_feature_detected!("sha") && is_x86_feature_detected!("sse4.1")).then_some(Scalar(()))
+        super::features::Features::current().sha.then_some(Scalar(()))
     }
 }
 

@@ -1,4 +1,14 @@
-//! One SHA-256 compression with the x86 SHA extensions (SHA-NI), for the AVX2 path.
+//! SHA-256 compressions with the x86 SHA extensions (SHA-NI), for the `sha-ni` and `avx2-sha-ni`
+//! paths.
+//!
+//! The SHA extensions have only legacy-SSE encodings. On Intel cores a legacy-SSE instruction
+//! run while the upper halves of the YMM registers are dirty pays a penalty every time (a
+//! state transition or a merge with the upper half): inlined into the AVX2 path's loop, right
+//! after its YMM Keccak rounds, this made `avx2-sha-ni` ~30x slower than plain `avx2` on Golden
+//! Cove. So the AVX2 path calls [`compress_w0_sse`], compiled out of line without AVX (and called
+//! through an opaque pointer, as LTO inlined it despite `#[inline(never)]`): every
+//! instruction in it is legacy SSE, and the compiler puts a VZEROUPPER before each call from
+//! AVX code (see `benches/vzeroupper.sh`, which checks the machine code for it).
 
 use std::arch::x86_64::*;
 
@@ -56,6 +66,23 @@ pub unsafe fn compress_w0<const K: usize>(state: &[u32; 8], block: &[u32; 16], w
     out
 }
 
+/// Groups of lanes the AVX2 path compresses per call.
+pub const SSE_GROUP: usize = 4;
+
+/// The signature of [`compress_w0_sse`], which the AVX2 path calls through a pointer.
+pub type CompressSse = unsafe fn(&[u32; 8], &[u32; 16], [u32; SSE_GROUP]) -> [[u32; 8]; SSE_GROUP];
+
+/// [`compress_w0`] for [`SSE_GROUP`] blocks, compiled without AVX and never inlined, so that
+/// it runs with the upper YMM halves clean (see the module's note).
+///
+/// # Safety
+/// The CPU must support SHA, SSSE3 and SSE4.1.
+#[target_feature(enable = "sha,sse4.1")]
+#[inline(never)]
+pub unsafe fn compress_w0_sse(state: &[u32; 8], block: &[u32; 16], w0: [u32; SSE_GROUP]) -> [[u32; 8]; SSE_GROUP] {
+    compress_w0(state, block, w0)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::pow::hotloop::{compress, SHA256_IV};
@@ -66,7 +93,7 @@ mod tests {
             eprintln!("SKIPPED: this CPU has no SHA extensions");
             return;
         }
-        let mut block: [u32; 16] = std::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9));
+        let mut block: [u32; 16] = std::array::from_fn(|i| u32::try_from(i).unwrap().wrapping_mul(0x9e37_79b9));
         let w0 = [1, 0xdead_beef, 7];
         let got = unsafe { super::compress_w0(&SHA256_IV, &block, w0) };
         for (k, w) in w0.into_iter().enumerate() {

@@ -1,5 +1,7 @@
 //! CUDA backend (cudarc; libcuda and NVRTC are loaded at run time): probe, device list, launches.
 //! Kernel builds live in [`nvrtc`], kept between runs by [`cache`].
+// Hot path: a truncating cast here once wrapped a run of 2^32 nonces to none (issue 10).
+#![warn(clippy::cast_possible_truncation)]
 
 pub mod cache;
 pub mod find;
@@ -13,7 +15,7 @@ use tracing::info;
 
 use super::pool::WorkerSpec;
 use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning};
-use crate::kernels::{collect_candidates, kernel_for, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use crate::kernels::{collect_candidates, kernel_for, DroppedCandidates, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
 use crate::pow::hotloop::{HotLoop, Unit};
 use nvrtc::Target;
 
@@ -73,7 +75,7 @@ fn compute_capability(device: cudarc::driver::sys::CUdevice) -> Result<u32, Devi
 /// Why kernels cannot be built, without the error kind's prefix where the reason says it all.
 fn reason(err: DeviceError) -> String {
     match err {
-        DeviceError::Unavailable(why) | DeviceError::Unsupported(why) => why,
+        DeviceError::Unavailable(why) | DeviceError::Incompatible(why) => why,
         err => err.to_string(),
     }
 }
@@ -120,7 +122,8 @@ pub fn worker_spec(info: &GpuInfo, tuning: GpuTuning) -> Result<WorkerSpec, Devi
     let ordinal: usize = info.id.parse().map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
     // Refused here, not on the worker thread, so that callers can fall back to the CPU: no
     // NVRTC, or a GPU older than every architecture it builds for.
-    let device = call("cuDeviceGet", driver::device::get(ordinal as i32))?;
+    let driver_ordinal = i32::try_from(ordinal).map_err(|_| DeviceError::Unavailable(format!("bad CUDA device id {}", info.id)))?;
+    let device = call("cuDeviceGet", driver::device::get(driver_ordinal))?;
     let target = Target::for_device(compute_capability(device)?, &nvrtc::supported_archs()?)?;
     let sms = info.compute_units;
     Ok(WorkerSpec {
@@ -142,6 +145,7 @@ struct CudaDevice {
     out: CudaSlice<u32>,
     threads: u32,
     nonces_per_thread: u32,
+    dropped: DroppedCandidates,
 }
 
 impl CudaDevice {
@@ -167,7 +171,15 @@ impl CudaDevice {
         info!(device = %format!("cuda:{ordinal}"), build = %target, blocks_per_sm, threads, nonces_per_thread, "launch shape");
         let stream = ctx.default_stream();
         let out = call("cuMemAlloc", stream.alloc_zeros::<u32>(1 + OUT_CAPACITY as usize))?;
-        Ok(CudaDevice { ordinal, stream, functions, out, threads, nonces_per_thread: nonces_per_thread.max(1) })
+        Ok(CudaDevice {
+            ordinal,
+            stream,
+            functions,
+            out,
+            threads,
+            nonces_per_thread: nonces_per_thread.max(1),
+            dropped: DroppedCandidates::default(),
+        })
     }
 }
 
@@ -194,7 +206,9 @@ impl Device for CudaDevice {
         call("cuLaunchKernel", unsafe { launch.launch(config) })?;
         let result = call("cuMemcpyDtoH", self.stream.clone_dtoh(&self.out))?;
         call("cuStreamSynchronize", self.stream.synchronize())?;
-        collect_candidates(&result, out);
+        let dropped = collect_candidates(&result, out);
+        let tag = self.tag();
+        self.dropped.record(&tag, dropped);
         Ok(())
     }
 }

@@ -39,7 +39,7 @@ impl Target {
         }
         supported.iter().copied().filter(|&a| a < arch).max().map(Target::Ptx).ok_or_else(|| {
             let known: Vec<String> = supported.iter().map(|a| format!("sm_{a}")).collect();
-            DeviceError::Unsupported(format!("sm_{arch} is older than every architecture this NVRTC builds for ({})", known.join(" ")))
+            DeviceError::Incompatible(format!("sm_{arch} is older than every architecture this NVRTC builds for ({})", known.join(" ")))
         })
     }
 
@@ -236,7 +236,10 @@ mod tests {
         assert_eq!(Target::for_device(90, &supported).unwrap(), Target::Cubin(90));
         assert_eq!(Target::for_device(87, &supported).unwrap(), Target::Ptx(86));
         assert_eq!(Target::for_device(130, &supported).unwrap(), Target::Ptx(120));
-        let err = Target::for_device(61, &supported).unwrap_err().to_string();
+        // A GPU too old is the device's fault, not the user's input.
+        let err = Target::for_device(61, &supported).unwrap_err();
+        assert!(matches!(err, crate::solver::DeviceError::Incompatible(_)), "{err:?}");
+        let err = err.to_string();
         assert!(err.contains("sm_61") && err.contains("sm_75"), "{err}");
     }
 }
