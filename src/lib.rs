@@ -13,8 +13,10 @@
 pub mod chain;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod devices;
 pub mod kernels;
 pub mod pow;
 pub mod solver;
+pub mod telemetry;
 pub mod wallet;
