@@ -154,3 +154,43 @@ fn two_telemetries_in_one_process_keep_their_own_series() {
     assert_eq!(sample(&a.render(), "regsolver_block_number", &[]), Some(10.0));
     assert_eq!(sample(&b.render(), "regsolver_block_number", &[]), Some(20.0));
 }
+
+/// Every series the Grafana dashboard queries is one the daemon exports (and the dashboard
+/// covers hashrate per device, block age, submissions by outcome, compute errors, connection).
+#[test]
+fn grafana_dashboard_queries_only_exported_series() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/grafana-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let t = Telemetry::new(HealthLimits::default()).unwrap();
+    t.on_block(1);
+    t.heartbeat();
+    t.on_job(1, 1.0, 1.0);
+    t.on_devices(&[device("cpu", true, 1)]);
+    t.on_workers(&[WorkerFigures { worker: "w".into(), rate_60s: 1.0 }]);
+    t.on_solution();
+    t.on_submission("registered");
+    t.on_registration();
+    t.on_connection(true);
+    t.on_reconnect();
+    let exported = t.render();
+    let mut queried = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for (i, _) in expr.match_indices("regsolver_") {
+                let name: String = expr[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                assert!(exported.lines().any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))), "dashboard queries {name}, not exported");
+                queried.push(name);
+            }
+        }
+    }
+    for needed in [
+        "regsolver_hashrate_hashes_per_second",
+        "regsolver_block_age_seconds",
+        "regsolver_submissions_total",
+        "regsolver_compute_errors_total",
+        "regsolver_chain_connected",
+    ] {
+        assert!(queried.iter().any(|q| q == needed), "dashboard lacks {needed}");
+    }
+}
