@@ -598,8 +598,11 @@ pub fn load_from(files: &[PathBuf], env: EnvOverrides, flags: &FlagOverrides) ->
             err.into_iter()
                 .map(|e| {
                     let mut key = e.path.join(".");
+                    // figment's path ends with the unknown field already; serde's own does not.
                     if let figment::error::Kind::UnknownField(field, _) = &e.kind {
-                        key = if key.is_empty() { field.clone() } else { format!("{key}.{field}") };
+                        if e.path.last() != Some(field) {
+                            key = if key.is_empty() { field.clone() } else { format!("{key}.{field}") };
+                        }
                     }
                     let (source, line) = locate(&key, e.metadata.as_ref());
                     ConfigIssue { key, source, line, message: describe(&e.kind) }

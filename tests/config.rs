@@ -171,14 +171,21 @@ fn unknown_top_level_key_is_found_too() {
 
 #[test]
 fn invalid_values_name_key_file_and_line() {
-    let file = TempFile::new("bad.toml", "network = \"mainnet\"\n[wallet]\nname = \"a\"\n[devices.cpu]\nsimd = \"avx9\"\n[metrics]\naddress = \"nowhere\"\n");
-    let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
-    let by_key: std::collections::BTreeMap<&str, Option<usize>> = found.iter().map(|i| (i.key.as_str(), i.line)).collect();
-    assert_eq!(by_key.get("network"), Some(&Some(1)), "{found:?}");
-    assert_eq!(by_key.get("devices.cpu.simd"), Some(&Some(5)), "{found:?}");
-    assert_eq!(by_key.get("metrics.address"), Some(&Some(7)), "{found:?}");
-    let text = ConfigError::Invalid(found).to_string();
-    assert!(text.contains("avx9") && text.contains("avx512"), "{text}");
+    // serde stops at the first invalid value, so one file per case.
+    for (text, key, line, words) in [
+        ("wait = false\nnetwork = \"mainnet\"\n", "network", 2, "mainnet"),
+        ("[wallet]\nname = \"a\"\n[devices.cpu]\nsimd = \"avx9\"\n", "devices.cpu.simd", 4, "avx512"),
+        ("[metrics]\n\naddress = \"nowhere\"\n", "metrics.address", 3, "address"),
+        ("[wallet]\nhotkeys = [\"a\", \"all\"]\n", "wallet.hotkeys", 2, "all"),
+        ("[wallet]\nname = \"../x\"\n", "wallet.name", 2, "plain file name"),
+        ("chain_endpoint = \"https://node\"\n", "chain_endpoint", 1, "ws://"),
+    ] {
+        let file = TempFile::new("bad.toml", text);
+        let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+        assert_eq!((found[0].key.as_str(), found[0].line), (key, Some(line)), "{text}: {found:?}");
+        let shown = ConfigError::Invalid(found).to_string();
+        assert!(shown.contains(words) && shown.contains("bad.toml"), "{shown}");
+    }
 }
 
 #[test]

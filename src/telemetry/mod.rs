@@ -178,7 +178,6 @@ mod tests {
             .args(["--exact", "telemetry::tests::logging_child_on_closed_stderr", "--ignored", "--test-threads=1"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
-            .env("REGSOLVER_CLOSE_STDERR", "1")
             .output()
             .unwrap();
         assert_eq!(status.status.code(), Some(43), "{status:?}");
