@@ -137,7 +137,7 @@ mod tests {
         let buffer = Buffer::default();
         let sink = buffer.clone();
         let sub = subscriber(LogFormat::Text, EnvFilter::new("info"), false, move || sink.clone());
-        tracing::subscriber::with_default(sub, || tracing::info!(device = "cl:0:1", "self-test passed"));
+        tracing::subscriber::with_default(sub, || tracing::info!(device = %"cl:0:1", "self-test passed"));
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("device=cl:0:1") && text.contains("self-test passed"), "{text}");
     }
