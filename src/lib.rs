@@ -20,6 +20,7 @@
 pub mod chain;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod daemon;
 pub mod devices;
 pub mod engine;
@@ -27,4 +28,5 @@ pub mod kernels;
 pub mod pow;
 pub mod selection;
 pub mod solver;
+pub mod telemetry;
 pub mod wallet;
