@@ -364,7 +364,7 @@ mod tests {
         let list = [device("0", DeviceKind::Gpu, true), device("1", DeviceKind::Gpu, true)];
         let spec = |info: &GpuInfo| {
             if info.id == "0" {
-                return Err(DeviceError::Unsupported("sm_35 is too old".into()));
+                return Err(DeviceError::Incompatible("sm_35 is too old".into()));
             }
             Ok(WorkerSpec { backend: Backend::Cuda, name: info.name.clone(), build: Box::new(|| Err(DeviceError::Call("unused".into()))) })
         };
