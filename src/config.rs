@@ -90,7 +90,7 @@ pub struct Config {
     /// File holding the coldkey password (`$CREDENTIALS_DIRECTORY/coldkey-password` under systemd).
     pub coldkey_password_file: Option<PathBuf>,
     /// Byte order of legacy seals (`le`|`be`), for runtimes whose era is ambiguous.
-    #[serde(deserialize_with = "value_enum_opt")]
+    #[serde(deserialize_with = "name_opt")]
     pub seal_byte_order: Option<ByteOrder>,
     pub devices: DevicesConfig,
     pub metrics: MetricsConfig,
@@ -241,7 +241,7 @@ impl WalletConfig {
 pub struct DevicesConfig {
     /// Backends to run (`cpu`, `cuda`, `opencl`). Empty: the CPU when no GPU is selected,
     /// otherwise the selected GPUs only. A `select` below adds its backend.
-    #[serde(deserialize_with = "value_enum_list")]
+    #[serde(deserialize_with = "name_list")]
     pub backends: Vec<Backend>,
     pub cpu: CpuConfig,
     pub cuda: GpuConfig,
@@ -254,7 +254,7 @@ pub struct CpuConfig {
     /// Worker threads (default: one per core).
     pub threads: Option<usize>,
     /// Force a SIMD path (default: the best this CPU runs).
-    #[serde(deserialize_with = "value_enum_opt")]
+    #[serde(deserialize_with = "name_opt")]
     pub simd: Option<SimdLevel>,
 }
 
@@ -889,20 +889,26 @@ fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
-fn parse_value_enum<T: clap::ValueEnum, E: serde::de::Error>(text: &str) -> Result<T, E> {
-    T::from_str(text.trim(), true).map_err(|_| {
-        let names: Vec<String> =
-            T::value_variants().iter().filter_map(|v| v.to_possible_value()).map(|p| p.get_name().to_string()).collect();
-        E::custom(format!("`{text}` is not one of: {}", names.join(", ")))
-    })
+/// A name from a closed set, through the type's own `FromStr` (its error lists the valid names).
+fn parse_name<T: std::str::FromStr, E: serde::de::Error>(text: &str) -> Result<T, E>
+where
+    T::Err: std::fmt::Display,
+{
+    text.trim().parse().map_err(|e: T::Err| E::custom(e.to_string()))
 }
 
-fn value_enum_opt<'de, D: Deserializer<'de>, T: clap::ValueEnum>(d: D) -> Result<Option<T>, D::Error> {
-    parse_value_enum(&lenient_string(d)?).map(Some)
+fn name_opt<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error>
+where
+    T::Err: std::fmt::Display,
+{
+    parse_name(&lenient_string(d)?).map(Some)
 }
 
-fn value_enum_list<'de, D: Deserializer<'de>, T: clap::ValueEnum>(d: D) -> Result<Vec<T>, D::Error> {
-    string_list(d)?.iter().map(|s| parse_value_enum(s)).collect()
+fn name_list<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Vec<T>, D::Error>
+where
+    T::Err: std::fmt::Display,
+{
+    string_list(d)?.iter().map(|s| parse_name(s)).collect()
 }
 
 #[cfg(test)]
