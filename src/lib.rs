@@ -14,6 +14,7 @@ pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod devices;
+pub mod fleet;
 pub mod kernels;
 pub mod pow;
 pub mod solver;
