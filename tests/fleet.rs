@@ -246,25 +246,26 @@ async fn malformed_and_oversized_messages_are_refused_and_the_coordinator_carrie
     let oversized = format!(r#"{{"jsonrpc":"2.0","method":"fleet_submitCandidates","id":3,"params":[1,[{nonces}]]}}"#);
     assert!(oversized.len() > 8 * 1024);
     send_frame(&mut big, 1, oversized.as_bytes()).await;
-    loop {
-        match read_frame(&mut big).await {
-            None => break,
-            Some((8, _)) => break, // a close frame
-            Some((_, payload)) => panic!("oversized message answered: {}", String::from_utf8_lossy(&payload)),
+    // Refused unread: jsonrpsee answers "Request is too big" (or just closes), never runs it.
+    match read_frame(&mut big).await {
+        None | Some((8, _)) => {}
+        Some((_, payload)) => {
+            let reply: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+            assert_eq!(reply["error"]["code"], -32007, "too big: {reply}");
         }
     }
 
     // Through jsonrpsee's own client too.
     let client = raw_client(&coordinator, None).await.unwrap();
     client.hello(PROTOCOL_VERSION, "big".into(), vec![]).await.unwrap();
-    assert!(client.submit_candidates(1, vec![u64::MAX; 4000]).await.is_err());
-    until("the oversized client's disconnection", || !client.is_connected()).await;
+    assert!(client.submit_candidates(1, vec![u64::MAX; 4000]).await.is_err(), "oversized call refused");
 
     // The coordinator still serves.
     let fresh = raw_client(&coordinator, None).await.unwrap();
     let welcome = fresh.hello(PROTOCOL_VERSION, "after".into(), vec!["cpu".into()]).await.unwrap();
     assert!(welcome.slice_index >= 1);
-    until("only the fresh worker listed", || coordinator.workers().iter().map(|w| w.name.clone()).collect::<Vec<_>>() == ["after"]).await;
+    assert!(coordinator.workers().iter().any(|w| w.name == "after"));
+    assert!(coordinator.workers().iter().all(|w| w.candidates_forwarded == 0));
 }
 
 #[tokio::test]
