@@ -32,8 +32,16 @@ async fn coordinator_child() {
     let coordinator = Coordinator::serve("127.0.0.1:0".parse().unwrap(), None, limits, Arc::new(tx)).await.expect("bind");
     println!("{}", coordinator.local_addr());
     let hot = HotLoop::new(Challenge::pow_register(1, &[1; 32], &[2; 32], &[3; 32]).unwrap(), Target::from_difficulty(1 << 40).unwrap(), ByteOrder::Little);
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
-    while let Ok(Some(line)) = lines.next_line().await {
+    // Commands arrive on stdin, read on a plain thread (tokio's stdin is not enabled here).
+    let (lines_tx, mut lines) = mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = lines.recv().await {
         match line.as_str() {
             "publish" => coordinator.publish(FleetJob::new(unix_nanos(), Scheme::PowRegister, &hot, 0)),
             "workers" => println!("{}", coordinator.workers().len()),
