@@ -254,7 +254,7 @@ impl Coordinator {
         if token.is_none() && !addr.ip().is_loopback() {
             return Err(FleetError::TokenRequired { addr });
         }
-        if limits.max_message_bytes < 1024 || limits.max_connections == 0 || !(limits.candidates_per_second > 0.0) || limits.candidate_burst == 0 {
+        if limits.max_message_bytes < 1024 || limits.max_connections == 0 || !limits.candidates_per_second.is_finite() || limits.candidates_per_second <= 0.0 || limits.candidate_burst == 0 {
             return Err(FleetError::Limits(format!("{limits:?}")));
         }
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| FleetError::Bind { addr, reason: e.to_string() })?;
