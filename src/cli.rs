@@ -1,9 +1,12 @@
-//! Command-line definitions (clap): `solve`, `bench`, `devices`.
+//! Command-line definitions (clap): `solve`, `bench`, `devices`, and their conversion into the
+//! library's plain types (values clap cannot range-check are checked there).
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::pow::{ByteOrder, Scheme};
+use crate::pow::{ByteOrder, Scheme, UnknownName};
+use crate::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
 use crate::solver::cpu::SimdLevel;
+use crate::solver::Backend;
 
 #[derive(Parser, Debug)]
 #[command(name = "regsolver", version, about = "Proof-of-work registration solver for Bittensor's subtensor chain")]
@@ -13,6 +16,34 @@ pub struct Cli {
     pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Whether the command was asked for JSON output (errors then print JSON too).
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Solve(args) => args.json,
+            Command::Bench(args) => args.json,
+            Command::Devices(args) => args.json,
+        }
+    }
+}
+
+/// `--simd`: one path, or (bench only) every path this CPU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimdArg {
+    Level(SimdLevel),
+    All,
+}
+
+impl std::str::FromStr for SimdArg {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Self, UnknownName> {
+        match text {
+            "all" => Ok(SimdArg::All),
+            _ => text.parse().map(SimdArg::Level),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -28,12 +59,13 @@ pub enum Command {
 /// Which devices search.
 #[derive(Args, Debug, Clone)]
 pub struct DeviceArgs {
-    /// CPU worker threads (default: one per core).
+    /// CPU worker threads (default: one per core; at most 4 per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Force a CPU SIMD path instead of the best one this CPU runs.
-    #[arg(long, value_enum)]
-    pub simd: Option<SimdLevel>,
+    /// Force a CPU SIMD path instead of the best one this CPU runs: scalar, sha-ni, avx2,
+    /// avx2-sha-ni, avx512 (`bench` also takes `all`: every path this CPU runs, one row each).
+    #[arg(long)]
+    pub simd: Option<SimdArg>,
     /// CUDA devices: `0`, `0,2` or `all`.
     #[arg(long)]
     pub gpu: Option<String>,
@@ -41,18 +73,47 @@ pub struct DeviceArgs {
     /// NVIDIA GPUs the CUDA backend drives alongside; else CPU devices, unless the CPU backend runs).
     #[arg(long)]
     pub opencl: Option<String>,
-    /// GPU threads per launch (default: all the device holds at once: CUDA's occupancy for
-    /// the kernels' register use, or 2048 per OpenCL compute unit).
+    /// GPU threads per launch, at least 1 (default: all the device holds at once: CUDA's
+    /// occupancy for the kernels' register use, or 2048 per OpenCL compute unit).
     #[arg(long)]
     pub gpu_threads: Option<u32>,
-    /// Nonces per GPU thread in a full batch (a batch is threads x this).
-    #[arg(long, default_value_t = 64)]
+    /// Nonces per GPU thread in a full batch, at least 1 (a batch is threads x this).
+    #[arg(long, default_value_t = DEFAULT_GPU_NONCES_PER_THREAD)]
     pub gpu_nonces_per_thread: u32,
+}
+
+impl DeviceArgs {
+    /// The selection these flags make, with `backends` asked for, checked for range and form.
+    /// `--simd all` is refused here: only `bench` takes it (see [`DeviceArgs::simd_all`]).
+    pub fn selection(&self, backends: Vec<Backend>) -> Result<DeviceSelection, SelectionError> {
+        let simd = match self.simd {
+            None => None,
+            Some(SimdArg::Level(level)) => Some(level),
+            Some(SimdArg::All) => return Err(SelectionError::Invalid("--simd all is for `bench` only; name one path".into())),
+        };
+        let selection = DeviceSelection {
+            backends,
+            threads: self.threads,
+            simd,
+            gpu: self.gpu.as_deref().map(DeviceIds::cuda).transpose()?,
+            opencl: self.opencl.as_deref().map(DeviceIds::opencl).transpose()?,
+            gpu_threads: self.gpu_threads,
+            gpu_nonces_per_thread: self.gpu_nonces_per_thread,
+        };
+        selection.validate()?;
+        Ok(selection)
+    }
+
+    /// Whether `--simd all` was given.
+    pub fn simd_all(&self) -> bool {
+        self.simd == Some(SimdArg::All)
+    }
 }
 
 #[derive(Args, Debug)]
 pub struct SolveArgs {
-    #[arg(long, value_enum)]
+    /// pow-register, legacy or faucet.
+    #[arg(long)]
     pub scheme: Scheme,
     /// Subnet (pow-register only; not 0).
     #[arg(long)]
@@ -69,19 +130,19 @@ pub struct SolveArgs {
     /// Difficulty (at least 1); faucet defaults to 1,000,000.
     #[arg(long)]
     pub difficulty: Option<u64>,
-    /// How the seal is read as a number: pow-register is always `le`; legacy and faucet depend
-    /// on the runtime era (`be` up to spec 277, `le` from 283).
-    #[arg(long, value_enum)]
+    /// How the seal is read as a number, `le` or `be`: pow-register is always `le`; legacy and
+    /// faucet depend on the runtime era (`be` up to spec 277, `le` from 283).
+    #[arg(long)]
     pub byte_order: Option<ByteOrder>,
     /// First nonce to try (default: random).
     #[arg(long)]
     pub start_nonce: Option<u64>,
-    /// Backends to search with (default: cpu).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "cpu")]
-    pub backend: Vec<crate::solver::Backend>,
+    /// Backends to search with: cpu, cuda, opencl, comma-separated (default: cpu).
+    #[arg(long, value_delimiter = ',', default_value = "cpu")]
+    pub backend: Vec<Backend>,
     #[command(flatten)]
     pub devices: DeviceArgs,
-    /// Give up after this many seconds (exit code 3).
+    /// Give up after this many seconds (exit code 3); more than 0, at most a year.
     #[arg(long)]
     pub timeout: Option<f64>,
     /// Print one JSON object instead of text.
@@ -102,9 +163,10 @@ pub enum BenchBackend {
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: BenchBackend,
-    #[arg(long, value_enum, default_value = "pow-register")]
+    /// pow-register, legacy or faucet.
+    #[arg(long, default_value = "pow-register")]
     pub scheme: Scheme,
-    /// Seconds to measure each backend (after warm-up and self-tests).
+    /// Seconds to measure each backend (after warm-up and self-tests); more than 0, at most a day.
     #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
     #[command(flatten)]

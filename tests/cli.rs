@@ -1,9 +1,12 @@
 //! The `regsolver` binary as a user runs it: `solve` for every scheme and byte order, clear
-//! errors with non-zero exits for bad input, `bench --json` and `devices`.
+//! errors with non-zero exits for bad input (every flag of every command, table-driven), the
+//! device fallback rule, JSON on every exit, `bench --json` and `devices`.
 
 mod common;
 
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::ss58::parse_account;
@@ -15,8 +18,45 @@ const HOTKEY: &str = "e8485623dde364c184f05e9ab1f66f9939c5a28d479538f37fda36c49b
 const COLDKEY: &str = "0f1973c158752f2e8d4cc2acea64432f899120ba6cfb93fe37731592da565268";
 const HOTKEY_SS58: &str = "5HKGTLKg2vsc";
 
+/// The longest any one run of the binary may take before the test fails (and kills it).
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
 fn regsolver(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regsolver")).args(args).env("REGSOLVER_LOG", "warn").output().expect("run regsolver")
+    run_bounded(args, RUN_LIMIT)
+}
+
+/// Runs the binary, killing it and failing if it outlives `limit`.
+fn run_bounded(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regsolver"))
+        .args(args)
+        .env("REGSOLVER_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run regsolver");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for regsolver") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("regsolver {args:?} ran longer than {} s (killed)", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
 }
 
 fn json_of(out: &Output) -> Value {
@@ -188,8 +228,203 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
             assert_usage_error(&opencl_missing, "--opencl 9:9: no such device");
             assert_usage_error(&["bench", "--backend", "opencl", "--opencl", "9:9"], "--opencl 9:9: no such device");
         }
-        _ => common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check"),
+        _ => {
+            // Without OpenCL the named device is refused all the same, as unavailable.
+            assert_device_unavailable(&opencl_missing, "--opencl 9:9: unavailable on this machine");
+            common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check")
+        }
     }
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_device_unavailable(args: &[&str], needle: &str) {
+    let out = regsolver(args);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(4), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
+}
+
+const POW_ARGS: [&str; 11] =
+    ["solve", "--scheme", "pow-register", "--netuid", "7", "--hotkey", HOTKEY, "--coldkey", COLDKEY, "--block-hash", BLOCK];
+
+/// `solve` for pow-register at difficulty 1000 with `extra` flags (on one thread, unless
+/// `extra` sets `--threads`).
+fn pow_solve(extra: &[&'static str]) -> Vec<&'static str> {
+    let threads: &[&str] = if extra.contains(&"--threads") { &[] } else { &["--threads", "1"] };
+    POW_ARGS.iter().copied().chain(["--difficulty", "1000"]).chain(threads.iter().copied()).chain(extra.iter().copied()).collect()
+}
+
+#[test]
+fn issue_10_inputs_are_refused_with_exit_2() {
+    for threads in ["100000", "18446744073709551615"] {
+        assert_usage_error(&pow_solve(&["--threads", threads]), &format!("--threads {threads} is more than"));
+        assert_usage_error(&["bench", "--threads", threads, "--seconds", "0.1"], &format!("--threads {threads} is more than"));
+    }
+    assert_usage_error(&pow_solve(&["--threads", "0"]), "--threads must be at least 1");
+    assert_usage_error(&["bench", "--threads", "0"], "--threads must be at least 1");
+    assert_usage_error(&pow_solve(&["--threads", "100000"]), "per core on this machine");
+    for backend in ["opencl", "cuda"] {
+        for (flag, needle) in [("--gpu-threads", "--gpu-threads must be between 1"), ("--gpu-nonces-per-thread", "--gpu-nonces-per-thread must be between 1")] {
+            assert_usage_error(&pow_solve(&["--backend", backend, flag, "0"]), needle);
+            assert_usage_error(&["bench", "--backend", backend, flag, "0", "--seconds", "0.1"], needle);
+        }
+    }
+    assert_usage_error(&pow_solve(&["--byte-order", "be"]), "--scheme pow-register does not take --byte-order be");
+    let legacy = ["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--block-hash", BLOCK, "--difficulty", "10"];
+    assert_usage_error(&[&legacy[..], &["--netuid", "7"][..]].concat(), "--scheme legacy does not take --netuid");
+    let faucet = ["solve", "--scheme", "faucet", "--coldkey", COLDKEY, "--block-hash", BLOCK, "--netuid", "7"];
+    assert_usage_error(&faucet, "--scheme faucet does not take --netuid");
+    assert_usage_error(&pow_solve(&["--simd", "all"]), "--simd all is for `bench` only");
+}
+
+/// The rule: a device named by id must be usable (exit 2 if the backend lacks it, exit 4 if the
+/// backend is unavailable here); `all` takes what there is and falls back to the CPU, loudly.
+#[test]
+fn named_gpus_must_exist_and_all_falls_back_to_the_cpu_loudly() {
+    match regsolver::solver::cuda::list() {
+        Ok(list) if !list.is_empty() => {
+            assert_usage_error(&pow_solve(&["--gpu", "65535"]), "--gpu 65535: no such device");
+        }
+        _ => {
+            assert_device_unavailable(&pow_solve(&["--gpu", "5"]), "--gpu 5: unavailable on this machine");
+            assert_device_unavailable(&["bench", "--backend", "cuda", "--seconds", "0.1"], "--backend cuda: unavailable on this machine");
+            let out = regsolver(&pow_solve(&["--backend", "cuda", "--gpu", "all", "--json"]));
+            let stderr = stderr_of(&out);
+            assert!(out.status.success(), "{stderr}");
+            assert!(stderr.contains("NO GPU BACKEND IS AVAILABLE") && stderr.contains("falling back to the CPU"), "{stderr}");
+            assert!(json_of(&out)["device"].as_str().unwrap().starts_with("cpu:"));
+        }
+    }
+}
+
+/// With `--json`, a failing run prints exactly one JSON object on stdout, with its exit code.
+fn assert_json_error(args: &[&str], code: i32) -> Value {
+    let out = regsolver(args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr_of(&out));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?}: one JSON line on stdout, got {stdout:?}");
+    let value: Value = serde_json::from_str(lines[0]).expect("JSON");
+    assert_eq!(value["code"], code, "{value}");
+    assert!(!value["error"].as_str().unwrap().is_empty());
+    value
+}
+
+#[test]
+fn json_runs_print_one_json_object_on_every_exit() {
+    let timeout = ["--difficulty", "18446744073709551615", "--timeout", "0.3", "--json"];
+    let legacy = ["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--block-hash", BLOCK, "--threads", "1"];
+    let value = assert_json_error(&[&legacy[..], &timeout[..]].concat(), 3);
+    assert_eq!(value["error"], "no solution found within 0.3 s");
+    assert_json_error(&pow_solve(&["--threads", "0", "--json"]), 2);
+    assert_json_error(&pow_solve(&["--threads", "abc", "--json"]), 2);
+    assert_json_error(&["bench", "--seconds", "-5", "--json"], 2);
+    if regsolver::solver::cuda::list().map(|l| l.is_empty()).unwrap_or(true) {
+        assert_json_error(&pow_solve(&["--gpu", "5", "--json"]), 4);
+    }
+}
+
+/// Every flag of every command, with values out of range, zero, negative, absurd or malformed:
+/// each run is bounded, exits 2 with one line on stderr (and one JSON object on stdout with
+/// `--json`), and never panics. A flag missing from the table fails the test, so the next
+/// flag added gets the same treatment. Zero is listed where it is not a valid value.
+#[test]
+fn every_flag_refuses_bad_values_with_one_line_and_exit_2() {
+    let absurd = "9".repeat(40);
+    let not_hex = "zz".repeat(32);
+    let solve_base: Vec<&str> = pow_solve(&["--timeout", "20"]);
+    let bench_base: Vec<&str> = vec!["bench", "--threads", "1", "--seconds", "0.1"];
+    let table: Vec<(&str, &[&str], &str, Vec<&str>)> = vec![
+        ("solve", &solve_base[..], "--scheme", vec!["", "nope", "0", "-1", &absurd]),
+        ("solve", &solve_base[..], "--netuid", vec!["0", "-1", "65536", &absurd, "x"]),
+        ("solve", &solve_base[..], "--block-hash", vec!["", "0", "-1", "abcd", &absurd, &not_hex]),
+        ("solve", &solve_base[..], "--hotkey", vec!["", "0", "-1", "zz", &absurd]),
+        ("solve", &solve_base[..], "--coldkey", vec!["", "0", "-1", "zz", &absurd]),
+        ("solve", &solve_base[..], "--difficulty", vec!["0", "-1", "18446744073709551616", &absurd, "x"]),
+        ("solve", &solve_base[..], "--byte-order", vec!["", "0", "-1", "middle", "be"]),
+        // Every u64 is a start nonce, 0 included.
+        ("solve", &solve_base[..], "--start-nonce", vec!["-1", "18446744073709551616", &absurd, "x"]),
+        ("solve", &solve_base[..], "--backend", vec!["", "0", "-1", "gpu", "cpu,nope"]),
+        ("solve", &solve_base[..], "--threads", vec!["0", "-1", "100000", "18446744073709551615", &absurd, "x"]),
+        ("solve", &solve_base[..], "--simd", vec!["", "0", "-1", "avx9", "all"]),
+        ("solve", &solve_base[..], "--gpu", vec!["", "-1", "x", "0:0", "0,,1", &absurd]),
+        ("solve", &solve_base[..], "--opencl", vec!["", "0", "-1:0", "a:b", "0:0:0", &absurd]),
+        ("solve", &solve_base[..], "--gpu-threads", vec!["0", "-1", "4294967295", "4294967296", &absurd]),
+        ("solve", &solve_base[..], "--gpu-nonces-per-thread", vec!["0", "-1", "4294967295", "4294967296", &absurd]),
+        ("solve", &solve_base[..], "--timeout", vec!["0", "-1", "nan", "inf", "1e300", "x"]),
+        ("solve", &solve_base[..], "--json", vec!["x"]),
+        ("solve", &solve_base[..], "--verbose", vec!["x"]),
+        ("bench", &bench_base[..], "--backend", vec!["", "0", "-1", "gpu"]),
+        ("bench", &bench_base[..], "--scheme", vec!["", "0", "-1", "nope"]),
+        ("bench", &bench_base[..], "--seconds", vec!["0", "-1", "nan", "inf", "1e300", &absurd, "x"]),
+        ("bench", &bench_base[..], "--threads", vec!["0", "-1", "100000", "18446744073709551615", &absurd, "x"]),
+        ("bench", &bench_base[..], "--simd", vec!["", "0", "-1", "avx9"]),
+        ("bench", &bench_base[..], "--gpu", vec!["", "-1", "x", "0:0", &absurd]),
+        ("bench", &bench_base[..], "--opencl", vec!["", "0", "-1:0", "a:b", &absurd]),
+        ("bench", &bench_base[..], "--gpu-threads", vec!["0", "-1", "4294967295", &absurd]),
+        ("bench", &bench_base[..], "--gpu-nonces-per-thread", vec!["0", "-1", "4294967295", &absurd]),
+        ("bench", &bench_base[..], "--json", vec!["x"]),
+        ("bench", &bench_base[..], "--verbose", vec!["x"]),
+        ("devices", &["devices"][..], "--json", vec!["x"]),
+        ("devices", &["devices"][..], "--verbose", vec!["x"]),
+    ];
+    // The table covers every flag each command's --help lists.
+    for command in ["solve", "bench", "devices"] {
+        let help = String::from_utf8_lossy(&regsolver(&[command, "--help"]).stdout).into_owned();
+        for flag in help.split_whitespace().filter(|w| w.starts_with("--")).map(|w| w.trim_end_matches(',')) {
+            if flag == "--help" || flag == "--version" {
+                continue;
+            }
+            assert!(table.iter().any(|(c, _, f, _)| *c == command && *f == flag), "{command} {flag} has no row in the table");
+        }
+    }
+    for (_, base, flag, values) in &table {
+        for value in values {
+            // Switches take no value: `--json=x`. Others: the base with this flag's value replaced.
+            let mut args: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < base.len() {
+                if base[i] == *flag {
+                    i += 2;
+                    continue;
+                }
+                args.push(base[i].to_string());
+                i += 1;
+            }
+            let switch = matches!(*flag, "--json" | "--verbose");
+            if switch {
+                args.push(format!("{flag}={value}"));
+            } else {
+                args.extend([flag.to_string(), value.to_string()]);
+                args.push("--json".into());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = run_bounded(&args, Duration::from_secs(60));
+            let stderr = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: exit {:?}, stderr {stderr}", out.status);
+            assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{flag} {value:?}: {stderr}");
+            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(lines.len(), 1, "{flag} {value:?}: one line on stderr, got {stderr:?}");
+            assert!(lines[0].starts_with("error: "), "{flag} {value:?}: {stderr}");
+            if !switch {
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let json: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{flag} {value:?}: {e}: {stdout:?}"));
+                assert_eq!(json["code"], 2, "{flag} {value:?}: {json}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bench_simd_all_measures_every_path_this_cpu_runs() {
+    let report = json_of(&regsolver(&["bench", "--simd", "all", "--threads", "1", "--seconds", "0.2", "--json"]));
+    let devices: Vec<&str> = report["results"].as_array().unwrap().iter().map(|r| r["device"].as_str().unwrap()).collect();
+    let expected: Vec<String> = regsolver::solver::cpu::SimdLevel::available().iter().map(|l| format!("cpu ({})", l.name())).collect();
+    assert_eq!(devices, expected, "{report}");
+    assert!(report["results"].as_array().unwrap().iter().all(|r| r["seals_per_second"].as_f64().unwrap() > 0.0));
 }
 
 #[test]
@@ -244,6 +479,9 @@ fn devices_lists_the_simd_choice_and_each_gpu_backend() {
     assert!(listing["cpu"]["simd_available"].as_array().unwrap().iter().any(|v| v == selected));
     for backend in ["cuda", "opencl"] {
         assert!(listing[backend].get("devices").is_some() || listing[backend].get("unavailable").is_some(), "{listing}");
+        if let Some(why) = listing[backend]["unavailable"].as_str() {
+            assert!(!why.to_lowercase().starts_with("unavailable"), "the word once: {listing}");
+        }
     }
     let text = regsolver(&["devices"]);
     let text = String::from_utf8_lossy(&text.stdout);

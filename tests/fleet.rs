@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use regsolver::fleet::protocol::{codes, FleetApiClient, SLICE_BITS};
-use regsolver::fleet::worker::Found;
-use regsolver::fleet::{local::PoolAdapter, run_worker, Coordinator, DeviceRate, FleetError, FleetJob, Limits, LocalPool, RemoteCandidate, Token, WorkerConfig, PROTOCOL_VERSION};
+use regsolver::fleet::{
+    run_worker, Coordinator, DeviceRate, FleetError, FleetJob, Found, Limits, LocalPool, RemoteCandidate, Token, WorkerConfig,
+    PROTOCOL_VERSION,
+};
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Scheme, Target};
 use regsolver::solver::cpu::{CpuDevice, SimdLevel};
-use regsolver::solver::pool::WorkerSpec;
+use regsolver::solver::pool::{JobId, Pool, Verdict, VerdictReceiver, WorkerSpec};
 use regsolver::solver::Backend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -35,12 +37,16 @@ async fn coordinator(token: Option<Token>, limits: Limits) -> (Coordinator, mpsc
     (coordinator, rx)
 }
 
-fn cpu_pool() -> (Arc<PoolAdapter>, mpsc::UnboundedReceiver<Found>) {
-    PoolAdapter::start(vec![WorkerSpec {
+/// A real one-thread CPU pool, self-tested (so its device has its tag), and its verdict queue.
+async fn cpu_pool() -> (Arc<Pool>, VerdictReceiver) {
+    let pool = Pool::start(vec![WorkerSpec {
         backend: Backend::Cpu,
         name: "cpu".into(),
         build: Box::new(|| Ok(Box::new(CpuDevice::new(SimdLevel::best(), 0)) as _)),
-    }])
+    }]);
+    until("the CPU self-test", || pool.all_settled()).await;
+    let verdicts = pool.verdicts();
+    (Arc::new(pool), verdicts)
 }
 
 fn config(coordinator: &Coordinator, token: Option<Token>, name: &str) -> WorkerConfig {
@@ -63,6 +69,10 @@ async fn next_candidate(rx: &mut mpsc::UnboundedReceiver<RemoteCandidate>) -> Re
     tokio::time::timeout(BOUND, rx.recv()).await.expect("a candidate in time").expect("sink open")
 }
 
+async fn next_verdict(verdicts: &mut VerdictReceiver) -> Verdict {
+    tokio::time::timeout(BOUND, verdicts.recv()).await.expect("a verdict in time").expect("the pool runs")
+}
+
 async fn raw_client(coordinator: &Coordinator, token: Option<&str>) -> Result<WsClient, ClientError> {
     let mut headers = http::HeaderMap::new();
     if let Some(token) = token {
@@ -82,7 +92,7 @@ async fn three_workers_solve_a_legacy_job_and_the_coordinator_receives_verified_
     let (coordinator, mut candidates) = coordinator(None, Limits::default()).await;
     let mut workers = Vec::new();
     for name in ["rig-a", "rig-b", "rig-c"] {
-        let (pool, found) = cpu_pool();
+        let (pool, found) = cpu_pool().await;
         workers.push(tokio::spawn(run_worker(config(&coordinator, None, name), pool, found)));
     }
     until("three workers", || coordinator.workers().len() == 3).await;
@@ -105,7 +115,7 @@ async fn three_workers_solve_a_legacy_job_and_the_coordinator_receives_verified_
         let nonce = from[&format!("fleet:{}", info.name)];
         let position = hot.layout.position_of(nonce);
         assert_eq!(position.wrapping_sub(base) >> SLICE_BITS, u64::from(info.slice_index), "{} outside its slice", info.name);
-        assert_eq!(info.devices, vec!["cpu".to_string()]);
+        assert_eq!(info.devices, vec!["cpu:0".to_string()]);
         assert!(info.address.ip().is_loopback());
         assert_eq!(info.compute_errors, 0);
     }
@@ -123,7 +133,9 @@ async fn a_wrong_or_missing_token_is_refused_before_the_upgrade() {
     let (coordinator, _candidates) = coordinator(Some(token), Limits::default()).await;
     for presented in [Some(Token::new("wrong-token").unwrap()), None] {
         let (pool, found) = RecordingPool::new();
-        let outcome = tokio::time::timeout(BOUND, run_worker(config(&coordinator, presented, "intruder"), pool.clone(), found)).await.expect("bounded");
+        let outcome = tokio::time::timeout(BOUND, run_worker(config(&coordinator, presented, "intruder"), pool.clone(), found))
+            .await
+            .expect("bounded");
         assert!(matches!(outcome, Err(FleetError::Unauthorized { .. })), "{outcome:?}");
         assert!(pool.events().iter().all(|e| e == "clear"), "never given a job");
     }
@@ -384,7 +396,7 @@ async fn a_worker_follows_jobs_idles_without_one_and_while_disconnected() {
 async fn a_restarted_coordinator_gets_its_worker_back_and_the_next_job_solved() {
     let (first, mut candidates) = coordinator(None, Limits::default()).await;
     let addr = first.local_addr();
-    let (pool, found) = cpu_pool();
+    let (pool, found) = cpu_pool().await;
     let worker = tokio::spawn(run_worker(config(&first, None, "steady"), pool.clone(), found));
     until("hello", || first.workers().len() == 1).await;
     let job1 = legacy_job(6, 1 << 14);
@@ -392,6 +404,9 @@ async fn a_restarted_coordinator_gets_its_worker_back_and_the_next_job_solved() 
     let candidate = next_candidate(&mut candidates).await;
     assert!(job1.verify(candidate.nonce).is_some());
     first.shutdown().await;
+    // Without a coordinator the worker empties the pool's job slot: its device waits, idle.
+    until("an idle pool", || pool.snapshot().iter().all(|d| d.idle)).await;
+    assert_eq!(pool.current_job(), None);
 
     let (tx, mut candidates) = mpsc::unbounded_channel();
     let second = Coordinator::serve(addr, None, Limits::default(), Arc::new(tx)).await.expect("the same port again");
@@ -401,5 +416,42 @@ async fn a_restarted_coordinator_gets_its_worker_back_and_the_next_job_solved() 
     let candidate = next_candidate(&mut candidates).await;
     assert_eq!(candidate.job_id, 2);
     assert!(job2.verify(candidate.nonce).is_some());
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_pool_judges_remote_candidates_against_its_job_of_the_same_id() {
+    // The daemon's pool (no local device: every verdict is a remote worker's) is the sink.
+    let daemon = Pool::start(Vec::new());
+    let mut verdicts = daemon.verdicts();
+    let coordinator = Coordinator::serve(loopback(), None, Limits::default(), Arc::new(daemon.candidate_sender())).await.unwrap();
+    let (pool, found) = cpu_pool().await;
+    let worker = tokio::spawn(run_worker(config(&coordinator, None, "rig"), pool, found));
+    until("hello", || coordinator.workers().len() == 1).await;
+
+    let hot = legacy_job(8, 1 << 14);
+    let id = daemon.set_job(hot.clone(), 0);
+    coordinator.publish(FleetJob::new(id.0, Scheme::Legacy, &hot, 0));
+    match next_verdict(&mut verdicts).await {
+        Verdict::Solution(s) => {
+            assert_eq!((s.job, s.device.as_str()), (id, "fleet:rig"));
+            assert_eq!(Some(s.seal), hot.verify(s.nonce));
+        }
+        other => panic!("expected a solution, got {other:?}"),
+    }
+
+    // A fleet job the pool never set: its candidates pass the coordinator's check, but the
+    // pool has no job of that id and calls them stale.
+    let unknown = JobId(id.0 + 1000);
+    coordinator.publish(FleetJob::new(unknown.0, Scheme::Legacy, &legacy_job(9, 1 << 14), 0));
+    loop {
+        let verdict = next_verdict(&mut verdicts).await;
+        if verdict.job() == id {
+            continue;
+        }
+        assert!(matches!(verdict, Verdict::Stale { job, .. } if job == unknown), "{verdict:?}");
+        break;
+    }
+    assert!(daemon.verdict_counts()["fleet:rig"].solutions >= 1);
     worker.abort();
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Target};
-use regsolver::solver::pool::{verify, Pool};
+use regsolver::solver::pool::{JobId, Pool, Verdict, VerdictReceiver};
 use regsolver::solver::{opencl, search, selftest, Device, DeviceKind, GpuTuning};
 
 const REQUIRE: &str = "REGSOLVER_REQUIRE_OPENCL";
@@ -68,18 +68,16 @@ proptest! {
     }
 }
 
-fn solution_for(pool: &Pool, job_id: u64) -> u64 {
+fn solution_for(verdicts: &VerdictReceiver, job: JobId) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        if let Some(c) = pool.next_candidate(Duration::from_millis(100)) {
-            if c.job.id == job_id {
-                if let Some(s) = verify(&c) {
-                    return s.nonce;
-                }
+        if let Some(Verdict::Solution(s)) = verdicts.recv_timeout(Duration::from_millis(100)) {
+            if s.job == job {
+                return s.nonce;
             }
         }
     }
-    panic!("no solution for job {job_id}");
+    panic!("no solution for job {job}");
 }
 
 #[test]
@@ -88,15 +86,17 @@ fn workers_switch_jobs_and_every_solution_verifies() {
     if list.is_empty() {
         return common::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
     }
-    let mut pool = Pool::start(vec![opencl::worker_spec(&list[0], TUNING).unwrap()]);
+    let pool = Pool::start(vec![opencl::worker_spec(&list[0], TUNING).unwrap()]);
+    let verdicts = pool.verdicts();
     let first = pool.set_job(job(true, [1; 32], ByteOrder::Little, 500), 0);
-    let a = solution_for(&pool, first.id);
-    assert!(first.hot.verify(a).is_some());
+    let a = solution_for(&verdicts, first);
+    let first_hot = pool.job(first).expect("remembered");
+    assert!(first_hot.verify(a).is_some());
     let second = pool.set_job(job(false, [2; 32], ByteOrder::Big, 500), 0);
-    let b = solution_for(&pool, second.id);
-    assert!(second.hot.verify(b).is_some());
-    assert!(first.hot.verify(b).is_none() || a != b);
-    pool.stop();
+    let b = solution_for(&verdicts, second);
+    assert!(pool.job(second).expect("remembered").verify(b).is_some());
+    assert!(first_hot.verify(b).is_none() || a != b);
+    pool.shutdown();
 }
 
 #[test]

@@ -4,7 +4,9 @@
 #   - NVRTC, ptxas, cuobjdump and nvdisasm (PyPI wheels, cached in .deps/) so the real CUDA
 #     kernels are compiled and inspected without a GPU;
 #   - g++ (Debian), which runs the CUDA kernel source on the CPU (tests/cuda_on_host.rs) and
-#     builds the simulated CUDA driver the backend's host code is tested on (tests/cuda_simulated.rs).
+#     builds the simulated CUDA driver the backend's host code is tested on (tests/cuda_simulated.rs);
+#   - Node.js and the pinned chopsticks (tests/chopsticks/setup.sh: npm ci into
+#     tests/chopsticks/node_modules), which run the real subtensor runtimes the end-to-end tests use.
 # With those present the OpenCL and NVRTC tests are required (a missing piece fails, never
 # skips). CUDA run-time tests skip unless a GPU is present (REGSOLVER_REQUIRE_GPU=1 to require).
 set -euo pipefail
@@ -15,6 +17,7 @@ missing=()
 for pkg in pocl-opencl-icd ocl-icd-libopencl1 clinfo g++; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (Debian)"
   sudo_cmd=""
@@ -29,14 +32,26 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$CUDA_WHEELS" ]; then
   echo "==> installing NVRTC, ptxas, cuobjdump, nvdisasm (PyPI) into $DEPS/cuda"
   rm -rf "$DEPS/cuda"
   # shellcheck disable=SC2086
-  python3 -m pip install -q --disable-pip-version-check --no-deps --target "$DEPS/cuda" $CUDA_WHEELS
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$DEPS/cuda" $CUDA_WHEELS
   echo "$CUDA_WHEELS" > "$stamp"
 fi
 export LD_LIBRARY_PATH="$DEPS/cuda/nvidia/cuda_nvrtc/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="$DEPS/cuda/nvidia/cuda_nvcc/bin:$DEPS/cuda/nvidia/cu13/bin:$PATH"
 export REGSOLVER_REQUIRE_OPENCL=1 REGSOLVER_REQUIRE_NVRTC=1
 
+# Node.js + chopsticks; exports REGSOLVER_CHOPSTICKS (and PATH when it installs node).
+source tests/chopsticks/setup.sh
+# Property tests run fresh in CI: no regression files, and no proptest notice about tests/ having
+# no lib.rs (it looks for one to place them).
+export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
+
 echo "==> clinfo: $(clinfo -l 2>/dev/null | tr '\n' ' ')"
+# Lints: the crate is clean under clippy's default set, so any warning fails. Hot-path modules opt
+# into stricter lints (e.g. `#![warn(clippy::cast_possible_truncation)]`), which this makes binding
+# there without imposing them crate-wide.
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo clippy --all-targets --quiet -- -D warnings
 # Unit and integration tests, plus every criterion bench run once in test mode.
 # --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
 cargo test --all-targets -- --nocapture

@@ -6,10 +6,12 @@
 //! - [`coordinator`]: the WebSocket server: job fan-out, candidate intake, worker table.
 //! - [`worker`]: the client loop: follow jobs on a local pool, send candidates and hashrate,
 //!   reconnect with backoff.
-//! - [`local`]: today's [`crate::solver::pool::Pool`] behind the worker's [`worker::LocalPool`].
+//! - [`local`]: the solver's [`crate::solver::pool::Pool`] as the worker's [`LocalPool`] and
+//!   [`FoundSource`], and its candidate sender as the coordinator's [`CandidateSink`].
 //!
 //! A remote candidate is one more source for the daemon's verify step, never a shortcut
-//! around it: the coordinator hands every candidate to a [`CandidateSink`] (the daemon's pool).
+//! around it: the coordinator hands every candidate to a [`CandidateSink`] (the daemon's pool's
+//! [`crate::solver::pool::CandidateSender`], which judges it against the pool's job of that id).
 
 pub mod auth;
 pub mod coordinator;
@@ -22,7 +24,7 @@ use std::net::SocketAddr;
 pub use auth::Token;
 pub use coordinator::{Coordinator, WorkerInfo};
 pub use protocol::{DeviceRate, FleetJob, PROTOCOL_VERSION};
-pub use worker::{run_worker, LocalPool, WorkerConfig};
+pub use worker::{run_worker, Found, FoundSource, LocalPool, WorkerConfig};
 
 /// Errors at the fleet's boundary (configuration, sockets, the other side).
 #[derive(Debug, thiserror::Error)]
@@ -64,12 +66,18 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message_bytes: 64 * 1024, max_connections: 256, candidates_per_second: 32.0, candidate_burst: 256, max_compute_errors: 16 }
+        Limits {
+            max_message_bytes: 64 * 1024,
+            max_connections: 256,
+            candidates_per_second: 32.0,
+            candidate_burst: 256,
+            max_compute_errors: 16,
+        }
     }
 }
 
-/// Where the coordinator hands candidates: the daemon's pool (its candidate sender), which
-/// re-verifies each on the CPU against the job it names before anything else.
+/// Where the coordinator hands candidates: the daemon's pool (its `CandidateSender`, in
+/// [`local`]), which re-verifies each on the CPU against the job it names before anything else.
 pub trait CandidateSink: Send + Sync + 'static {
     /// One candidate from worker `device` (`fleet:NAME`) for the coordinator's `job_id`.
     fn submit(&self, job_id: u64, nonce: u64, device: String);

@@ -3,6 +3,7 @@
 //! hashrate every few seconds, and reconnect with backoff (1 s doubling to 30 s).
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use super::protocol::{codes, DeviceRate, FleetApiClient, FleetJob, PROTOCOL_VERS
 use super::{FleetError, Token};
 use crate::pow::hotloop::HotLoop;
 
-/// What a worker needs from its local pool. The daemon's `Pool` implements it in a few lines;
-/// [`super::local::PoolAdapter`] wraps today's pool.
+/// What a worker needs from its local pool; the solver's `Pool` implements it (in
+/// [`super::local`]).
 pub trait LocalPool: Send + Sync + 'static {
     /// Runs `hot` from `start_position` on every local device, replacing any job; returns the
     /// local job id that [`Found::job`] will carry.
@@ -35,6 +36,25 @@ pub struct Found {
     pub job: u64,
     pub nonce: u64,
     pub device: String,
+}
+
+/// Where a worker reads what its local pool found: the pool's verdict queue (in
+/// [`super::local`]), or any channel of [`Found`].
+pub trait FoundSource: Send + 'static {
+    /// The next found nonce; `None` once the pool has stopped.
+    fn next_found(&mut self) -> impl Future<Output = Option<Found>> + Send;
+    /// A found nonce already waiting, without blocking.
+    fn try_found(&mut self) -> Option<Found>;
+}
+
+impl FoundSource for mpsc::UnboundedReceiver<Found> {
+    fn next_found(&mut self) -> impl Future<Output = Option<Found>> + Send {
+        self.recv()
+    }
+
+    fn try_found(&mut self) -> Option<Found> {
+        self.try_recv().ok()
+    }
 }
 
 /// How a worker reaches its coordinator.
@@ -73,13 +93,13 @@ const RECENT_JOBS: usize = 8;
 enum SessionEnd {
     /// The coordinator went away after a hello: reconnect, starting the backoff over.
     Disconnected,
-    /// The local pool's candidate channel closed: nothing left to run.
+    /// The local pool's found source ended: nothing left to run.
     PoolGone,
 }
 
 /// Follows the coordinator at `config.url` until the local pool goes away (`Ok`) or the
 /// coordinator refuses this worker for good (wrong token, other protocol version).
-pub async fn run_worker<P: LocalPool>(config: WorkerConfig, pool: Arc<P>, mut found: mpsc::UnboundedReceiver<Found>) -> Result<(), FleetError> {
+pub async fn run_worker<P: LocalPool, F: FoundSource>(config: WorkerConfig, pool: Arc<P>, mut found: F) -> Result<(), FleetError> {
     let mut backoff = config.backoff_initial;
     loop {
         let outcome = session(&config, pool.as_ref(), &mut found).await;
@@ -94,7 +114,7 @@ pub async fn run_worker<P: LocalPool>(config: WorkerConfig, pool: Arc<P>, mut fo
             Err(err @ (FleetError::Unauthorized { .. } | FleetError::Refused { .. })) => return Err(err),
             Err(err) => warn!("{err}"),
         }
-        while found.try_recv().is_ok() {}
+        while found.try_found().is_some() {}
         info!(coordinator = %config.url, retry_in_ms = backoff.as_millis() as u64, "reconnecting");
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(config.backoff_max);
@@ -134,7 +154,7 @@ async fn connect(config: &WorkerConfig) -> Result<WsClient, FleetError> {
         .map_err(|e| connect_error(&config.url, e))
 }
 
-async fn session<P: LocalPool>(config: &WorkerConfig, pool: &P, found: &mut mpsc::UnboundedReceiver<Found>) -> Result<SessionEnd, FleetError> {
+async fn session<P: LocalPool, F: FoundSource>(config: &WorkerConfig, pool: &P, found: &mut F) -> Result<SessionEnd, FleetError> {
     let url = config.url.as_str();
     let client = connect(config).await?;
     let welcome = client.hello(PROTOCOL_VERSION, config.name.clone(), pool.devices()).await.map_err(|e| call_error(url, e))?;
@@ -159,10 +179,10 @@ async fn session<P: LocalPool>(config: &WorkerConfig, pool: &P, found: &mut mpsc
                 }
                 None => return Ok(SessionEnd::Disconnected),
             },
-            first = found.recv() => {
+            first = found.next_found() => {
                 let Some(first) = first else { return Ok(SessionEnd::PoolGone) };
                 let mut batch = vec![first];
-                while let Ok(more) = found.try_recv() {
+                while let Some(more) = found.try_found() {
                     batch.push(more);
                 }
                 if !submit(&client, url, &recent, batch).await {
@@ -190,7 +210,13 @@ fn follow<P: LocalPool>(pool: &P, job: &FleetJob, recent: &mut VecDeque<(u64, u6
             while recent.len() > RECENT_JOBS {
                 recent.pop_front();
             }
-            info!(job = job.job_id, scheme = job.scheme.name(), difficulty = job.difficulty, start_position = job.start_position, "running job");
+            info!(
+                job = job.job_id,
+                scheme = job.scheme.name(),
+                difficulty = job.difficulty,
+                start_position = job.start_position,
+                "running job"
+            );
         }
         Err(err) => {
             pool.clear_job();
@@ -214,7 +240,9 @@ async fn submit(client: &WsClient, url: &str, recent: &VecDeque<(u64, u64)>, bat
     }
     for (job_id, nonces) in by_job {
         match client.submit_candidates(job_id, nonces.clone()).await {
-            Ok(receipt) => info!(coordinator = %url, job = job_id, forwarded = receipt.forwarded, stale = receipt.stale, invalid = receipt.invalid, "candidates sent"),
+            Ok(receipt) => {
+                info!(coordinator = %url, job = job_id, forwarded = receipt.forwarded, stale = receipt.stale, invalid = receipt.invalid, "candidates sent")
+            }
             Err(ClientError::Call(err)) => warn!(coordinator = %url, job = job_id, "coordinator refused candidates: {}", err.message()),
             Err(err) => {
                 warn!(coordinator = %url, "sending candidates failed: {err}");

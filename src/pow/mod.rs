@@ -34,7 +34,7 @@ pub enum PowError {
 }
 
 /// The registration schemes the chain has offered (PROTOCOL.md, schemes A, B and C).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheme {
     /// `pow_register`: 131-byte message bound to netuid, hotkey and coldkey (current runtimes).
@@ -57,16 +57,72 @@ impl Scheme {
 }
 
 /// How the 32 seal bytes are read as a 256-bit number (depends on the runtime era).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ByteOrder {
     /// `seal[31]` most significant: spec_version >= 283 and every `pow_register` runtime.
-    #[value(name = "le")]
     #[serde(rename = "le")]
     Little,
     /// `seal[0]` most significant: spec_version <= 277.
-    #[value(name = "be")]
     #[serde(rename = "be")]
     Big,
+}
+
+/// A name that is not one of a closed set's (a scheme, a byte order, a backend, a SIMD path).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown {what} '{given}' (one of: {expected})")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub given: String,
+    pub expected: String,
+}
+
+/// Looks `given` up among `(name, value)` pairs: the `FromStr` of every closed set of names.
+pub fn parse_name<T: Copy>(what: &'static str, given: &str, names: &[(&str, T)]) -> Result<T, UnknownName> {
+    names.iter().find(|(name, _)| *name == given).map(|(_, value)| *value).ok_or_else(|| UnknownName {
+        what,
+        given: given.to_string(),
+        expected: names.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 3] = [Scheme::PowRegister, Scheme::Legacy, Scheme::Faucet];
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Scheme {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Self, UnknownName> {
+        parse_name("scheme", text, &Scheme::ALL.map(|s| (s.name(), s)))
+    }
+}
+
+impl ByteOrder {
+    /// The name used on the command line and in JSON: `le` or `be`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ByteOrder::Little => "le",
+            ByteOrder::Big => "be",
+        }
+    }
+}
+
+impl std::fmt::Display for ByteOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ByteOrder {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Self, UnknownName> {
+        parse_name("byte order", text, &[("le", ByteOrder::Little), ("be", ByteOrder::Big)])
+    }
 }
 
 /// What a seal commits to, for one job: everything except the nonce.
@@ -214,6 +270,18 @@ mod tests {
             }
             assert!(!t.is_met_by(&seal, ByteOrder::Little), "d={d} boundary+1 must fail");
         }
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_names_say_what_is_expected() {
+        for scheme in Scheme::ALL {
+            assert_eq!(scheme.to_string().parse::<Scheme>(), Ok(scheme));
+        }
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            assert_eq!(order.to_string().parse::<ByteOrder>(), Ok(order));
+        }
+        let err = "nope".parse::<Scheme>().unwrap_err().to_string();
+        assert_eq!(err, "unknown scheme 'nope' (one of: pow-register, legacy, faucet)");
     }
 
     #[test]

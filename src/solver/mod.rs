@@ -2,7 +2,13 @@
 //! that drives devices on OS threads, per-device self-tests, and CPU re-verification.
 //!
 //! Nothing here knows about the chain: a job is a [`HotLoop`], results are verified nonces.
+//!
+//! - [`pool`]: worker threads, device states and events, shutdown; [`job`]: the job slot;
+//!   [`verdict`]: candidates and their CPU verdicts; [`hashrate`]: rate windows.
+//! - [`search_loop`]: one search to the first solution; [`bench`]: the benchmark harness.
+//! - [`cpu`], [`cuda`], [`opencl`]: the backends; [`selftest`]: the check before a first job.
 
+pub mod bench;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
@@ -16,8 +22,12 @@ pub mod opencl;
 #[path = "disabled.rs"]
 #[allow(clippy::duplicate_mod)] // one stub stands in for either backend
 pub mod opencl;
+pub mod hashrate;
+pub mod job;
 pub mod pool;
+pub mod search_loop;
 pub mod selftest;
+pub mod verdict;
 
 use crate::pow::hotloop::{HotLoop, Unit};
 
@@ -52,7 +62,7 @@ pub trait Device: Send {
 }
 
 /// The backends, for selection and reporting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Cpu,
@@ -60,13 +70,29 @@ pub enum Backend {
     Opencl,
 }
 
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Backend {
+    pub const ALL: [Backend; 3] = [Backend::Cpu, Backend::Cuda, Backend::Opencl];
+
+    /// The name used on the command line, in logs and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
             Backend::Cpu => "cpu",
             Backend::Cuda => "cuda",
             Backend::Opencl => "opencl",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = crate::pow::UnknownName;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::pow::parse_name("backend", text, &Backend::ALL.map(|b| (b.name(), b)))
     }
 }
 

@@ -1,362 +1,451 @@
-//! Worker threads, one per device. Jobs go out through a shared slot that workers check
-//! between batches (an atomic sequence number, so no lock on the hot path); candidates come
-//! back over a channel and are re-verified on the CPU before they become solutions.
+//! The worker pool: one OS thread per device, driven through a shared job slot, plus one
+//! verifier thread that turns candidates (from the pool's devices and from a
+//! [`CandidateSender`]) into verdicts and samples hashrates. A device that fails or panics is
+//! disabled alone, with an event; `restart_failed` rebuilds it.
+//!
+//! Channels: workers and [`CandidateSender`]s hold the candidate senders, the verifier the
+//! receiver; the verifier holds the verdict sender, callers the [`VerdictReceiver`]s; the pool
+//! holds the event sender, callers of [`Pool::events`] the receivers.
 
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use tokio::sync::{broadcast, watch};
 use tracing::{error, info, warn};
 
+use super::hashrate::{RateWindows, SAMPLE_INTERVAL, WINDOW_10S, WINDOW_15M, WINDOW_60S};
+use super::job::{JobSlot, Work};
+use super::verdict::{judge, verdict_channel, Candidate, Inbox, VerdictSender};
 use super::{search, selftest, Backend, Device, DeviceError};
 use crate::pow::hotloop::HotLoop;
-use crate::pow::Seal;
 
-/// What a worker thread builds its device from, on its own thread (device contexts are
-/// thread-affine on some drivers).
+pub use super::job::{JobId, REMEMBERED_JOBS};
+pub use super::verdict::{CandidateSender, PoolStopped, Solution, Verdict, VerdictCounts, VerdictReceiver};
+
+/// Builds a device on its worker thread (device contexts are thread-affine on some drivers);
+/// called again by [`Pool::restart_failed`].
+pub type BuildDevice = dyn Fn() -> Result<Box<dyn Device>, DeviceError> + Send + Sync;
+
+/// What a worker thread builds its device from.
 pub struct WorkerSpec {
     pub backend: Backend,
     /// Human name of the device, for reports (`cpu (avx512)`, `NVIDIA H100`).
     pub name: String,
-    pub build: Box<dyn FnOnce() -> Result<Box<dyn Device>, DeviceError> + Send>,
+    pub build: Box<BuildDevice>,
 }
 
-/// One job: the hot loop and the shared nonce reservation counter.
-pub struct Job {
-    pub id: u64,
-    pub hot: Arc<HotLoop>,
-    /// Next unreserved position; workers take `batch_positions` at a time (wraps at 2^64).
-    next_position: AtomicU64,
+/// Where a device is in its life.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase", tag = "state", content = "error")]
+pub enum DeviceState {
+    /// Building and self-testing.
+    Starting,
+    /// Passed its self-test; searching, or waiting for a job (see [`DeviceSnapshot::idle`]).
+    Running,
+    /// Disabled after an error or a panic (the text says which); see [`Pool::restart_failed`].
+    Failed(String),
+    /// Stopped by [`Pool::shutdown`].
+    Stopped,
 }
 
-/// A nonce a device reported, not yet verified.
-#[derive(Clone)]
-pub struct Candidate {
-    pub job: Arc<Job>,
-    pub nonce: u64,
-    pub device: String,
+impl DeviceState {
+    /// Whether the device's thread has ended (failed or stopped).
+    pub fn is_finished(&self) -> bool {
+        matches!(self, DeviceState::Failed(_) | DeviceState::Stopped)
+    }
 }
 
-/// A candidate the CPU reference accepted.
+/// A device's state change.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Solution {
-    pub nonce: u64,
-    pub seal: Seal,
-    pub device: String,
-}
-
-/// Live counters of one worker.
-pub struct DeviceStats {
-    pub backend: Backend,
+pub struct DeviceEvent {
+    pub tag: String,
     pub name: String,
-    /// The device's log tag (`cuda:0`), once its worker has built it.
-    pub tag: OnceLock<String>,
-    /// Positions searched so far.
-    pub hashes: AtomicU64,
-    /// Set once the device passed its self-test and took work.
-    pub running: AtomicBool,
-    /// Set when the device failed (build, self-test, or a call) and was dropped.
-    pub failed: AtomicBool,
+    pub backend: Backend,
+    pub state: DeviceState,
 }
 
+/// One device as [`Pool::snapshot`] sees it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceSnapshot {
+    /// `cpu:3`, `cuda:0`, `cl:0:1`; `cuda#2` (backend and pool index) until the device is built.
+    pub tag: String,
+    pub name: String,
+    pub backend: Backend,
+    pub state: DeviceState,
+    /// Running, but blocked on an empty job slot.
+    pub idle: bool,
+    /// Positions searched since the pool started (monotonic, across restarts).
+    pub hashes: u64,
+    pub rate_10s: f64,
+    pub rate_60s: f64,
+    pub rate_15m: f64,
+    pub compute_errors: u64,
+    pub solutions: u64,
+    pub stale: u64,
+}
+
+/// One worker: its spec and what the pool knows of it.
+struct Cell {
+    spec: WorkerSpec,
+    tag: Mutex<String>,
+    state: Mutex<DeviceState>,
+    idle: AtomicBool,
+    hashes: AtomicU64,
+    windows: Mutex<RateWindows>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the pool's threads share.
 struct Shared {
-    /// Bumped on every job change and on stop; workers compare it between batches.
-    seq: AtomicU64,
-    slot: Mutex<Slot>,
-    changed: Condvar,
+    slot: JobSlot,
+    cells: Vec<Cell>,
+    events: broadcast::Sender<DeviceEvent>,
+    counts: Mutex<BTreeMap<String, VerdictCounts>>,
+    /// Worker threads alive; `live_changed` and `live_watch` tell sync and async waiters.
+    live: Mutex<usize>,
+    live_changed: Condvar,
+    live_watch: watch::Sender<usize>,
 }
 
-#[derive(Default)]
-struct Slot {
-    job: Option<Arc<Job>>,
-    stop: bool,
+impl Shared {
+    fn set_state(&self, index: usize, state: DeviceState) {
+        let cell = &self.cells[index];
+        *lock(&cell.state) = state.clone();
+        let tag = lock(&cell.tag).clone();
+        match &state {
+            DeviceState::Failed(why) => error!(device = %tag, name = %cell.spec.name, "{why}; device disabled"),
+            DeviceState::Running => info!(device = %tag, name = %cell.spec.name, "self-test passed; running"),
+            _ => {}
+        }
+        // No subscriber is not an error.
+        let _ = self.events.send(DeviceEvent { tag, name: cell.spec.name.clone(), backend: cell.spec.backend, state });
+    }
+
+    fn add_live(&self, delta: isize) {
+        let mut live = lock(&self.live);
+        *live = live.saturating_add_signed(delta);
+        self.live_watch.send_replace(*live);
+        self.live_changed.notify_all();
+    }
 }
 
-/// The running workers. Dropping it stops and joins them.
+/// The running workers. Share it with `Arc`; every method takes `&self`. Dropping the last
+/// handle stops the workers and waits (boundedly) for them.
 pub struct Pool {
     shared: Arc<Shared>,
-    workers: Vec<JoinHandle<()>>,
-    pub stats: Vec<Arc<DeviceStats>>,
-    /// Candidates from every worker; the workers hold the senders.
-    candidates: Receiver<Candidate>,
-    next_job_id: u64,
+    handles: Mutex<Vec<Option<JoinHandle<()>>>>,
+    verifier: Mutex<Option<JoinHandle<()>>>,
+    candidates: Sender<Inbox>,
+    verdicts: VerdictReceiver,
 }
 
+/// Events buffered per subscriber before the oldest are dropped.
+const EVENT_CAPACITY: usize = 256;
+/// How long dropping a pool waits for its threads.
+const DROP_JOIN_LIMIT: Duration = Duration::from_secs(10);
+
 impl Pool {
+    /// Starts a thread per spec and the verifier. Workers wait for [`Pool::set_job`].
     pub fn start(specs: Vec<WorkerSpec>) -> Pool {
-        let shared = Arc::new(Shared { seq: AtomicU64::new(0), slot: Mutex::new(Slot::default()), changed: Condvar::new() });
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let mut workers = Vec::new();
-        let mut stats = Vec::new();
-        for spec in specs {
-            let stat = Arc::new(DeviceStats {
-                backend: spec.backend,
-                name: spec.name.clone(),
-                tag: OnceLock::new(),
+        let cells = specs
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| Cell {
+                tag: Mutex::new(format!("{}#{index}", spec.backend)),
+                spec,
+                state: Mutex::new(DeviceState::Starting),
+                idle: AtomicBool::new(false),
                 hashes: AtomicU64::new(0),
-                running: AtomicBool::new(false),
-                failed: AtomicBool::new(false),
-            });
-            stats.push(stat.clone());
-            let (shared, tx) = (shared.clone(), tx.clone());
-            workers.push(std::thread::spawn(move || worker(spec, shared, stat, tx)));
+                windows: Mutex::new(RateWindows::default()),
+            })
+            .collect::<Vec<_>>();
+        let count = cells.len();
+        let shared = Arc::new(Shared {
+            slot: JobSlot::default(),
+            cells,
+            events: broadcast::channel(EVENT_CAPACITY).0,
+            counts: Mutex::new(BTreeMap::new()),
+            live: Mutex::new(0),
+            live_changed: Condvar::new(),
+            live_watch: watch::channel(0).0,
+        });
+        let (candidates, candidate_rx) = crossbeam_channel::unbounded();
+        let (verdict_tx, verdicts) = verdict_channel();
+        let verifier = {
+            let shared = shared.clone();
+            std::thread::Builder::new().name("verifier".into()).spawn(move || verify_loop(&shared, candidate_rx, verdict_tx))
+        };
+        let verifier = match verifier {
+            Ok(handle) => Some(handle),
+            Err(err) => {
+                error!("could not start the verifier thread: {err}; no candidate will be verified");
+                None
+            }
+        };
+        let pool =
+            Pool { shared, handles: Mutex::new((0..count).map(|_| None).collect()), verifier: Mutex::new(verifier), candidates, verdicts };
+        for index in 0..count {
+            pool.spawn(index);
         }
-        Pool { shared, workers, stats, candidates: rx, next_job_id: 0 }
+        pool
     }
 
-    /// Replaces the current job; workers switch after their current batch.
-    pub fn set_job(&mut self, hot: HotLoop, start_position: u64) -> Arc<Job> {
-        self.next_job_id += 1;
-        let job = Arc::new(Job { id: self.next_job_id, hot: Arc::new(hot), next_position: AtomicU64::new(start_position) });
-        let mut slot = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner());
-        slot.job = Some(job.clone());
-        self.shared.seq.fetch_add(1, Ordering::Release);
-        self.shared.changed.notify_all();
-        job
+    fn spawn(&self, index: usize) {
+        let (shared, tx) = (self.shared.clone(), self.candidates.clone());
+        self.shared.add_live(1);
+        let name = format!("device-{index}");
+        match std::thread::Builder::new().name(name).spawn(move || worker(&shared, index, &tx)) {
+            Ok(handle) => lock(&self.handles)[index] = Some(handle),
+            Err(err) => {
+                self.shared.set_state(index, DeviceState::Failed(format!("could not start its thread: {err}")));
+                self.shared.add_live(-1);
+            }
+        }
     }
 
-    /// Waits up to `timeout` for the next candidate.
-    pub fn next_candidate(&self, timeout: Duration) -> Option<Candidate> {
-        self.candidates.recv_timeout(timeout).ok()
+    /// Makes `hot` the job of every device, from `start_position` on; each switches at its next
+    /// batch boundary.
+    pub fn set_job(&self, hot: HotLoop, start_position: u64) -> JobId {
+        self.shared.slot.set(hot, start_position)
     }
 
-    /// Whether any device has not failed.
-    pub fn any_alive(&self) -> bool {
-        self.stats.iter().any(|s| !s.failed.load(Ordering::Relaxed))
+    /// Empties the job slot: devices finish their batch and wait, without spinning.
+    pub fn clear_job(&self) {
+        self.shared.slot.clear()
     }
 
-    /// Whether every device has either started work or failed.
-    pub fn all_settled(&self) -> bool {
-        self.stats.iter().all(|s| s.running.load(Ordering::Relaxed) || s.failed.load(Ordering::Relaxed))
+    /// The job devices are searching, if any.
+    pub fn current_job(&self) -> Option<JobId> {
+        self.shared.slot.current()
+    }
+
+    /// A remembered job's hot loop (the last [`REMEMBERED_JOBS`] set).
+    pub fn job(&self, id: JobId) -> Option<Arc<HotLoop>> {
+        self.shared.slot.lookup(id)
+    }
+
+    /// A sender for candidates from outside the pool, verified like the pool's own.
+    pub fn candidate_sender(&self) -> CandidateSender {
+        CandidateSender { tx: self.candidates.clone() }
+    }
+
+    /// The verdict queue. Every call returns a handle on the same queue.
+    pub fn verdicts(&self) -> VerdictReceiver {
+        self.verdicts.clone()
+    }
+
+    /// Device state changes from now on.
+    pub fn events(&self) -> broadcast::Receiver<DeviceEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Every device, in start order.
+    pub fn snapshot(&self) -> Vec<DeviceSnapshot> {
+        let now = Instant::now();
+        let counts = lock(&self.shared.counts);
+        self.shared
+            .cells
+            .iter()
+            .map(|cell| {
+                let tag = lock(&cell.tag).clone();
+                let hashes = cell.hashes.load(Ordering::Relaxed);
+                let windows = lock(&cell.windows);
+                let verdicts = counts.get(&tag).copied().unwrap_or_default();
+                let state = lock(&cell.state).clone();
+                DeviceSnapshot {
+                    idle: state == DeviceState::Running && cell.idle.load(Ordering::Acquire),
+                    tag,
+                    name: cell.spec.name.clone(),
+                    backend: cell.spec.backend,
+                    state,
+                    hashes,
+                    rate_10s: windows.rate(WINDOW_10S, now, hashes),
+                    rate_60s: windows.rate(WINDOW_60S, now, hashes),
+                    rate_15m: windows.rate(WINDOW_15M, now, hashes),
+                    compute_errors: verdicts.compute_errors,
+                    solutions: verdicts.solutions,
+                    stale: verdicts.stale,
+                }
+            })
+            .collect()
+    }
+
+    /// Verdict counts of every device that sent a candidate, the pool's and remote ones, by tag.
+    pub fn verdict_counts(&self) -> BTreeMap<String, VerdictCounts> {
+        lock(&self.shared.counts).clone()
     }
 
     /// Positions searched so far by all devices.
     pub fn total_hashes(&self) -> u64 {
-        self.stats.iter().map(|s| s.hashes.load(Ordering::Relaxed)).sum()
+        self.shared.cells.iter().map(|c| c.hashes.load(Ordering::Relaxed)).sum()
     }
 
-    /// Positions searched so far per device, CPU threads summed under `cpu`, in start order.
-    pub fn hashes_by_device(&self) -> Vec<(String, u64)> {
-        let mut by_device: Vec<(String, u64)> = Vec::new();
-        for stat in &self.stats {
-            let label = match stat.backend {
-                Backend::Cpu => "cpu".to_string(),
-                _ => stat.tag.get().cloned().unwrap_or_else(|| stat.name.clone()),
-            };
-            let hashes = stat.hashes.load(Ordering::Relaxed);
-            match by_device.iter_mut().find(|(l, _)| *l == label) {
-                Some(entry) => entry.1 += hashes,
-                None => by_device.push((label, hashes)),
+    /// Whether any device is starting or running.
+    pub fn any_alive(&self) -> bool {
+        self.shared.cells.iter().any(|c| !lock(&c.state).is_finished())
+    }
+
+    /// Whether every device has passed its self-test or ended.
+    pub fn all_settled(&self) -> bool {
+        self.shared.cells.iter().all(|c| *lock(&c.state) != DeviceState::Starting)
+    }
+
+    /// Rebuilds every failed device on a new thread (not after [`Pool::shutdown`]); returns
+    /// how many were restarted.
+    pub fn restart_failed(&self) -> usize {
+        if self.shared.slot.stopping() {
+            return 0;
+        }
+        let mut restarted = 0;
+        for (index, cell) in self.shared.cells.iter().enumerate() {
+            if !matches!(*lock(&cell.state), DeviceState::Failed(_)) {
+                continue;
             }
+            if let Some(old) = lock(&self.handles)[index].take() {
+                // Its thread has ended or is about to: failing is its last act.
+                let _ = old.join();
+            }
+            info!(device = %lock(&cell.tag), name = %cell.spec.name, "restarting");
+            self.shared.set_state(index, DeviceState::Starting);
+            self.spawn(index);
+            restarted += 1;
         }
-        by_device
+        restarted
     }
 
-    /// Stops every worker and waits for them.
-    pub fn stop(&mut self) {
-        {
-            let mut slot = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner());
-            slot.stop = true;
-            self.shared.seq.fetch_add(1, Ordering::Release);
-            self.shared.changed.notify_all();
+    /// Tells every device to stop after its batch (returns at once; see [`Pool::join`]).
+    pub fn shutdown(&self) {
+        self.shared.slot.stop();
+        let _ = self.candidates.send(Inbox::Wake);
+    }
+
+    /// Waits up to `timeout` for every device thread to end; true if they all did (the
+    /// verifier then ends too, after the candidates already sent).
+    pub fn join(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut live = lock(&self.shared.live);
+        while *live > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            live = self.shared.live_changed.wait_timeout(live, left).unwrap_or_else(|p| p.into_inner()).0;
         }
-        for handle in self.workers.drain(..) {
+        drop(live);
+        for handle in lock(&self.handles).iter_mut().filter_map(Option::take) {
             let _ = handle.join();
         }
+        if self.shared.slot.stopping() {
+            if let Some(handle) = lock(&self.verifier).take() {
+                let _ = handle.join();
+            }
+        }
+        true
+    }
+
+    /// Waits until every device thread has ended (after [`Pool::shutdown`], or once all failed).
+    pub async fn stopped(&self) {
+        let mut live = self.shared.live_watch.subscribe();
+        // The sender lives in the pool, so this cannot fail while `self` is borrowed.
+        let _ = live.wait_for(|&n| n == 0).await;
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        self.stop();
+        self.shutdown();
+        if !self.join(DROP_JOIN_LIMIT) {
+            warn!("a device did not stop within {} s; leaving its thread behind", DROP_JOIN_LIMIT.as_secs());
+        }
     }
 }
 
-/// Re-verifies a candidate with the CPU reference. A candidate whose seal is not even within
-/// the top-64-bit bound is a device compute error and is logged as one.
-pub fn verify(candidate: &Candidate) -> Option<Solution> {
-    let hot = &candidate.job.hot;
-    let seal = hot.challenge.seal(candidate.nonce);
-    if hot.target.is_met_by(&seal, hot.order) {
-        return Some(Solution { nonce: candidate.nonce, seal, device: candidate.device.clone() });
-    }
-    if hot.seal_top(&seal) > hot.target.top() {
-        warn!(device = %candidate.device, nonce = candidate.nonce, "compute error: device reported a nonce the CPU rejects");
-    }
-    None
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
-fn worker(spec: WorkerSpec, shared: Arc<Shared>, stat: Arc<DeviceStats>, tx: Sender<Candidate>) {
-    let fail = |tag: &str, err: DeviceError| {
-        error!(device = %tag, "{err}; device disabled");
-        stat.failed.store(true, Ordering::Relaxed);
+/// A worker thread: build, self-test, search until stopped; any error or panic disables it.
+fn worker(shared: &Shared, index: usize, tx: &Sender<Inbox>) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| drive(shared, index, tx)));
+    let state = match outcome {
+        Ok(Ok(())) => DeviceState::Stopped,
+        Ok(Err(err)) => DeviceState::Failed(err.to_string()),
+        Err(payload) => DeviceState::Failed(format!("panicked: {}", panic_text(payload.as_ref()))),
     };
-    let mut device = match (spec.build)() {
-        Ok(device) => device,
-        Err(err) => return fail(&spec.name, err),
-    };
+    shared.cells[index].idle.store(false, Ordering::Release);
+    shared.set_state(index, state);
+    shared.add_live(-1);
+    let _ = tx.send(Inbox::Wake);
+}
+
+fn drive(shared: &Shared, index: usize, tx: &Sender<Inbox>) -> Result<(), DeviceError> {
+    let cell = &shared.cells[index];
+    let mut device = (cell.spec.build)()?;
     let tag = device.tag();
-    let _ = stat.tag.set(tag.clone());
-    if let Err(err) = selftest::run(device.as_mut()) {
-        return fail(&tag, err);
-    }
-    info!(device = %tag, name = %spec.name, "self-test passed");
-    stat.running.store(true, Ordering::Relaxed);
+    *lock(&cell.tag) = tag.clone();
+    selftest::run(device.as_mut())?;
+    shared.set_state(index, DeviceState::Running);
     let batch = device.batch_positions();
-    let mut seen_seq = u64::MAX;
-    let mut job: Option<Arc<Job>> = None;
     loop {
-        let seq = shared.seq.load(Ordering::Acquire);
-        if seq != seen_seq || job.is_none() {
-            let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
-            while slot.job.is_none() && !slot.stop {
-                slot = shared.changed.wait(slot).unwrap_or_else(|p| p.into_inner());
+        let (job, seq) = match shared.slot.wait(&cell.idle) {
+            Work::Stop => return Ok(()),
+            Work::Job { job, seq } => (job, seq),
+        };
+        // Batches on this job until the slot changes.
+        while !shared.slot.changed_since(seq) {
+            let first = job.reserve(batch);
+            for nonce in search(device.as_mut(), &job.hot, first, batch)? {
+                // The verifier outlives the workers: a send fails only while the pool is dropped.
+                let _ = tx.send(Inbox::Candidate(Candidate { job: job.id, nonce, device: tag.clone() }));
             }
-            if slot.stop {
-                break;
-            }
-            job = slot.job.clone();
-            seen_seq = shared.seq.load(Ordering::Acquire);
-        }
-        let Some(current) = job.as_ref() else { continue };
-        let first = current.next_position.fetch_add(batch, Ordering::Relaxed);
-        match search(device.as_mut(), &current.hot, first, batch) {
-            Ok(nonces) => {
-                for nonce in nonces {
-                    let _ = tx.send(Candidate { job: current.clone(), nonce, device: tag.clone() });
-                }
-                stat.hashes.fetch_add(batch, Ordering::Relaxed);
-            }
-            Err(err) => return fail(&tag, err),
+            cell.hashes.fetch_add(batch, Ordering::Relaxed);
         }
     }
-    stat.running.store(false, Ordering::Relaxed);
+}
+
+/// The verifier: judges every candidate against its job, counts the verdicts per device, and
+/// samples the hash counters for the rate windows. Ends once the pool stops and its workers did.
+fn verify_loop(shared: &Shared, candidates: Receiver<Inbox>, verdicts: VerdictSender) {
+    let mut next_sample = Instant::now();
+    loop {
+        let now = Instant::now();
+        if now >= next_sample {
+            for cell in &shared.cells {
+                lock(&cell.windows).record(now, cell.hashes.load(Ordering::Relaxed));
+            }
+            next_sample = now + SAMPLE_INTERVAL;
+        }
+        match candidates.recv_timeout(next_sample.saturating_duration_since(now)) {
+            Ok(Inbox::Wake) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Inbox::Candidate(candidate)) => {
+                let hot = shared.slot.lookup(candidate.job);
+                let verdict = judge(hot.as_deref(), candidate);
+                if let Verdict::ComputeError { nonce, device, job } = &verdict {
+                    warn!(device = %device, nonce, job = job.0, "compute error: the device reported a nonce the CPU rejects");
+                }
+                lock(&shared.counts).entry(verdict.device().to_string()).or_default().add(&verdict);
+                verdicts.send(verdict);
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if shared.slot.stopping() && *lock(&shared.live) == 0 && candidates.is_empty() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pow::hotloop::Unit;
-    use crate::pow::{ByteOrder, Challenge, Target};
-    use crate::solver::cpu::{CpuDevice, SimdLevel};
-
-    /// How a test device misbehaves.
-    #[derive(Clone, Copy)]
-    enum Fault {
-        /// Reports nothing: fails the self-test.
-        Silent,
-        /// Passes the self-test, then every call fails.
-        DiesAfterSelfTest,
-        /// Passes the self-test, then reports every index as a candidate (wrong nonces).
-        Lies,
-    }
-
-    struct Faulty {
-        fault: Fault,
-        inner: CpuDevice,
-    }
-
-    impl Device for Faulty {
-        fn tag(&self) -> String {
-            "faulty:0".into()
-        }
-        fn batch_positions(&self) -> u64 {
-            1 << 12
-        }
-        fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError> {
-            // The fault shows only on the test's own job, after the self-test passed.
-            let after_self_test = hot.target.difficulty == HARD_DIFFICULTY;
-            match self.fault {
-                Fault::Silent => Ok(()),
-                Fault::DiesAfterSelfTest if after_self_test => Err(DeviceError::Call("device lost".into())),
-                Fault::Lies if after_self_test => {
-                    out.extend(first..first + count);
-                    Ok(())
-                }
-                _ => self.inner.search_run(hot, unit, first, count, out),
-            }
-        }
-    }
-
-    fn faulty(fault: Fault) -> WorkerSpec {
-        WorkerSpec {
-            backend: Backend::Cpu,
-            name: "faulty".into(),
-            build: Box::new(move || Ok(Box::new(Faulty { fault, inner: CpuDevice::new(SimdLevel::best(), 9) }) as _)),
-        }
-    }
-
-    fn cpu() -> WorkerSpec {
-        WorkerSpec {
-            backend: Backend::Cpu,
-            name: "cpu".into(),
-            build: Box::new(|| Ok(Box::new(CpuDevice::new(SimdLevel::best(), 0)) as _)),
-        }
-    }
-
-    /// A few batches of work, so every worker takes part.
-    const HARD_DIFFICULTY: u64 = 1 << 20;
-
-    fn hard_job() -> HotLoop {
-        HotLoop::new(Challenge::legacy(&[7; 32], &[8; 32]), Target::from_difficulty(HARD_DIFFICULTY).unwrap(), ByteOrder::Little)
-    }
-
-    fn solve(pool: &mut Pool) -> Solution {
-        pool.set_job(hard_job(), 0);
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while std::time::Instant::now() < deadline {
-            if let Some(candidate) = pool.next_candidate(Duration::from_millis(50)) {
-                if let Some(solution) = verify(&candidate) {
-                    return solution;
-                }
-            }
-        }
-        panic!("no solution");
-    }
-
-    #[test]
-    fn a_device_failing_its_self_test_is_dropped_and_the_others_solve() {
-        let mut pool = Pool::start(vec![faulty(Fault::Silent), cpu()]);
-        let solution = solve(&mut pool);
-        assert_eq!(solution.device, "cpu:0");
-        assert!(pool.stats[0].failed.load(Ordering::Relaxed));
-        assert!(!pool.stats[1].failed.load(Ordering::Relaxed));
-    }
-
-    #[test]
-    fn a_device_that_fails_later_is_disabled_alone() {
-        let mut pool = Pool::start(vec![faulty(Fault::DiesAfterSelfTest), cpu()]);
-        while !pool.all_settled() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(pool.stats[0].running.load(Ordering::Relaxed), "passed its self-test");
-        let solution = solve(&mut pool);
-        assert!(hard_job().verify(solution.nonce).is_some());
-        while !pool.stats[0].failed.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(pool.any_alive());
-    }
-
-    #[test]
-    fn wrong_nonces_from_a_device_never_become_solutions() {
-        let mut pool = Pool::start(vec![faulty(Fault::Lies), cpu()]);
-        pool.set_job(hard_job(), 0);
-        let (mut lies, mut solutions) = (0, 0);
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while solutions == 0 && std::time::Instant::now() < deadline {
-            let Some(candidate) = pool.next_candidate(Duration::from_millis(50)) else { continue };
-            match verify(&candidate) {
-                Some(solution) => {
-                    assert!(candidate.job.hot.verify(solution.nonce).is_some());
-                    solutions += 1;
-                }
-                None => lies += usize::from(candidate.device == "faulty:0"),
-            }
-        }
-        assert_eq!(solutions, 1);
-        assert!(lies > 1000, "the lying device's candidates were all rejected ({lies})");
-    }
-}
+mod tests;

@@ -8,7 +8,8 @@ use crate::pow::AccountId;
 /// Substrate's signing context for sr25519 transaction signatures.
 const SIGNING_CONTEXT: &[u8] = b"substrate";
 
-/// A signing keypair. schnorrkel zeroizes the secret when this is dropped.
+/// A signing keypair. schnorrkel zeroizes the secret when this is dropped; Debug shows only
+/// the public key.
 pub struct Keypair(schnorrkel::Keypair);
 
 /// A secret of the wrong length or form.
@@ -32,6 +33,11 @@ impl Keypair {
     /// The public key: the account id.
     pub fn public(&self) -> AccountId {
         self.0.public.to_bytes()
+    }
+
+    /// The 64-byte `privateKey` form (scalar ‖ nonce) keyfiles carry, for writing keyfiles.
+    pub(crate) fn private_key_bytes(&self) -> zeroize::Zeroizing<[u8; 64]> {
+        zeroize::Zeroizing::new(self.0.secret.to_bytes())
     }
 
     /// An sr25519 signature of `message` in Substrate's signing context.

@@ -13,19 +13,17 @@ use super::{Device, DeviceError};
 use crate::pow::hotloop::{HotLoop, Unit};
 
 /// The SIMD paths, slowest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SimdLevel {
     /// Portable u32/u64 code, one nonce at a time.
     Scalar,
     /// One nonce at a time, SHA-256 on the SHA extensions.
-    #[value(name = "sha-ni")]
     #[serde(rename = "sha-ni")]
     ShaNi,
     /// 8 SHA-256 lanes, 4 Keccak lanes.
     Avx2,
     /// AVX2 Keccak lanes with SHA-256 on the SHA extensions.
-    #[value(name = "avx2-sha-ni")]
     #[serde(rename = "avx2-sha-ni")]
     Avx2ShaNi,
     /// 16 SHA-256 lanes, 8 Keccak lanes.
@@ -113,6 +111,21 @@ impl SimdLevel {
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("only scalar is available off x86-64"),
         }
+    }
+}
+
+impl std::fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses every path's name, whether or not this CPU runs it ([`SimdLevel::choose`] checks that).
+impl std::str::FromStr for SimdLevel {
+    type Err = crate::pow::UnknownName;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let all = [SimdLevel::Scalar, SimdLevel::ShaNi, SimdLevel::Avx2, SimdLevel::Avx2ShaNi, SimdLevel::Avx512];
+        crate::pow::parse_name("SIMD path", text, &all.map(|level| (level.name(), level)))
     }
 }
 

@@ -1,0 +1,442 @@
+//! Device selection: a plain [`DeviceSelection`] (from flags or a config file) checked and
+//! turned into worker specs, with the fallback rule:
+//!
+//! - devices named by id (`--gpu 0,1`, `--opencl 0:1`) must exist: an id the backend does not
+//!   list is bad input (exit 2), and ids this machine cannot drive (no driver, no device, a GPU
+//!   too old for the kernels) are [`SelectionError::NamedUnavailable`] (its own exit code),
+//!   never quietly replaced by the CPU;
+//! - `all` (or a backend asked for without ids) takes what the backend has; an unavailable
+//!   backend is skipped with a warning, and if no backend is left the CPU takes over, loudly.
+
+use tracing::{info, warn};
+
+use crate::solver::cpu::{CpuDevice, SimdLevel};
+use crate::solver::pool::WorkerSpec;
+use crate::solver::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning};
+
+/// CPU threads allowed per core: more only adds switching.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+/// GPU threads per launch, at most (a launch shape beyond any GPU made).
+pub const MAX_GPU_THREADS: u32 = 1 << 24;
+/// Nonces per GPU thread in a batch, at most.
+pub const MAX_GPU_NONCES_PER_THREAD: u32 = 1 << 16;
+/// Positions per GPU batch (threads x nonces per thread), at most: one work unit.
+pub const MAX_GPU_BATCH: u64 = 1 << 32;
+/// Nonces per GPU thread unless told otherwise.
+pub const DEFAULT_GPU_NONCES_PER_THREAD: u32 = 64;
+
+/// CPU cores available to this process.
+pub fn cpu_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// CPU threads allowed on this machine.
+pub fn max_threads() -> usize {
+    MAX_THREADS_PER_CORE * cpu_cores()
+}
+
+/// Which GPUs of a backend: every one, or some by id (`0`, `2` for CUDA; `0:1` for OpenCL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceIds {
+    All,
+    Ids(Vec<String>),
+}
+
+impl DeviceIds {
+    /// `all` or comma-separated CUDA ordinals (`0,2`).
+    pub fn cuda(text: &str) -> Result<DeviceIds, SelectionError> {
+        Self::parse(text, "--gpu", "a device number such as 0", |id| id.parse::<u16>().is_ok())
+    }
+
+    /// `all` or comma-separated OpenCL platform:device pairs (`0:1,1:0`).
+    pub fn opencl(text: &str) -> Result<DeviceIds, SelectionError> {
+        Self::parse(text, "--opencl", "platform:device, such as 0:1", |id| {
+            id.split_once(':').is_some_and(|(p, d)| p.parse::<u16>().is_ok() && d.parse::<u16>().is_ok())
+        })
+    }
+
+    fn parse(text: &str, flag: &str, form: &str, valid: impl Fn(&str) -> bool) -> Result<DeviceIds, SelectionError> {
+        let text = text.trim();
+        if text == "all" {
+            return Ok(DeviceIds::All);
+        }
+        let ids: Vec<String> = text.split(',').map(|id| id.trim().to_string()).collect();
+        match ids.iter().find(|id| !valid(id)) {
+            Some(bad) => Err(SelectionError::Invalid(format!("{flag} '{bad}': expected `all` or {form} (comma-separated)"))),
+            None => Ok(DeviceIds::Ids(ids)),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceIds::All => f.write_str("all"),
+            DeviceIds::Ids(ids) => f.write_str(&ids.join(",")),
+        }
+    }
+}
+
+/// Which devices search, as plain data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSelection {
+    /// Backends asked for; CUDA joins when `gpu` is set, OpenCL when `opencl` is.
+    pub backends: Vec<Backend>,
+    /// CPU worker threads (default: one per core), 1 to [`max_threads`].
+    pub threads: Option<usize>,
+    /// A forced CPU SIMD path (default: the best this CPU runs).
+    pub simd: Option<SimdLevel>,
+    pub gpu: Option<DeviceIds>,
+    pub opencl: Option<DeviceIds>,
+    /// GPU threads per launch (default: what the device holds at once), 1 to [`MAX_GPU_THREADS`].
+    pub gpu_threads: Option<u32>,
+    /// Nonces per GPU thread in a batch, 1 to [`MAX_GPU_NONCES_PER_THREAD`].
+    pub gpu_nonces_per_thread: u32,
+}
+
+impl Default for DeviceSelection {
+    fn default() -> Self {
+        DeviceSelection {
+            backends: vec![Backend::Cpu],
+            threads: None,
+            simd: None,
+            gpu: None,
+            opencl: None,
+            gpu_threads: None,
+            gpu_nonces_per_thread: DEFAULT_GPU_NONCES_PER_THREAD,
+        }
+    }
+}
+
+/// Why a selection gives no workers.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectionError {
+    /// Out of range or malformed: the user's input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Devices (or a backend) named on the command line that this machine cannot drive: no
+    /// driver, no device, a GPU too old for the kernels.
+    #[error("{flag} {ids}: unavailable on this machine ({why}); leave out {flag} to search on the CPU")]
+    NamedUnavailable { flag: &'static str, ids: String, why: String },
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+}
+
+impl SelectionError {
+    /// Whether the input is at fault (a bad value, a device id the backend does not have, a
+    /// SIMD path this CPU lacks), as opposed to the machine.
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, SelectionError::Invalid(_) | SelectionError::Device(DeviceError::Selection(_) | DeviceError::Unsupported(_)))
+    }
+}
+
+/// The text of a device error without its kind's prefix.
+pub fn reason(err: &DeviceError) -> String {
+    match err {
+        DeviceError::Unavailable(why) => why.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl DeviceSelection {
+    /// Checks every number against its range.
+    pub fn validate(&self) -> Result<(), SelectionError> {
+        let invalid = |text: String| Err(SelectionError::Invalid(text));
+        if let Some(threads) = self.threads {
+            if threads == 0 {
+                return invalid("--threads must be at least 1".into());
+            }
+            if threads > max_threads() {
+                return invalid(format!(
+                    "--threads {threads} is more than {} ({MAX_THREADS_PER_CORE} per core on this machine's {} cores)",
+                    max_threads(),
+                    cpu_cores()
+                ));
+            }
+        }
+        if let Some(threads) = self.gpu_threads {
+            if !(1..=MAX_GPU_THREADS).contains(&threads) {
+                return invalid(format!("--gpu-threads must be between 1 and {MAX_GPU_THREADS} (got {threads})"));
+            }
+        }
+        let nonces = self.gpu_nonces_per_thread;
+        if !(1..=MAX_GPU_NONCES_PER_THREAD).contains(&nonces) {
+            return invalid(format!("--gpu-nonces-per-thread must be between 1 and {MAX_GPU_NONCES_PER_THREAD} (got {nonces})"));
+        }
+        if let Some(threads) = self.gpu_threads {
+            if u64::from(threads) * u64::from(nonces) > MAX_GPU_BATCH {
+                return invalid(format!(
+                    "--gpu-threads {threads} x --gpu-nonces-per-thread {nonces} is more than one batch may hold (2^32 nonces)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The backends this selection uses: those asked for, plus CUDA with `gpu` and OpenCL with
+    /// `opencl`, in the order they get workers (CPU, CUDA, OpenCL).
+    pub fn requested_backends(&self) -> Vec<Backend> {
+        let mut backends = self.backends.clone();
+        if self.gpu.is_some() {
+            backends.push(Backend::Cuda);
+        }
+        if self.opencl.is_some() {
+            backends.push(Backend::Opencl);
+        }
+        backends.sort_by_key(|b| *b as u8);
+        backends.dedup();
+        backends
+    }
+
+    fn tuning(&self) -> GpuTuning {
+        GpuTuning { threads: self.gpu_threads, nonces_per_thread: self.gpu_nonces_per_thread }
+    }
+
+    /// The ids named for `backend`, with their flag, if any were.
+    fn named(&self, backend: Backend) -> Option<(&'static str, &Vec<String>)> {
+        match (backend, &self.gpu, &self.opencl) {
+            (Backend::Cuda, Some(DeviceIds::Ids(ids)), _) => Some(("--gpu", ids)),
+            (Backend::Opencl, _, Some(DeviceIds::Ids(ids))) => Some(("--opencl", ids)),
+            _ => None,
+        }
+    }
+}
+
+/// Picks devices from a backend's list: all, or by id (an id not listed is a bad flag).
+pub fn select(list: &[GpuInfo], ids: &DeviceIds, flag: &str) -> Result<Vec<GpuInfo>, DeviceError> {
+    let DeviceIds::Ids(ids) = ids else { return Ok(list.to_vec()) };
+    ids.iter()
+        .map(|id| {
+            list.iter().find(|info| info.id == *id).cloned().ok_or_else(|| {
+                let known: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
+                DeviceError::Selection(format!("{flag} {id}: no such device (available: {})", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+/// A backend's device list, or why it has none (an empty list counts as unavailable).
+fn available(list: Result<Vec<GpuInfo>, DeviceError>) -> Result<Vec<GpuInfo>, DeviceError> {
+    match list {
+        Ok(list) if list.is_empty() => Err(DeviceError::Unavailable("the driver reports no devices".into())),
+        other => other,
+    }
+}
+
+/// Worker specs for one backend, or why it has none. `alongside` are the backends that already
+/// have workers in the same search (they decide what `--opencl all` leaves out).
+pub fn backend_specs(backend: Backend, selection: &DeviceSelection, alongside: &[Backend]) -> Result<Vec<WorkerSpec>, SelectionError> {
+    selection.validate()?;
+    let list = match backend {
+        Backend::Cpu => return Ok(cpu_specs(selection)?),
+        Backend::Cuda => available(cuda::list()),
+        Backend::Opencl => available(opencl::list()),
+    };
+    // Devices named by id that this machine cannot drive are an error of their own; a
+    // backend asked for as a whole reports the device error (and may be skipped).
+    let named = selection.named(backend);
+    let unusable = |err: DeviceError| match (named, err) {
+        (_, err @ DeviceError::Selection(_)) | (None, err) => SelectionError::Device(err),
+        (Some((flag, ids)), err) => SelectionError::NamedUnavailable { flag, ids: ids.join(","), why: reason(&err) },
+    };
+    let list = list.map_err(unusable)?;
+    let tuning = selection.tuning();
+    let specs = match backend {
+        Backend::Cuda => select(&list, selection.gpu.as_ref().unwrap_or(&DeviceIds::All), "--gpu")
+            .and_then(|chosen| workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, tuning))),
+        _ => match &selection.opencl {
+            Some(ids @ DeviceIds::Ids(_)) => select(&list, ids, "--opencl"),
+            _ => opencl_all(&list, alongside.contains(&Backend::Cuda), alongside.contains(&Backend::Cpu)),
+        }
+        .and_then(|chosen| workers_for(&chosen, "cl", |info| opencl::worker_spec(info, tuning))),
+    };
+    specs.map_err(unusable)
+}
+
+fn cpu_specs(selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, DeviceError> {
+    let level = SimdLevel::choose(selection.simd)?;
+    let threads = selection.threads.unwrap_or_else(cpu_cores);
+    info!(device = "cpu", simd = level.name(), threads, "CPU backend");
+    Ok((0..threads)
+        .map(|thread| WorkerSpec {
+            backend: Backend::Cpu,
+            name: format!("cpu ({})", level.name()),
+            build: Box::new(move || Ok(Box::new(CpuDevice::new(level, thread)) as _)),
+        })
+        .collect())
+}
+
+/// A worker per chosen GPU; one that cannot get a worker (a GPU older than NVRTC supports, say)
+/// is left out, loudly, and the others go on. Only if none can is it an error.
+fn workers_for(
+    chosen: &[GpuInfo],
+    tag: &str,
+    spec: impl Fn(&GpuInfo) -> Result<WorkerSpec, DeviceError>,
+) -> Result<Vec<WorkerSpec>, DeviceError> {
+    let mut specs = Vec::new();
+    let mut first_error = None;
+    for info in chosen {
+        match spec(info) {
+            Ok(worker) => specs.push(worker),
+            Err(err) => {
+                warn!(device = %format!("{tag}:{}", info.id), name = %info.name, "{err}; left out");
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) if specs.is_empty() => Err(err),
+        _ => Ok(specs),
+    }
+}
+
+/// What `--opencl all` means: every OpenCL GPU and accelerator, less NVIDIA GPUs when the CUDA
+/// backend drives them in the same search (one GPU driven twice is only split); where that
+/// leaves none, the OpenCL CPU devices, unless the CPU backend runs alongside (it is several
+/// times faster on the same cores). Whatever is left out is taken when named.
+pub fn opencl_all(list: &[GpuInfo], cuda_alongside: bool, cpu_alongside: bool) -> Result<Vec<GpuInfo>, DeviceError> {
+    let gpus: Vec<&GpuInfo> = list.iter().filter(|info| info.kind != DeviceKind::Cpu && !(info.nvidia && cuda_alongside)).collect();
+    let chosen: Vec<&GpuInfo> =
+        if gpus.is_empty() && !cpu_alongside { list.iter().filter(|info| info.kind == DeviceKind::Cpu).collect() } else { gpus };
+    let skipped: Vec<&GpuInfo> = list.iter().filter(|info| !chosen.iter().any(|c| c.id == info.id)).collect();
+    for info in &skipped {
+        let why = match info.kind {
+            DeviceKind::Cpu if cpu_alongside => "a CPU device, and the CPU backend runs alongside",
+            DeviceKind::Cpu => "a CPU device, and OpenCL has GPUs here",
+            _ => "an NVIDIA GPU, which the CUDA backend drives in this search",
+        };
+        info!(device = %format!("cl:{}", info.id), name = %info.name, "not in --opencl all: {why}; name it (--opencl {}) to use it", info.id);
+    }
+    if chosen.is_empty() {
+        let named: Vec<&str> = skipped.iter().map(|info| info.id.as_str()).collect();
+        return Err(DeviceError::Unavailable(if named.is_empty() {
+            "the OpenCL runtime reports no devices".to_string()
+        } else {
+            format!("`--opencl all` leaves out every OpenCL device here (see above); name one with --opencl {}", named.join(","))
+        }));
+    }
+    Ok(chosen.into_iter().cloned().collect())
+}
+
+/// Worker specs for every requested backend (see the module's rule). Backends come in
+/// [`DeviceSelection::requested_backends`]' order, so the CPU and CUDA have their workers
+/// before OpenCL decides what `--opencl all` leaves to them.
+pub fn specs(selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, SelectionError> {
+    selection.validate()?;
+    let mut specs = Vec::new();
+    let mut running = Vec::new();
+    for backend in selection.requested_backends() {
+        match backend_specs(backend, selection, &running) {
+            Ok(found) => {
+                if !found.is_empty() {
+                    running.push(backend);
+                }
+                specs.extend(found)
+            }
+            Err(SelectionError::Device(err)) if backend != Backend::Cpu && !matches!(err, DeviceError::Selection(_)) => {
+                warn!(backend = %backend, "the {backend} backend is unavailable: {}; searching without it", reason(&err))
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    if specs.is_empty() {
+        let threads = selection.threads.unwrap_or_else(cpu_cores);
+        warn!("NO GPU BACKEND IS AVAILABLE (see above): falling back to the CPU ({threads} threads)");
+        specs = cpu_specs(selection)?;
+    }
+    Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str, kind: DeviceKind, nvidia: bool) -> GpuInfo {
+        GpuInfo { id: id.into(), name: format!("device {id}"), compute_units: 1, kind, nvidia, detail: String::new() }
+    }
+
+    fn ids(list: &[GpuInfo]) -> Vec<&str> {
+        list.iter().map(|info| info.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_gpu_without_a_worker_is_left_out_and_the_others_go_on() {
+        let list = [device("0", DeviceKind::Gpu, true), device("1", DeviceKind::Gpu, true)];
+        let spec = |info: &GpuInfo| {
+            if info.id == "0" {
+                return Err(DeviceError::Unsupported("sm_35 is too old".into()));
+            }
+            Ok(WorkerSpec { backend: Backend::Cuda, name: info.name.clone(), build: Box::new(|| Err(DeviceError::Call("unused".into()))) })
+        };
+        let specs = workers_for(&list, "cuda", spec).unwrap();
+        assert_eq!(specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["device 1"]);
+        let err = workers_for(&list[..1], "cuda", spec).err().unwrap().to_string();
+        assert!(err.contains("sm_35"), "{err}");
+    }
+
+    #[test]
+    fn opencl_all_takes_gpus_and_leaves_out_what_another_backend_drives() {
+        let list = [
+            device("0:0", DeviceKind::Cpu, false),
+            device("1:0", DeviceKind::Gpu, true),
+            device("2:0", DeviceKind::Gpu, false),
+            device("2:1", DeviceKind::Accelerator, false),
+        ];
+        assert_eq!(ids(&opencl_all(&list, false, false).unwrap()), ["1:0", "2:0", "2:1"]);
+        assert_eq!(ids(&opencl_all(&list, true, true).unwrap()), ["2:0", "2:1"]);
+        // Only the NVIDIA GPU and a CPU device: CUDA drives the one, the CPU device is taken
+        // unless the CPU backend runs too.
+        assert_eq!(ids(&opencl_all(&list[..2], true, false).unwrap()), ["0:0"]);
+        assert_eq!(ids(&opencl_all(&list[..2], false, true).unwrap()), ["1:0"]);
+        let err = opencl_all(&list[..2], true, true).unwrap_err().to_string();
+        assert!(err.contains("--opencl 0:0,1:0"), "{err}");
+        // PoCL alone: used, unless the CPU backend runs alongside.
+        assert_eq!(ids(&opencl_all(&list[..1], false, false).unwrap()), ["0:0"]);
+        assert!(opencl_all(&list[..1], false, true).is_err());
+        assert!(opencl_all(&[], false, false).unwrap_err().to_string().contains("no devices"));
+        // Named devices are always taken; an unknown one is a bad flag.
+        let named = DeviceIds::opencl("0:0, 1:0").unwrap();
+        assert_eq!(ids(&select(&list, &named, "--opencl").unwrap()), ["0:0", "1:0"]);
+        let err = select(&list, &DeviceIds::opencl("9:9").unwrap(), "--opencl").unwrap_err();
+        assert!(matches!(&err, DeviceError::Selection(m) if m.contains("--opencl 9:9: no such device")), "{err}");
+    }
+
+    #[test]
+    fn device_ids_are_checked_for_form_before_any_driver_is_asked() {
+        assert_eq!(DeviceIds::cuda("all").unwrap(), DeviceIds::All);
+        assert_eq!(DeviceIds::cuda("0, 2").unwrap(), DeviceIds::Ids(vec!["0".into(), "2".into()]));
+        for bad in ["", "-1", "a", "0,,1", "0:1", "99999999999"] {
+            assert!(matches!(DeviceIds::cuda(bad), Err(SelectionError::Invalid(_))), "{bad:?}");
+        }
+        for bad in ["", "0", "a:b", "-1:0", "0:0:0", "0:"] {
+            assert!(matches!(DeviceIds::opencl(bad), Err(SelectionError::Invalid(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        let with = |f: &dyn Fn(&mut DeviceSelection)| {
+            let mut s = DeviceSelection::default();
+            f(&mut s);
+            s.validate()
+        };
+        assert!(with(&|_| {}).is_ok());
+        assert!(with(&|s| s.threads = Some(max_threads())).is_ok());
+        for bad in [
+            with(&|s| s.threads = Some(0)),
+            with(&|s| s.threads = Some(max_threads() + 1)),
+            with(&|s| s.threads = Some(usize::MAX)),
+            with(&|s| s.gpu_threads = Some(0)),
+            with(&|s| s.gpu_threads = Some(u32::MAX)),
+            with(&|s| s.gpu_nonces_per_thread = 0),
+            with(&|s| s.gpu_nonces_per_thread = u32::MAX),
+            with(&|s| {
+                s.gpu_threads = Some(MAX_GPU_THREADS);
+                s.gpu_nonces_per_thread = MAX_GPU_NONCES_PER_THREAD;
+            }),
+        ] {
+            let err = bad.unwrap_err();
+            assert!(err.is_user_error(), "{err}");
+        }
+    }
+}
