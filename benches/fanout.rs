@@ -31,7 +31,11 @@ async fn coordinator_child() {
     let limits = Limits { max_connections: 512, ..Limits::default() };
     let coordinator = Coordinator::serve("127.0.0.1:0".parse().unwrap(), None, limits, Arc::new(tx)).await.expect("bind");
     println!("{}", coordinator.local_addr());
-    let hot = HotLoop::new(Challenge::pow_register(1, &[1; 32], &[2; 32], &[3; 32]).unwrap(), Target::from_difficulty(1 << 40).unwrap(), ByteOrder::Little);
+    let hot = HotLoop::new(
+        Challenge::pow_register(1, &[1; 32], &[2; 32], &[3; 32]).unwrap(),
+        Target::from_difficulty(1 << 40).unwrap(),
+        ByteOrder::Little,
+    );
     // Commands arrive on stdin, read on a plain thread (tokio's stdin is not enabled here).
     let (lines_tx, mut lines) = mpsc::unbounded_channel::<String>();
     std::thread::spawn(move || {
@@ -53,10 +57,15 @@ async fn coordinator_child() {
 /// Resident memory (KiB) and CPU time (clock ticks) of a process, from /proc.
 fn usage(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss_kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
+    let rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    let ticks =
+        fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
     (rss_kib, ticks)
 }
 
@@ -111,7 +120,8 @@ async fn main() {
             writeln!(to_child, "publish").expect("publish");
             let mut latest = 0u64;
             for _ in 0..target {
-                let ns = tokio::time::timeout(Duration::from_secs(10), arrivals.recv()).await.expect("every worker gets the job").expect("open");
+                let ns =
+                    tokio::time::timeout(Duration::from_secs(10), arrivals.recv()).await.expect("every worker gets the job").expect("open");
                 latest = latest.max(ns);
                 each_ms.push(ns as f64 / 1e6);
             }

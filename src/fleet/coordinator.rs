@@ -18,7 +18,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::auth::{RateLimit, Token, AUTHORIZATION};
-use super::protocol::{codes, version_mismatch, DeviceRate, FleetApiServer, FleetJob, SubmitReceipt, Welcome, MAX_SLICES, PROTOCOL_VERSION};
+use super::protocol::{
+    codes, version_mismatch, DeviceRate, FleetApiServer, FleetJob, SubmitReceipt, Welcome, MAX_SLICES, PROTOCOL_VERSION,
+};
 use super::{CandidateSink, FleetError, Limits};
 use crate::pow::hotloop::HotLoop;
 
@@ -189,7 +191,10 @@ impl FleetApiServer for FleetRpc {
                 debug!(worker = %session.info.name, address = %peer.address, count, "candidates over the rate limit dropped");
                 return Err(rpc_error(
                     codes::RATE_LIMITED,
-                    format!("over the candidate rate limit ({}/s, burst {}): {count} candidates dropped", limits.candidates_per_second, limits.candidate_burst),
+                    format!(
+                        "over the candidate rate limit ({}/s, burst {}): {count} candidates dropped",
+                        limits.candidates_per_second, limits.candidate_burst
+                    ),
                 ));
             }
             session.info.name.clone()
@@ -250,11 +255,21 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// Listens on `addr`. A token is required unless `addr` is a loopback address.
-    pub async fn serve(addr: SocketAddr, token: Option<Token>, limits: Limits, sink: Arc<dyn CandidateSink>) -> Result<Coordinator, FleetError> {
+    pub async fn serve(
+        addr: SocketAddr,
+        token: Option<Token>,
+        limits: Limits,
+        sink: Arc<dyn CandidateSink>,
+    ) -> Result<Coordinator, FleetError> {
         if token.is_none() && !addr.ip().is_loopback() {
             return Err(FleetError::TokenRequired { addr });
         }
-        if limits.max_message_bytes < 1024 || limits.max_connections == 0 || !limits.candidates_per_second.is_finite() || limits.candidates_per_second <= 0.0 || limits.candidate_burst == 0 {
+        if limits.max_message_bytes < 1024
+            || limits.max_connections == 0
+            || !limits.candidates_per_second.is_finite()
+            || limits.candidates_per_second <= 0.0
+            || limits.candidate_burst == 0
+        {
             return Err(FleetError::Limits(format!("{limits:?}")));
         }
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| FleetError::Bind { addr, reason: e.to_string() })?;
@@ -335,7 +350,8 @@ type ResponseFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<
 /// The answer to an upgrade request without the right token.
 fn refusal() -> Result<HttpResponse, BoxError> {
     let body = HttpBody::from("fleet token missing or wrong");
-    let response = HttpResponse::builder().status(http::StatusCode::UNAUTHORIZED).header(http::header::WWW_AUTHENTICATE, "Bearer").body(body)?;
+    let response =
+        HttpResponse::builder().status(http::StatusCode::UNAUTHORIZED).header(http::header::WWW_AUTHENTICATE, "Bearer").body(body)?;
     Ok(response)
 }
 
@@ -368,7 +384,8 @@ async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, sto
         lock(&shared.connections).insert(connection, connection_handle);
         let upgraded = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let service = {
-            let (shared, builder, methods, connection_stop, upgraded) = (shared.clone(), builder.clone(), methods.clone(), connection_stop.clone(), upgraded.clone());
+            let (shared, builder, methods, connection_stop, upgraded) =
+                (shared.clone(), builder.clone(), methods.clone(), connection_stop.clone(), upgraded.clone());
             tower::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
                 let authorized = match &shared.token {
                     None => true,

@@ -218,7 +218,12 @@ mod tests {
 
     #[test]
     fn the_wire_names_scheme_and_byte_order_as_the_cli_does() {
-        let job = FleetJob::new(1, Scheme::PowRegister, &hot(Challenge::pow_register(3, &[1; 32], &[2; 32], &[3; 32]).unwrap(), ByteOrder::Little), 0);
+        let job = FleetJob::new(
+            1,
+            Scheme::PowRegister,
+            &hot(Challenge::pow_register(3, &[1; 32], &[2; 32], &[3; 32]).unwrap(), ByteOrder::Little),
+            0,
+        );
         let value = serde_json::to_value(&job).unwrap();
         assert_eq!(value["scheme"], "pow-register");
         assert_eq!(value["byte_order"], "le");
