@@ -16,6 +16,7 @@
 //! - [`daemon`]: the loop (blocks -> jobs -> solutions -> submissions -> exit codes), `status`.
 //! - [`cli`]: command-line definitions; [`commands`]: the daemon, `status`, `faucet`, `solve`,
 //!   `bench`, `devices`, exit codes.
+//! - [`fleet`]: the coordinator/worker protocol that spreads one job over several machines.
 
 pub mod chain;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod daemon;
 pub mod devices;
 pub mod engine;
+pub mod fleet;
 pub mod kernels;
 pub mod pow;
 pub mod selection;

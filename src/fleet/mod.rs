@@ -1,0 +1,98 @@
+//! Scaling across rigs: one coordinator (holds the wallet and the chain) publishes jobs to GPU
+//! workers on other machines and takes their candidates back; no secret ever leaves it.
+//!
+//! - [`protocol`]: the JSON-RPC 2.0 interface both sides share, the job as it travels.
+//! - [`auth`]: the shared token and the per-worker candidate rate limit.
+//! - [`coordinator`]: the WebSocket server: job fan-out, candidate intake, worker table.
+//! - [`worker`]: the client loop: follow jobs on a local pool, send candidates and hashrate,
+//!   reconnect with backoff.
+//! - [`local`]: the solver's [`crate::solver::pool::Pool`] as the worker's [`LocalPool`] and
+//!   [`FoundSource`], and its candidate sender as the coordinator's [`CandidateSink`].
+//!
+//! A remote candidate is one more source for the daemon's verify step, never a shortcut
+//! around it: the coordinator hands every candidate to a [`CandidateSink`] (the daemon's pool's
+//! [`crate::solver::pool::CandidateSender`], which judges it against the pool's job of that id).
+
+pub mod auth;
+pub mod coordinator;
+pub mod local;
+pub mod protocol;
+pub mod worker;
+
+use std::net::SocketAddr;
+
+pub use auth::Token;
+pub use coordinator::{Coordinator, WorkerInfo};
+pub use protocol::{DeviceRate, FleetJob, PROTOCOL_VERSION};
+pub use worker::{run_worker, Found, FoundSource, LocalPool, WorkerConfig};
+
+/// Errors at the fleet's boundary (configuration, sockets, the other side).
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("the fleet token is empty")]
+    EmptyToken,
+    #[error("the fleet token must be printable ASCII without spaces")]
+    TokenCharacters,
+    #[error("cannot read the fleet token file {path}: {reason}")]
+    TokenFile { path: String, reason: String },
+    #[error("refusing to serve the fleet on {addr} without a token: a token (--token-file) is required on any address but loopback")]
+    TokenRequired { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("invalid fleet limits: {0}")]
+    Limits(String),
+    #[error("cannot connect to coordinator {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("coordinator {url} refused the token (HTTP 401): check --token-file on both sides")]
+    Unauthorized { url: String },
+    #[error("coordinator {url} refused this worker: {reason}")]
+    Refused { url: String, reason: String },
+}
+
+/// Limits the coordinator enforces on every connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest WebSocket message accepted, in bytes (bigger ones close the connection).
+    pub max_message_bytes: u32,
+    /// Simultaneous connections (more are answered HTTP 429).
+    pub max_connections: u32,
+    /// Sustained candidates per second per worker.
+    pub candidates_per_second: f64,
+    /// Candidates a worker may send at once.
+    pub candidate_burst: u32,
+    /// Candidates failing verification before the worker is disconnected.
+    pub max_compute_errors: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 64 * 1024,
+            max_connections: 256,
+            candidates_per_second: 32.0,
+            candidate_burst: 256,
+            max_compute_errors: 16,
+        }
+    }
+}
+
+/// Where the coordinator hands candidates: the daemon's pool (its `CandidateSender`, in
+/// [`local`]), which re-verifies each on the CPU against the job it names before anything else.
+pub trait CandidateSink: Send + Sync + 'static {
+    /// One candidate from worker `device` (`fleet:NAME`) for the coordinator's `job_id`.
+    fn submit(&self, job_id: u64, nonce: u64, device: String);
+}
+
+/// A candidate as the coordinator received it (for sinks that are channels).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteCandidate {
+    pub job_id: u64,
+    pub nonce: u64,
+    pub device: String,
+}
+
+impl CandidateSink for tokio::sync::mpsc::UnboundedSender<RemoteCandidate> {
+    fn submit(&self, job_id: u64, nonce: u64, device: String) {
+        let _ = self.send(RemoteCandidate { job_id, nonce, device });
+    }
+}
