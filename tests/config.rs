@@ -65,7 +65,7 @@ fn every_commented_option_in_the_example_is_a_real_key() {
         .join("\n");
     assert!(uncommented.contains("\nsubnet = 1"), "the uncommenting step did nothing");
     let file = TempFile::new("all.toml", &uncommented);
-    let loaded = config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
     let c = &loaded.config;
     assert_eq!(c.subnet, Some(1));
     assert_eq!(c.devices.cuda.select.as_deref(), Some("0"));
@@ -82,7 +82,7 @@ fn precedence_is_flags_over_env_over_file_over_defaults() {
     let file = TempFile::new("p.toml", "subnet = 3\nwait = true\n[wallet]\nname = \"fromfile\"\nhotkey = \"hk-file\"\n");
     let vars = env(&[("REGSOLVER_SUBNET", "5"), ("BT_WALLET_NAME", "frombt"), ("REGSOLVER_WALLET__PATH", "/w")]);
     let flags = FlagOverrides { subnet: Some(7), ..Default::default() };
-    let loaded = config::load_from(&[file.path.clone()], vars, &flags).unwrap();
+    let loaded = config::load_from(std::slice::from_ref(&file.path), vars, &flags).unwrap();
     let c = &loaded.config;
     assert_eq!(c.subnet, Some(7));
     assert_eq!(c.wallet.name, "frombt");
@@ -153,7 +153,7 @@ fn flags_fill_both_gpu_backends_and_booleans() {
 #[test]
 fn unknown_key_names_the_key_the_file_and_the_line() {
     let file = TempFile::new("typo.toml", "subnet = 1\n\n[devices.cuda]\nselect = \"0\"\ngpu_thread = 128\n");
-    let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+    let found = issues(config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_err());
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].key, "devices.cuda.gpu_thread");
     assert_eq!(found[0].source, ValueSource::File(file.path.clone()));
@@ -165,7 +165,7 @@ fn unknown_key_names_the_key_the_file_and_the_line() {
 #[test]
 fn unknown_top_level_key_is_found_too() {
     let file = TempFile::new("top.toml", "# comment\nsubnett = 1\n");
-    let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+    let found = issues(config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_err());
     assert_eq!((found[0].key.as_str(), found[0].line), ("subnett", Some(2)), "{found:?}");
 }
 
@@ -181,7 +181,7 @@ fn invalid_values_name_key_file_and_line() {
         ("chain_endpoint = \"https://node\"\n", "chain_endpoint", 1, "ws://"),
     ] {
         let file = TempFile::new("bad.toml", text);
-        let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+        let found = issues(config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_err());
         assert_eq!((found[0].key.as_str(), found[0].line), (key, Some(line)), "{text}: {found:?}");
         let shown = ConfigError::Invalid(found).to_string();
         assert!(shown.contains(words) && shown.contains("bad.toml"), "{shown}");
@@ -191,11 +191,11 @@ fn invalid_values_name_key_file_and_line() {
 #[test]
 fn out_of_range_numbers_are_errors() {
     let file = TempFile::new("range.toml", "subnet = 70000\n[retry]\nmax_backoff_s = 0\n");
-    let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+    let found = issues(config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_err());
     assert_eq!(found[0].key, "subnet");
     assert_eq!(found[0].line, Some(1));
     let file = TempFile::new("zero.toml", "[retry]\n\nmax_backoff_s = 0\n");
-    let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+    let found = issues(config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_err());
     assert_eq!((found[0].key.as_str(), found[0].line), ("retry.max_backoff_s", Some(3)), "{found:?}");
 }
 
@@ -216,7 +216,7 @@ fn invalid_flag_names_the_flag() {
 #[test]
 fn toml_syntax_error_gives_the_line() {
     let file = TempFile::new("syntax.toml", "subnet = 1\nwait = \n");
-    let found = issues(config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap_err());
+    let found = issues(config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap_err());
     assert_eq!(found[0].line, Some(2), "{found:?}");
     assert!(found[0].to_string().contains("not valid TOML"));
 }
@@ -231,7 +231,7 @@ fn named_config_file_must_exist() {
 #[test]
 fn explain_redacts_endpoint_secrets_and_shows_sources() {
     let file = TempFile::new("secret.toml", "chain_endpoint = \"wss://user:hunter2@rpc.example:443/k3y?apikey=s3cr3t\"\ncoldkey_password_file = \"/run/pw\"\n");
-    let loaded = config::load_from(&[file.path.clone()], env(&[]), &FlagOverrides::default()).unwrap();
+    let loaded = config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap();
     let text = config::explain(&loaded);
     let json = config::explain_json(&loaded).to_string();
     for out in [&text, &json] {

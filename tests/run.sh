@@ -18,6 +18,8 @@ for pkg in pocl-opencl-icd ocl-icd-libopencl1 clinfo g++; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# systemd-analyze verifies the unit files (tests/systemd.rs); nothing here runs systemd itself.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (Debian)"
   sudo_cmd=""
@@ -37,7 +39,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$CUDA_WHEELS" ]; then
 fi
 export LD_LIBRARY_PATH="$DEPS/cuda/nvidia/cuda_nvrtc/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="$DEPS/cuda/nvidia/cuda_nvcc/bin:$DEPS/cuda/nvidia/cu13/bin:$PATH"
-export REGSOLVER_REQUIRE_OPENCL=1 REGSOLVER_REQUIRE_NVRTC=1
+export REGSOLVER_REQUIRE_OPENCL=1 REGSOLVER_REQUIRE_NVRTC=1 REGSOLVER_REQUIRE_SYSTEMD=1
+# Build outputs are kept between runs of this script outside the clone (a fresh clone reuses the
+# compiled dependencies: ~20 minutes on 2 cores otherwise). Set CARGO_TARGET_DIR to choose another.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/regsolver/target}"
 
 # Node.js + chopsticks; exports REGSOLVER_CHOPSTICKS (and PATH when it installs node).
 source tests/chopsticks/setup.sh
@@ -49,9 +54,9 @@ echo "==> clinfo: $(clinfo -l 2>/dev/null | tr '\n' ' ')"
 # Lints: the crate is clean under clippy's default set, so any warning fails. Hot-path modules opt
 # into stricter lints (e.g. `#![warn(clippy::cast_possible_truncation)]`), which this makes binding
 # there without imposing them crate-wide.
-echo "==> cargo clippy --all-targets -- -D warnings"
+echo "==> cargo clippy --all-targets --all-features -- -D warnings"
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --all-targets --all-features --quiet -- -D warnings
 # Unit and integration tests, plus every criterion bench run once in test mode.
 # --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
 cargo test --all-targets -- --nocapture

@@ -248,7 +248,7 @@ impl Daemon {
                     best = Some(block);
                     match self.on_block(&chain, scheme, key, block).await? {
                         Step::Mine(work, hot) => {
-                            let job = self.pool.set_job(hot, rand::random());
+                            let job = self.pool.set_job(*hot, rand::random());
                             jobs.retain(|_, w| in_window(scheme.scheme, w.block.number, block.number));
                             jobs.insert(job, work);
                             self.reporter.emit(Event::Job { hotkey: encode_ss58(&key.key), block: block.number, difficulty: work.difficulty, switch_ms: notified.elapsed().as_secs_f64() * 1e3 });
@@ -353,7 +353,7 @@ impl Daemon {
     async fn on_block(&mut self, chain: &Chain, choice: SchemeChoice, key: &Registrant, block: BlockRef) -> Result<Step, Interrupted> {
         if choice.scheme == Scheme::Faucet {
             let hot = job(Challenge::legacy(&block.hash, &key.key), FAUCET_DIFFICULTY, choice.byte_order)?;
-            return Ok(Step::Mine(Work { block, key: key.key, difficulty: FAUCET_DIFFICULTY }, hot));
+            return Ok(Step::Mine(Work { block, key: key.key, difficulty: FAUCET_DIFFICULTY }, Box::new(hot)));
         }
         let state = chain.registration_state(&block, self.opts.netuid, &[key.key]).await.map_err(lost)?;
         let hotkey = state.hotkeys.first().ok_or_else(|| DaemonError::Other("the chain returned no state for the hotkey".into()))?;
@@ -365,7 +365,7 @@ impl Daemon {
                     Scheme::PowRegister => Challenge::pow_register(self.opts.netuid, &block.hash, &key.key, &self.coldkey).map_err(|e| DaemonError::Usage(e.to_string()))?,
                     _ => Challenge::legacy(&block.hash, &key.key),
                 };
-                Ok(Step::Mine(Work { block, key: key.key, difficulty }, job(challenge, difficulty, choice.byte_order)?))
+                Ok(Step::Mine(Work { block, key: key.key, difficulty }, Box::new(job(challenge, difficulty, choice.byte_order)?)))
             }
         }
     }
@@ -439,7 +439,7 @@ impl Daemon {
 
 /// What one block asks of the devices.
 enum Step {
-    Mine(Work, HotLoop),
+    Mine(Work, Box<HotLoop>),
     Done(HotkeyResult),
     Idle(&'static str),
 }

@@ -67,7 +67,9 @@ impl Device for Faulty {
             Fault::Silent => Ok(()),
             Fault::DiesAfterSelfTest if after_self_test => Err(DeviceError::Call("device lost".into())),
             Fault::Lies if after_self_test => {
-                out.extend(first..first + count);
+                // Wrong nonces only: an index whose seal really meets the target would be an
+                // honest solution, not a lie.
+                out.extend((first..first + count).filter(|&i| hot.verify(unit.nonce(i)).is_none()));
                 Ok(())
             }
             Fault::Panics if after_self_test => panic!("driver bug"),
