@@ -216,22 +216,31 @@ fn gpu_runs_self_test_and_solve_where_present() {
 }
 
 #[test]
-fn without_a_driver_the_cuda_backend_says_why_and_solve_falls_back_to_the_cpu() {
+fn without_a_driver_a_named_gpu_is_refused_and_gpu_all_falls_back_to_the_cpu() {
     if cuda::driver_present() {
         eprintln!("SKIPPED: a CUDA driver is present; the no-driver path cannot be exercised here");
         return;
     }
     let err = cuda::list().unwrap_err().to_string();
     assert!(err.contains("no CUDA driver"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_regsolver"))
-        .args(["solve", "--json", "--gpu", "0", "--backend", "cuda", "--threads", "1", "--scheme", "legacy"])
-        .args(["--block-hash", &"11".repeat(32), "--hotkey", &"22".repeat(32), "--difficulty", "1000"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let solve = |gpu: &str| {
+        Command::new(env!("CARGO_BIN_EXE_regsolver"))
+            .args(["solve", "--json", "--gpu", gpu, "--backend", "cuda", "--threads", "1", "--scheme", "legacy"])
+            .args(["--block-hash", &"11".repeat(32), "--hotkey", &"22".repeat(32), "--difficulty", "1000"])
+            .output()
+            .unwrap()
+    };
+    // A GPU named by id that cannot be driven is an error (exit 4), never silently the CPU.
+    let named = solve("0");
+    let stderr = String::from_utf8_lossy(&named.stderr);
+    assert_eq!(named.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("no CUDA driver") && stderr.contains("--gpu 0"), "{stderr}");
+    // `all` with no usable backend falls back to the CPU, loudly.
+    let all = solve("all");
+    let stderr = String::from_utf8_lossy(&all.stderr);
+    assert!(all.status.success(), "{stderr}");
     assert!(stderr.contains("no CUDA driver") && stderr.contains("falling back to the CPU"), "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&all.stdout).trim()).unwrap();
     assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");
     let bench = Command::new(env!("CARGO_BIN_EXE_regsolver")).args(["bench", "--backend", "cuda", "--seconds", "0.1"]).output().unwrap();
     assert!(!bench.status.success());

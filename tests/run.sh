@@ -59,4 +59,4 @@ cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo clippy --all-targets --all-features --quiet -- -D warnings
 # Unit and integration tests, plus every criterion bench run once in test mode.
 # --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
-cargo test --all-targets -- --nocapture
+cargo test --all-targets --no-fail-fast -- --nocapture
