@@ -98,7 +98,7 @@ fn solve_and_bench_run_the_backend_on_every_simulated_gpu() {
     let (report, stderr) = solve_pow_register(dir, &[], &[]);
     assert!(report["device"].as_str().unwrap().starts_with("cuda:"), "{report}");
     for tag in ["cuda:0", "cuda:1"] {
-        assert!(stderr.contains(&format!("self-test passed device={tag}")), "{stderr}");
+        assert!(self_test_passed(&stderr, tag), "{stderr}");
     }
     assert!(stderr.contains("launch shape device=cuda:0 build=sm_90 machine code blocks_per_sm=3 threads=1536"), "{stderr}");
     let (report, _) = solve_pow_register(dir, &[], &["--gpu", "1"]);
@@ -129,7 +129,7 @@ fn a_failing_gpu_is_dropped_alone_and_the_other_goes_on() {
     let out = regsolver(dir, &[("REGSOLVER_SIM_FAIL", "1:9")], &["bench", "--backend", "cuda", "--seconds", "0.5", "--json"]);
     let bench = json(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("self-test passed device=cuda:1"), "{stderr}");
+    assert!(self_test_passed(&stderr, "cuda:1"), "{stderr}");
     dropped_line(&stderr, "cuda:1");
     let results = bench["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{bench}");
@@ -157,9 +157,17 @@ fn a_driver_older_than_cuda_12_is_refused_and_solve_falls_back_to_the_cpu() {
     let listing = json(&regsolver(dir, &env, &["devices", "--json"]));
     let why = listing["cuda"]["unavailable"].as_str().unwrap_or_else(|| panic!("{listing}"));
     assert!(why.contains("supports CUDA 11.8 only") && why.contains("needs CUDA 12.0"), "{why}");
-    let (report, stderr) = solve_pow_register(dir, &env, &["--gpu", "0", "--threads", "1"]);
+    // Named by id, the GPU is an error (exit 4); `all` falls back to the CPU, loudly.
+    let named = regsolver(dir, &env, &["solve", "--scheme", "legacy", "--block-hash", &"11".repeat(32), "--hotkey", &"22".repeat(32), "--difficulty", "1000", "--gpu", "0", "--threads", "1"]);
+    assert_eq!(named.status.code(), Some(4), "{}", String::from_utf8_lossy(&named.stderr));
+    let (report, stderr) = solve_pow_register(dir, &env, &["--gpu", "all", "--threads", "1"]);
     assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");
     assert!(stderr.contains("falling back to the CPU"), "{stderr}");
+}
+
+/// Whether the log says `tag` passed its self-test.
+fn self_test_passed(stderr: &str, tag: &str) -> bool {
+    stderr.lines().any(|line| line.contains("self-test passed") && line.contains(&format!("device={tag}")))
 }
 
 #[test]

@@ -3,11 +3,12 @@
 //! and `pow_register` signed for mainnet's extension list, built against metadata derived from
 //! the real spec-293 runtime's and decoded back field by field.
 
+#[path = "common/chopsticks.rs"]
+mod chopsticks;
+
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -316,7 +317,7 @@ fn derive_mainnet_like(original: &[u8]) -> Vec<u8> {
 #[tokio::test]
 #[ignore = "regenerates committed test data; needs chopsticks"]
 async fn regenerate_pow_register_metadata() {
-    let chain = Chopsticks::start("subtensor-spec293.raw.json", &["--allow-unresolved-imports"]);
+    let chain = chopsticks::Chopsticks::start(chopsticks::Spec::S293).await.unwrap_or_else(|e| panic!("{e}"));
     let rpc = RpcClient::from_insecure_url(chain.url()).await.expect("connects");
     let hex: String = rpc.request("state_getMetadata", rpc_params![]).await.expect("metadata");
     let original = hex::decode(hex.trim_start_matches("0x")).expect("hex");
@@ -334,63 +335,6 @@ async fn regenerate_pow_register_metadata() {
 // ---------------------------------------------------------------------------------------------
 
 /// A chopsticks process this test started, on a free loopback port; killed on drop.
-struct Chopsticks {
-    child: Child,
-    port: u16,
-}
-
-impl Chopsticks {
-    /// chopsticks' own CLI (until the project's harness lands): from `REGSOLVER_CHOPSTICKS_DIR`,
-    /// tests/chopsticks or /tmp/chop (a folder with node_modules/.bin/chopsticks).
-    fn start(spec: &str, extra: &[&str]) -> Self {
-        let dirs = [
-            std::env::var("REGSOLVER_CHOPSTICKS_DIR").ok().map(PathBuf::from),
-            Some(manifest_path("tests/chopsticks")),
-            Some(PathBuf::from("/tmp/chop")),
-        ];
-        let bin = dirs.into_iter().flatten().map(|d| d.join("node_modules/.bin/chopsticks")).find(|b| b.exists()).expect(
-            "chopsticks is not installed: npm install @acala-network/chopsticks@1.5.1 in tests/chopsticks, or set REGSOLVER_CHOPSTICKS_DIR",
-        );
-        let specs =
-            [manifest_path("tests/data/chainspecs"), manifest_path("../shared/chainspecs"), manifest_path("../../shared/chainspecs")];
-        let genesis =
-            specs.iter().map(|d| d.join(spec)).find(|p| p.exists()).unwrap_or_else(|| panic!("chain spec {spec} not found in {specs:?}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(&bin)
-            .arg("--genesis")
-            .arg(&genesis)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--build-block-mode", "Instant"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chopsticks starts");
-        let stdout = child.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("RPC listening") {
-                    let _ = ready_tx.send(());
-                }
-            }
-        });
-        let chain = Chopsticks { child, port };
-        ready_rx.recv_timeout(Duration::from_secs(120)).expect("chopsticks listening within 120 s");
-        chain
-    }
-
-    fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Chopsticks {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A client over the legacy JSON-RPC backend (subxt's default chainHead backend breaks with chopsticks).
 async fn legacy_client(rpc: &RpcClient) -> OnlineClient<SubtensorConfig> {
     let backend = LegacyBackend::builder().build(rpc.clone());
@@ -424,7 +368,7 @@ fn solve_legacy(block_hash: &[u8; 32], hotkey: &[u8; 32]) -> (u64, [u8; 32]) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn legacy_register_on_spec_218_registers_then_fails_by_name() {
-    let chain = Chopsticks::start("subtensor-spec218.raw.json", &[]);
+    let chain = chopsticks::Chopsticks::start(chopsticks::Spec::S218).await.unwrap_or_else(|e| panic!("{e}"));
     let rpc = RpcClient::from_insecure_url(chain.url()).await.expect("connects");
     let storage = serde_json::json!({ "SubtensorModule": {
         "Difficulty": [[[1], DIFFICULTY]],
