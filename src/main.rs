@@ -4,7 +4,8 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use regsolver::commands::{CommandError, EXIT_USAGE};
+use regsolver::commands::CommandError;
+use regsolver::daemon::code;
 
 /// Reports a failure and exits with its code.
 fn fail(err: &CommandError, json: bool) -> ! {
@@ -18,7 +19,7 @@ fn fail(err: &CommandError, json: bool) -> ! {
 fn main() {
     let cli = match regsolver::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) if err.exit_code() != EXIT_USAGE || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        Err(err) if err.exit_code() != code::USAGE || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             err.exit()
         }
         Err(err) => {

@@ -1,27 +1,17 @@
 //! The commands, thin: parse flags into the library's types, call one library function, print.
 //! `solve` (one offline search), `bench` (hashrate per device), `devices` (the listing).
 //!
-//! Exit codes: 0 done; 1 the machine failed (every device failed, say); 2 bad input (like
-//! clap's own usage errors); 3 `solve --timeout` ran out; 4 a device or backend named on the
-//! command line is unavailable on this machine.
+//! Exit codes: one table, [`crate::daemon::code`].
 
 mod bench;
 mod chain;
 mod solve;
 
 use crate::cli::{Cli, Command};
+use crate::daemon::code;
 use crate::engine::EngineError;
 use crate::selection::SelectionError;
 use crate::solver::search_loop::SearchError;
-
-/// Exit code: the machine failed.
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit code: bad input.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit code: `solve --timeout` ran out.
-pub const EXIT_TIMEOUT: i32 = 3;
-/// Exit code: a device or backend named on the command line is unavailable here.
-pub const EXIT_DEVICE_UNAVAILABLE: i32 = 4;
 
 /// A command's failure, with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +33,10 @@ pub enum CommandError {
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CommandError::Usage(_) => EXIT_USAGE,
-            CommandError::Timeout(_) => EXIT_TIMEOUT,
-            CommandError::DeviceUnavailable(_) => EXIT_DEVICE_UNAVAILABLE,
-            CommandError::Failed(_) => EXIT_FAILURE,
+            CommandError::Usage(_) => code::USAGE,
+            CommandError::Timeout(_) => code::TIMEOUT,
+            CommandError::DeviceUnavailable(_) => code::DEVICE_UNAVAILABLE,
+            CommandError::Failed(_) => code::OTHER,
             CommandError::Chain { code, .. } => *code,
         }
     }

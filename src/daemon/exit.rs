@@ -1,6 +1,7 @@
 //! Why the daemon stopped, and the exit code each reason maps to (documented in the README).
 
-/// The daemon's exit codes. A code says what to do next: retry, fix input, or stop.
+/// Every command's exit codes (one table for the daemon, `status`, `faucet`, `solve`, `bench`,
+/// `devices`). A code says what to do next: retry, fix input, or stop.
 pub mod code {
     /// Every hotkey registered (or already was).
     pub const DONE: i32 = 0;
@@ -8,6 +9,8 @@ pub mod code {
     pub const OTHER: i32 = 1;
     /// Bad input: a flag, a config value, a wallet that cannot be loaded, a wrong password.
     pub const USAGE: i32 = 2;
+    /// `solve --timeout` ran out.
+    pub const TIMEOUT: i32 = 3;
     /// A device or backend named on the command line is unavailable on this machine.
     pub const DEVICE_UNAVAILABLE: i32 = 4;
     /// The chain could not be reached (no light-client peers, endpoint unreachable, wrong chain).
