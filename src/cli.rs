@@ -1,5 +1,5 @@
-//! Command-line definitions (clap): the daemon (no subcommand), `status`, `faucet`, `solve`,
-//! `bench`, `devices`, and their conversion into the library's plain types (values clap cannot
+//! Command-line definitions (clap): the daemon (no subcommand), `status`, `faucet`,
+//! `config check`, `solve`, `bench`, `devices`, and their conversion into the library's plain types (values clap cannot
 //! range-check are checked there).
 
 use clap::{Args, Parser, Subcommand};
@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::pow::{ByteOrder, Scheme, UnknownName};
 use crate::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
 use crate::solver::cpu::SimdLevel;
-use crate::solver::Backend;
+use crate::solver::{Backend, GpuTuning};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,9 +31,10 @@ impl Cli {
     /// Whether the command was asked for JSON output (errors then print JSON too).
     pub fn json(&self) -> bool {
         match &self.command {
-            None => self.daemon.json,
-            Some(Command::Status(args)) => args.json,
-            Some(Command::Faucet(args)) => args.json,
+            None => self.daemon.target.json,
+            Some(Command::Status(args)) => args.target.json,
+            Some(Command::Faucet(args)) => args.target.json,
+            Some(Command::Config(ConfigArgs { command: ConfigCommand::Check(args) })) => args.target.json,
             Some(Command::Solve(args)) => args.json,
             Some(Command::Bench(args)) => args.json,
             Some(Command::Devices(args)) => args.json,
@@ -71,10 +72,12 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the CPU's SIMD paths, CUDA devices and OpenCL platforms/devices.
     Devices(DevicesArgs),
+    /// The configuration file: `config check` prints the effective configuration.
+    Config(ConfigArgs),
 }
 
 /// Which devices search.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct DeviceArgs {
     /// CPU worker threads (default: one per core; at most 4 per core).
     #[arg(long)]
@@ -94,9 +97,9 @@ pub struct DeviceArgs {
     /// occupancy for the kernels' register use, or 2048 per OpenCL compute unit).
     #[arg(long)]
     pub gpu_threads: Option<u32>,
-    /// Nonces per GPU thread in a full batch, at least 1 (a batch is threads x this).
-    #[arg(long, default_value_t = DEFAULT_GPU_NONCES_PER_THREAD)]
-    pub gpu_nonces_per_thread: u32,
+    /// Nonces per GPU thread in a full batch, at least 1 (a batch is threads x this; default 64).
+    #[arg(long)]
+    pub gpu_nonces_per_thread: Option<u32>,
 }
 
 impl DeviceArgs {
@@ -108,30 +111,18 @@ impl DeviceArgs {
             Some(SimdArg::Level(level)) => Some(level),
             Some(SimdArg::All) => return Err(SelectionError::Invalid("--simd all is for `bench` only; name one path".into())),
         };
+        let tuning = GpuTuning { threads: self.gpu_threads, nonces_per_thread: self.gpu_nonces_per_thread.unwrap_or(DEFAULT_GPU_NONCES_PER_THREAD) };
         let selection = DeviceSelection {
             backends,
             threads: self.threads,
             simd,
             gpu: self.gpu.as_deref().map(DeviceIds::cuda).transpose()?,
             opencl: self.opencl.as_deref().map(DeviceIds::opencl).transpose()?,
-            gpu_threads: self.gpu_threads,
-            gpu_nonces_per_thread: self.gpu_nonces_per_thread,
+            cuda_tuning: tuning,
+            opencl_tuning: tuning,
         };
         selection.validate()?;
         Ok(selection)
-    }
-
-    /// The devices a chain command (the daemon, `status`, `faucet`) searches with: `backend` if
-    /// given; otherwise the GPUs `--gpu`/`--opencl` name (plus the CPU if `--threads` is given),
-    /// or the CPU alone.
-    pub fn chain_selection(&self, backend: &[Backend]) -> Result<DeviceSelection, SelectionError> {
-        let gpus = self.gpu.is_some() || self.opencl.is_some();
-        let backends = match (backend.is_empty(), gpus, self.threads.is_some()) {
-            (false, _, _) => backend.to_vec(),
-            (true, true, false) => Vec::new(),
-            _ => vec![Backend::Cpu],
-        };
-        self.selection(backends)
     }
 
     /// Whether `--simd all` was given.
@@ -214,32 +205,36 @@ pub struct DevicesArgs {
 }
 
 /// Where the chain is: a named network (the bundled light client for finney and test) or an
-/// RPC endpoint.
-#[derive(Args, Debug, Clone)]
+/// RPC endpoint. Unset flags fall back to the environment, the configuration file, the defaults.
+#[derive(Args, Debug, Clone, Default)]
 pub struct ChainArgs {
     /// finney (default), test, local (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
-    #[arg(long, alias = "subtensor.network", default_value = "finney")]
-    pub network: String,
+    #[arg(long, alias = "subtensor.network")]
+    pub network: Option<String>,
     /// An RPC node instead of the bundled light client (ws:// or wss://).
     #[arg(long = "chain-endpoint", alias = "subtensor.chain_endpoint")]
     pub chain_endpoint: Option<String>,
-    /// Seconds to wait for the chain (light-client peers, RPC handshake) before giving up.
-    #[arg(long = "connect-timeout", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub connect_timeout: u64,
+    /// Seconds to keep trying to reach the chain at start (light-client peers, RPC handshake)
+    /// before giving up with exit code 5 (default 120).
+    #[arg(long = "connect-deadline", alias = "connect-timeout", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub connect_deadline: Option<u64>,
 }
 
-/// A bittensor wallet, spelled as the bittensor tools spell it.
-#[derive(Args, Debug, Clone)]
+/// A bittensor wallet, spelled as the bittensor tools spell it (BT_WALLET_NAME, BT_WALLET_HOTKEY
+/// and BT_WALLET_PATH work too).
+#[derive(Args, Debug, Clone, Default)]
 pub struct WalletArgs {
-    #[arg(long = "wallet.name", env = "BT_WALLET_NAME", default_value = "default")]
-    pub wallet_name: String,
-    #[arg(long = "wallet.hotkey", env = "BT_WALLET_HOTKEY", default_value = "default")]
-    pub wallet_hotkey: String,
+    /// The wallet's name (default `default`).
+    #[arg(long = "wallet.name")]
+    pub wallet_name: Option<String>,
+    /// The hotkey's name (default `default`).
+    #[arg(long = "wallet.hotkey")]
+    pub wallet_hotkey: Option<String>,
     /// Several hotkeys, registered in turn (`h1,h2,h3`), or `all`: every hotkey of the wallet.
-    #[arg(long = "wallet.hotkeys", value_delimiter = ',')]
-    pub wallet_hotkeys: Option<Vec<String>>,
+    #[arg(long = "wallet.hotkeys")]
+    pub wallet_hotkeys: Option<String>,
     /// The folder of wallets (default ~/.bittensor/wallets).
-    #[arg(long = "wallet.path", env = "BT_WALLET_PATH")]
+    #[arg(long = "wallet.path")]
     pub wallet_path: Option<std::path::PathBuf>,
     /// A file holding the coldkey password (e.g. a systemd credential); otherwise BT_PW_... as the
     /// wallet tools set it, or a prompt on a terminal.
@@ -247,12 +242,14 @@ pub struct WalletArgs {
     pub coldkey_password_file: Option<std::path::PathBuf>,
 }
 
-/// The daemon: follow the chain, solve on every selected device, submit, report the UID.
-#[derive(Args, Debug, Clone)]
-pub struct DaemonArgs {
-    /// The subnet to register on (required).
-    #[arg(long, alias = "netuid")]
-    pub subnet: Option<u16>,
+/// What every chain command (the daemon, `status`, `faucet`, `config check`) works with: the
+/// chain, the wallet, the devices, and the configuration file that fills what flags leave unset.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// A configuration file (default: /etc/regsolver/regsolver.toml, then
+    /// ~/.config/regsolver/regsolver.toml, each if present). Flags override it.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub chain: ChainArgs,
     #[command(flatten)]
@@ -260,55 +257,87 @@ pub struct DaemonArgs {
     /// Backends to search with: cpu, cuda, opencl (default: cpu, or only the GPUs --gpu and
     /// --opencl name; add cpu to run it alongside).
     #[arg(long, value_delimiter = ',')]
-    pub backend: Vec<Backend>,
+    pub backend: Option<Vec<String>>,
     #[command(flatten)]
     pub devices: DeviceArgs,
     /// Legacy runtimes only: how seals are read, le or be (required on specs 278-282).
     #[arg(long = "seal-byte-order")]
-    pub seal_byte_order: Option<ByteOrder>,
-    /// Do everything except submit: print the signed extrinsic that would be sent, decoded.
-    #[arg(long = "dry-run")]
-    pub dry_run: bool,
-    /// One JSON event per line on stdout (connected, job, solution, submitting, outcome, registered).
+    pub seal_byte_order: Option<String>,
+    /// Text or JSON log lines on stderr (JSON: one object per line, fields such as the device
+    /// tag at the top level).
+    #[arg(long = "log-format")]
+    pub log_format: Option<String>,
+    /// Machine-readable output on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
+/// The daemon: follow the chain, solve on every selected device, submit, report the UID.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DaemonArgs {
+    /// The subnet to register on (required, here or in the configuration).
+    #[arg(long, alias = "netuid")]
+    pub subnet: Option<u16>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do everything except submit: print the signed extrinsic that would be sent, decoded.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Keep watching while registration is not possible (PoW disabled, rate limits, difficulty
+    /// above --max-difficulty) instead of exiting; solve as soon as it is.
+    #[arg(long)]
+    pub wait: bool,
+    /// Never solve above this difficulty (exit code 14 without --wait).
+    #[arg(long = "max-difficulty", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_difficulty: Option<u64>,
+    /// Stay up after the last hotkey registered, and register again any that is deregistered.
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
+    /// Serve Prometheus metrics and /healthz on this address (e.g. 127.0.0.1:9184).
+    #[arg(long)]
+    pub metrics: Option<String>,
+    /// Longest pause between reconnection attempts, in seconds (default 30).
+    #[arg(long = "max-backoff", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub max_backoff: Option<u64>,
+    /// Run even as root (refused otherwise: a miner needs no privileges).
+    #[arg(long = "allow-root")]
+    pub allow_root: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct StatusArgs {
-    /// The subnet to report on.
+    /// The subnet to report on (here or in the configuration).
     #[arg(long, alias = "netuid")]
-    pub subnet: u16,
+    pub subnet: Option<u16>,
     #[command(flatten)]
-    pub chain: ChainArgs,
-    #[command(flatten)]
-    pub wallet: WalletArgs,
-    #[arg(long, value_delimiter = ',')]
-    pub backend: Vec<Backend>,
-    #[command(flatten)]
-    pub devices: DeviceArgs,
+    pub target: TargetArgs,
     /// Seconds the devices are measured for the expected time to a seal.
     #[arg(long = "measure-seconds", default_value_t = 2.0)]
     pub measure_seconds: f64,
-    #[arg(long = "seal-byte-order")]
-    pub seal_byte_order: Option<ByteOrder>,
-    /// Print one JSON object.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct FaucetArgs {
     #[command(flatten)]
-    pub chain: ChainArgs,
-    #[command(flatten)]
-    pub wallet: WalletArgs,
-    #[arg(long, value_delimiter = ',')]
-    pub backend: Vec<Backend>,
-    #[command(flatten)]
-    pub devices: DeviceArgs,
+    pub target: TargetArgs,
+    /// Do everything except submit.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
-    #[arg(long)]
-    pub json: bool,
+    /// Run even as root.
+    #[arg(long = "allow-root")]
+    pub allow_root: bool,
+}
+
+/// `regsolver config ...`
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (flags > environment > file > defaults) with where each
+    /// value came from, secrets redacted; exit 2 naming the key, file and line of any error.
+    Check(DaemonArgs),
 }

@@ -12,6 +12,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::chain::Network;
 use crate::pow::ByteOrder;
 use crate::solver::cpu::SimdLevel;
 use crate::solver::Backend;
@@ -83,6 +84,7 @@ impl KeyInfo {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `finney`, `test`, `local` or a `ws://`/`wss://` URL.
+    #[serde(serialize_with = "display", deserialize_with = "name")]
     pub network: Network,
     /// An RPC node to use instead of the network's default (bundled light client for finney/test).
     pub chain_endpoint: Option<String>,
@@ -129,53 +131,6 @@ impl Default for Config {
             dry_run: false,
             allow_root: false,
         }
-    }
-}
-
-/// Which chain: a named network or an endpoint URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Network {
-    Finney,
-    Test,
-    Local,
-    /// A `ws://` or `wss://` URL.
-    Url(String),
-}
-
-impl Network {
-    pub fn as_str(&self) -> &str {
-        match self {
-            Network::Finney => "finney",
-            Network::Test => "test",
-            Network::Local => "local",
-            Network::Url(url) => url,
-        }
-    }
-}
-
-impl std::str::FromStr for Network {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "finney" => Ok(Network::Finney),
-            "test" => Ok(Network::Test),
-            "local" => Ok(Network::Local),
-            url if is_ws_url(url) => Ok(Network::Url(url.to_string())),
-            other => Err(format!("`{other}` is not finney, test, local or a ws:// / wss:// URL")),
-        }
-    }
-}
-
-impl Serialize for Network {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Network {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = lenient_string(d)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -318,7 +273,7 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        RetryConfig { connect_deadline_s: 60, max_backoff_s: 30 }
+        RetryConfig { connect_deadline_s: 120, max_backoff_s: 30 }
     }
 }
 
@@ -796,16 +751,26 @@ pub struct Explained {
     pub line: Option<usize>,
 }
 
-/// Every key's effective value and source, in [`KEYS`] order, secrets redacted.
-pub fn explain_entries(loaded: &LoadedConfig) -> Vec<Explained> {
-    let tree = serde_json::to_value(&loaded.config).unwrap_or_default();
-    let texts: BTreeMap<PathBuf, String> =
-        loaded.files.iter().filter_map(|p| Some((p.clone(), std::fs::read_to_string(p).ok()?))).collect();
+/// Every key's value, in [`KEYS`] order, secrets redacted.
+pub fn values(config: &Config) -> Vec<(&'static str, serde_json::Value)> {
+    let tree = serde_json::to_value(config).unwrap_or_default();
     KEYS.iter()
         .map(|info| {
             let value = info.key.split('.').try_fold(&tree, |node, part| node.get(part)).cloned().unwrap_or_default();
-            let (source, line) = origin(&loaded.figment, &texts, info.key, None);
-            Explained { key: info.key, value: redact(info.key, value), source: source.to_string(), line }
+            (info.key, redact(info.key, value))
+        })
+        .collect()
+}
+
+/// Every key's effective value and source, in [`KEYS`] order, secrets redacted.
+pub fn explain_entries(loaded: &LoadedConfig) -> Vec<Explained> {
+    let texts: BTreeMap<PathBuf, String> =
+        loaded.files.iter().filter_map(|p| Some((p.clone(), std::fs::read_to_string(p).ok()?))).collect();
+    values(&loaded.config)
+        .into_iter()
+        .map(|(key, value)| {
+            let (source, line) = origin(&loaded.figment, &texts, key, None);
+            Explained { key, value, source: source.to_string(), line }
         })
         .collect()
 }
@@ -897,6 +862,17 @@ where
     T::Err: std::fmt::Display,
 {
     text.trim().parse().map_err(|e: T::Err| E::custom(e.to_string()))
+}
+
+fn name<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<T, D::Error>
+where
+    T::Err: std::fmt::Display,
+{
+    parse_name(&lenient_string(d)?)
+}
+
+fn display<S: serde::Serializer, T: std::fmt::Display>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 fn name_opt<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error>

@@ -1,17 +1,18 @@
 //! The `regsolver` binary: parse arguments, set up logging, run a command, map errors to exit
 //! codes. Every error is one line on stderr; with `--json`, also one JSON object on stdout.
 
-use std::io::IsTerminal;
+use std::io::Write;
 
 use clap::Parser;
 use regsolver::commands::CommandError;
 use regsolver::daemon::code;
 
-/// Reports a failure and exits with its code.
+/// Reports a failure and exits with its code (a full disk or closed stream loses the words, not
+/// the code).
 fn fail(err: &CommandError, json: bool) -> ! {
-    eprintln!("error: {err}");
+    let _ = writeln!(std::io::stderr(), "error: {err}");
     if json {
-        println!("{}", err.json());
+        let _ = writeln!(std::io::stdout(), "{}", err.json());
     }
     std::process::exit(err.exit_code());
 }
@@ -30,14 +31,6 @@ fn main() {
             fail(&CommandError::Usage(format!("{line} (see --help)")), json);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("REGSOLVER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose { "debug" } else { "info" }));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
     let json = cli.json();
     if let Err(err) = regsolver::commands::run(cli) {
         fail(&err, json);

@@ -88,10 +88,11 @@ pub struct DeviceSelection {
     pub simd: Option<SimdLevel>,
     pub gpu: Option<DeviceIds>,
     pub opencl: Option<DeviceIds>,
-    /// GPU threads per launch (default: what the device holds at once), 1 to [`MAX_GPU_THREADS`].
-    pub gpu_threads: Option<u32>,
-    /// Nonces per GPU thread in a batch, 1 to [`MAX_GPU_NONCES_PER_THREAD`].
-    pub gpu_nonces_per_thread: u32,
+    /// CUDA launch shape: threads per launch (default: what the device holds at once), 1 to
+    /// [`MAX_GPU_THREADS`]; nonces per thread in a batch, 1 to [`MAX_GPU_NONCES_PER_THREAD`].
+    pub cuda_tuning: GpuTuning,
+    /// OpenCL launch shape, the same ranges.
+    pub opencl_tuning: GpuTuning,
 }
 
 impl Default for DeviceSelection {
@@ -102,8 +103,8 @@ impl Default for DeviceSelection {
             simd: None,
             gpu: None,
             opencl: None,
-            gpu_threads: None,
-            gpu_nonces_per_thread: DEFAULT_GPU_NONCES_PER_THREAD,
+            cuda_tuning: DEFAULT_TUNING,
+            opencl_tuning: DEFAULT_TUNING,
         }
     }
 }
@@ -138,6 +139,30 @@ pub fn reason(err: &DeviceError) -> String {
     }
 }
 
+/// The launch shape when nothing overrides it.
+pub const DEFAULT_TUNING: GpuTuning = GpuTuning { threads: None, nonces_per_thread: DEFAULT_GPU_NONCES_PER_THREAD };
+
+/// Checks one backend's launch shape against its ranges (the flags' names: both GPU backends
+/// take them from `--gpu-threads` and `--gpu-nonces-per-thread`).
+fn validate_tuning(tuning: GpuTuning) -> Result<(), SelectionError> {
+    let invalid = |text: String| Err(SelectionError::Invalid(text));
+    if let Some(threads) = tuning.threads {
+        if !(1..=MAX_GPU_THREADS).contains(&threads) {
+            return invalid(format!("--gpu-threads must be between 1 and {MAX_GPU_THREADS} (got {threads})"));
+        }
+    }
+    let nonces = tuning.nonces_per_thread;
+    if !(1..=MAX_GPU_NONCES_PER_THREAD).contains(&nonces) {
+        return invalid(format!("--gpu-nonces-per-thread must be between 1 and {MAX_GPU_NONCES_PER_THREAD} (got {nonces})"));
+    }
+    if let Some(threads) = tuning.threads {
+        if u64::from(threads) * u64::from(nonces) > MAX_GPU_BATCH {
+            return invalid(format!("--gpu-threads {threads} x --gpu-nonces-per-thread {nonces} is more than one batch may hold (2^32 nonces)"));
+        }
+    }
+    Ok(())
+}
+
 impl DeviceSelection {
     /// Checks every number against its range.
     pub fn validate(&self) -> Result<(), SelectionError> {
@@ -154,21 +179,8 @@ impl DeviceSelection {
                 ));
             }
         }
-        if let Some(threads) = self.gpu_threads {
-            if !(1..=MAX_GPU_THREADS).contains(&threads) {
-                return invalid(format!("--gpu-threads must be between 1 and {MAX_GPU_THREADS} (got {threads})"));
-            }
-        }
-        let nonces = self.gpu_nonces_per_thread;
-        if !(1..=MAX_GPU_NONCES_PER_THREAD).contains(&nonces) {
-            return invalid(format!("--gpu-nonces-per-thread must be between 1 and {MAX_GPU_NONCES_PER_THREAD} (got {nonces})"));
-        }
-        if let Some(threads) = self.gpu_threads {
-            if u64::from(threads) * u64::from(nonces) > MAX_GPU_BATCH {
-                return invalid(format!(
-                    "--gpu-threads {threads} x --gpu-nonces-per-thread {nonces} is more than one batch may hold (2^32 nonces)"
-                ));
-            }
+        for tuning in [self.cuda_tuning, self.opencl_tuning] {
+            validate_tuning(tuning)?;
         }
         Ok(())
     }
@@ -186,10 +198,6 @@ impl DeviceSelection {
         backends.sort_by_key(|b| *b as u8);
         backends.dedup();
         backends
-    }
-
-    fn tuning(&self) -> GpuTuning {
-        GpuTuning { threads: self.gpu_threads, nonces_per_thread: self.gpu_nonces_per_thread }
     }
 
     /// The ids named for `backend`, with their flag, if any were.
@@ -240,15 +248,14 @@ pub fn backend_specs(backend: Backend, selection: &DeviceSelection, alongside: &
         (Some((flag, ids)), err) => SelectionError::NamedUnavailable { flag, ids: ids.join(","), why: reason(&err) },
     };
     let list = list.map_err(unusable)?;
-    let tuning = selection.tuning();
     let specs = match backend {
         Backend::Cuda => select(&list, selection.gpu.as_ref().unwrap_or(&DeviceIds::All), "--gpu")
-            .and_then(|chosen| workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, tuning))),
+            .and_then(|chosen| workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, selection.cuda_tuning))),
         _ => match &selection.opencl {
             Some(ids @ DeviceIds::Ids(_)) => select(&list, ids, "--opencl"),
             _ => opencl_all(&list, alongside.contains(&Backend::Cuda), alongside.contains(&Backend::Cpu)),
         }
-        .and_then(|chosen| workers_for(&chosen, "cl", |info| opencl::worker_spec(info, tuning))),
+        .and_then(|chosen| workers_for(&chosen, "cl", |info| opencl::worker_spec(info, selection.opencl_tuning))),
     };
     specs.map_err(unusable)
 }
@@ -426,14 +433,11 @@ mod tests {
             with(&|s| s.threads = Some(0)),
             with(&|s| s.threads = Some(max_threads() + 1)),
             with(&|s| s.threads = Some(usize::MAX)),
-            with(&|s| s.gpu_threads = Some(0)),
-            with(&|s| s.gpu_threads = Some(u32::MAX)),
-            with(&|s| s.gpu_nonces_per_thread = 0),
-            with(&|s| s.gpu_nonces_per_thread = u32::MAX),
-            with(&|s| {
-                s.gpu_threads = Some(MAX_GPU_THREADS);
-                s.gpu_nonces_per_thread = MAX_GPU_NONCES_PER_THREAD;
-            }),
+            with(&|s| s.cuda_tuning.threads = Some(0)),
+            with(&|s| s.opencl_tuning.threads = Some(u32::MAX)),
+            with(&|s| s.cuda_tuning.nonces_per_thread = 0),
+            with(&|s| s.opencl_tuning.nonces_per_thread = u32::MAX),
+            with(&|s| s.cuda_tuning = GpuTuning { threads: Some(MAX_GPU_THREADS), nonces_per_thread: MAX_GPU_NONCES_PER_THREAD }),
         ] {
             let err = bad.unwrap_err();
             assert!(err.is_user_error(), "{err}");

@@ -52,6 +52,8 @@ async fn regsolver(url: &str, root: &Path, args: &[&str]) -> Run {
         .args(["--wallet.name", "w", "--threads", "2", "--json", "--connect-timeout", "20"])
         .args(args)
         .env("REGSOLVER_LOG", "info")
+        // The tests run as root in CI containers (tests/cli.rs checks the refusal).
+        .env("REGSOLVER_ALLOW_ROOT", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -188,6 +190,7 @@ async fn reconnects_after_the_node_restarts_mid_search_and_still_registers() {
         .args(["--network", "local", "--chain-endpoint", &node.url(), "--wallet.path"])
         .arg(dir.path())
         .args(["--wallet.name", "w", "--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1", "--json"])
+        .env("REGSOLVER_ALLOW_ROOT", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,23 +1,31 @@
-//! The chain commands, thin: the daemon (no subcommand), `status` and `faucet`. Flags become the
-//! daemon's options, devices start in a pool, the loop runs on tokio until it is done or
-//! interrupted (SIGINT/SIGTERM: devices stop, exit 0 promptly).
+//! The chain commands, thin: the daemon (no subcommand), `status`, `faucet` and `config check`.
+//! Flags, environment and configuration file become one [`Config`] (flags win), then the
+//! daemon's options and device selection; devices start in a pool, the loop runs on tokio until
+//! it is done or interrupted (SIGINT/SIGTERM: devices stop, exit 0 promptly; SIGHUP: the
+//! configuration file is checked again and changes are reported, applied at the next start).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{usage, CommandError};
-use crate::chain::Network;
-use crate::cli::{ChainArgs, DaemonArgs, FaucetArgs, StatusArgs, WalletArgs};
+use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, SimdArg, StatusArgs, TargetArgs};
+use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig};
+use crate::daemon::observe::Observer;
 use crate::daemon::report::Reporter;
 use crate::daemon::status::{self, Status};
 use crate::daemon::{DaemonError, DaemonOptions, HotkeyResult};
 use crate::pow::AccountId;
-use crate::selection::{self, DeviceSelection};
+use crate::selection::{self, DeviceIds, DeviceSelection};
 use crate::solver::bench::measure;
 use crate::solver::pool::Pool;
-use crate::wallet::{default_root, expand_home, PasswordSource, Wallet};
+use crate::solver::{Backend, GpuTuning};
+use crate::telemetry::metrics::Telemetry;
+use crate::telemetry::notify::Notifier;
+use crate::telemetry::{self, LoggingError};
+use crate::wallet::{PasswordSource, Wallet};
 
 /// How long the devices get to stop after an interruption.
 const STOP_LIMIT: Duration = Duration::from_secs(2);
@@ -28,46 +36,158 @@ impl From<DaemonError> for CommandError {
     }
 }
 
+impl From<ConfigError> for CommandError {
+    fn from(err: ConfigError) -> Self {
+        CommandError::Usage(err.to_string())
+    }
+}
+
+impl From<LoggingError> for CommandError {
+    fn from(err: LoggingError) -> Self {
+        CommandError::Usage(err.to_string())
+    }
+}
+
 /// `regsolver --subnet N ...`
-pub fn daemon(args: DaemonArgs) -> Result<(), CommandError> {
-    let netuid = args.subnet.ok_or_else(|| usage("--subnet N is required: the subnet to register on (see --help)"))?;
-    let (wallet, password) = open_wallet(&args.wallet)?;
-    let hotkeys = hotkey_names(&wallet, &args.wallet)?;
-    let selection = args.devices.chain_selection(&args.backend)?;
-    let options = options(&args.chain, wallet, password, netuid, hotkeys, false, args.seal_byte_order, args.dry_run)?;
-    run(options, &selection, &args.chain.network, args.json)
+pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
+    let flags = daemon_flags(&args);
+    let loaded = load(&args.target, &flags)?;
+    let config = &loaded.config;
+    telemetry::init_logging(config.log_format, verbose)?;
+    telemetry::refuse_root(config.allow_root).map_err(CommandError::Usage)?;
+    let netuid = config.subnet.ok_or_else(|| usage("--subnet N is required: the subnet to register on (or `subnet = N` in the configuration file; see --help)"))?;
+    let (wallet, password) = open_wallet(config)?;
+    let hotkeys = hotkey_names(&wallet, config)?;
+    let selection = device_selection(config)?;
+    let options = options(config, wallet, password, netuid, hotkeys, false)?;
+    let reload = Reload { files: loaded.files.clone(), flags, current: config.clone() };
+    run(options, &selection, config, args.target.json, Some(reload))
 }
 
 /// `regsolver faucet ...`
-pub fn faucet(args: FaucetArgs) -> Result<(), CommandError> {
-    let (wallet, password) = open_wallet(&args.wallet)?;
-    let selection = args.devices.chain_selection(&args.backend)?;
-    let options = options(&args.chain, wallet, password, 0, Vec::new(), true, None, args.dry_run)?;
-    run(options, &selection, &args.chain.network, args.json)
+pub fn faucet(args: FaucetArgs, verbose: bool) -> Result<(), CommandError> {
+    let mut flags = target_flags(&args.target);
+    flags.dry_run = args.dry_run.then_some(true);
+    flags.allow_root = args.allow_root.then_some(true);
+    let loaded = load(&args.target, &flags)?;
+    let config = &loaded.config;
+    telemetry::init_logging(config.log_format, verbose)?;
+    telemetry::refuse_root(config.allow_root).map_err(CommandError::Usage)?;
+    let (wallet, password) = open_wallet(config)?;
+    let selection = device_selection(config)?;
+    let mut options = options(config, wallet, password, 0, Vec::new(), true)?;
+    options.keep_going = false;
+    options.wait = false;
+    run(options, &selection, config, args.target.json, None)
 }
 
 /// `regsolver status ...`
-pub fn status(args: StatusArgs) -> Result<(), CommandError> {
+pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     if !(args.measure_seconds.is_finite() && args.measure_seconds > 0.0 && args.measure_seconds <= 60.0) {
         return Err(usage("--measure-seconds must be more than 0 and at most 60"));
     }
-    let (wallet, _) = open_wallet(&args.wallet)?;
-    let names = hotkey_names(&wallet, &args.wallet)?;
+    let mut flags = target_flags(&args.target);
+    flags.subnet = args.subnet;
+    let loaded = load(&args.target, &flags)?;
+    let config = &loaded.config;
+    telemetry::init_logging(config.log_format, verbose)?;
+    let netuid = config.subnet.ok_or_else(|| usage("--subnet N is required: the subnet to report on"))?;
+    let (wallet, _) = open_wallet(config)?;
+    let names = hotkey_names(&wallet, config)?;
     let hotkeys: Vec<(String, AccountId)> =
         names.iter().map(|name| Ok((name.clone(), wallet.hotkey_public(name)?))).collect::<Result<_, crate::wallet::WalletError>>().map_err(DaemonError::from)?;
-    let selection = args.devices.chain_selection(&args.backend)?;
-    let specs = selection::specs(&selection)?;
-    let (endpoint, genesis) = endpoint(&args.chain)?;
+    let specs = selection::specs(&device_selection(config)?)?;
+    let (endpoint, genesis) = endpoint(config)?;
     let seconds = Duration::from_secs_f64(args.measure_seconds);
     let measured = move |scheme| measure(specs, scheme, seconds).map(|r| r.iter().map(|x| x.seals_per_second).sum()).unwrap_or(0.0);
-    let deadline = Duration::from_secs(args.chain.connect_timeout);
-    let report: Status = runtime()?.block_on(status::status(&endpoint, genesis, deadline, args.subnet, &hotkeys, args.seal_byte_order, measured))?;
-    if args.json {
+    let deadline = Duration::from_secs(config.retry.connect_deadline_s);
+    let report: Status = runtime()?.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured))?;
+    if args.target.json {
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
     } else {
         print!("{}", status::text(&report));
     }
     Ok(())
+}
+
+/// `regsolver config check ...`: the effective configuration, each value with its source.
+pub fn config_check(args: DaemonArgs) -> Result<(), CommandError> {
+    let loaded = load(&args.target, &daemon_flags(&args))?;
+    if args.target.json {
+        println!("{}", config::explain_json(&loaded));
+    } else {
+        print!("{}", config::explain(&loaded));
+    }
+    Ok(())
+}
+
+fn load(target: &TargetArgs, flags: &FlagOverrides) -> Result<LoadedConfig, CommandError> {
+    Ok(config::load(target.config.as_deref(), flags)?)
+}
+
+/// The flags every chain command shares, as configuration overrides (only those given).
+fn target_flags(target: &TargetArgs) -> FlagOverrides {
+    let devices: &DeviceArgs = &target.devices;
+    FlagOverrides {
+        network: target.chain.network.clone(),
+        chain_endpoint: target.chain.chain_endpoint.clone(),
+        wallet_name: target.wallet.wallet_name.clone(),
+        wallet_hotkey: target.wallet.wallet_hotkey.clone(),
+        wallet_hotkeys: target.wallet.wallet_hotkeys.clone(),
+        wallet_path: target.wallet.wallet_path.clone(),
+        coldkey_password_file: target.wallet.coldkey_password_file.clone(),
+        seal_byte_order: target.seal_byte_order.clone(),
+        backends: target.backend.clone(),
+        threads: devices.threads,
+        simd: devices.simd.map(|simd| match simd {
+            SimdArg::Level(level) => level.name().to_string(),
+            SimdArg::All => "all".to_string(),
+        }),
+        gpu: devices.gpu.clone(),
+        opencl: devices.opencl.clone(),
+        gpu_threads: devices.gpu_threads,
+        gpu_nonces_per_thread: devices.gpu_nonces_per_thread,
+        log_format: target.log_format.clone(),
+        connect_deadline_s: target.chain.connect_deadline,
+        ..FlagOverrides::default()
+    }
+}
+
+fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
+    FlagOverrides {
+        subnet: args.subnet,
+        metrics: args.metrics.clone(),
+        max_backoff_s: args.max_backoff,
+        wait: args.wait.then_some(true),
+        max_difficulty: args.max_difficulty,
+        keep_going: args.keep_going.then_some(true),
+        dry_run: args.dry_run.then_some(true),
+        allow_root: args.allow_root.then_some(true),
+        ..target_flags(&args.target)
+    }
+}
+
+/// The devices a chain command searches with: `devices.backends` if given; otherwise the GPUs
+/// the configuration selects (plus the CPU if its threads are set), or the CPU alone.
+fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
+    let devices = &config.devices;
+    let gpus = devices.cuda.select.is_some() || devices.opencl.select.is_some();
+    let backends = match (devices.backends.is_empty(), gpus, devices.cpu.threads.is_some()) {
+        (false, _, _) => devices.backends.clone(),
+        (true, true, false) => Vec::new(),
+        _ => vec![Backend::Cpu],
+    };
+    let selection = DeviceSelection {
+        backends,
+        threads: devices.cpu.threads,
+        simd: devices.cpu.simd,
+        gpu: devices.cuda.select.as_deref().map(DeviceIds::cuda).transpose()?,
+        opencl: devices.opencl.select.as_deref().map(DeviceIds::opencl).transpose()?,
+        cuda_tuning: GpuTuning { threads: devices.cuda.gpu_threads, nonces_per_thread: devices.cuda.gpu_nonces_per_thread },
+        opencl_tuning: GpuTuning { threads: devices.opencl.gpu_threads, nonces_per_thread: devices.opencl.gpu_nonces_per_thread },
+    };
+    selection.validate()?;
+    Ok(selection)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
@@ -78,28 +198,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
         .map_err(|e| CommandError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
-fn open_wallet(args: &WalletArgs) -> Result<(Wallet, PasswordSource), CommandError> {
-    let root = args.wallet_path.as_deref().map(expand_home).unwrap_or_else(default_root);
-    let wallet = Wallet::open(&root, &args.wallet_name).map_err(DaemonError::from)?;
+fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let root = config.wallet.path_expanded(home.as_deref());
+    let wallet = Wallet::open(&root, &config.wallet.name).map_err(DaemonError::from)?;
     let mut password = PasswordSource::default();
-    if let Some(file) = &args.coldkey_password_file {
-        password = password.with_file(file.clone());
-    } else if let Some(credentials) = std::env::var_os("CREDENTIALS_DIRECTORY") {
-        // systemd's LoadCredential=coldkey-password:...
-        let file = std::path::Path::new(&credentials).join("coldkey-password");
-        if file.exists() {
-            password = password.with_file(file);
-        }
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    if let Some(file) = config.coldkey_password_path(credentials.as_deref()) {
+        password = password.with_file(file);
     }
     Ok((wallet, password))
 }
 
-/// `--wallet.hotkeys h1,h2` or `all`, else `--wallet.hotkey`.
-fn hotkey_names(wallet: &Wallet, args: &WalletArgs) -> Result<Vec<String>, CommandError> {
-    let names = match args.wallet_hotkeys.as_deref() {
-        Some([all]) if all == "all" => wallet.hotkey_names().map_err(DaemonError::from)?,
-        Some(names) => names.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
-        None => vec![args.wallet_hotkey.clone()],
+/// The configured hotkeys (`all`: every hotkey of the wallet), each checked to exist.
+fn hotkey_names(wallet: &Wallet, config: &Config) -> Result<Vec<String>, CommandError> {
+    let names = match config.wallet.selection() {
+        Hotkeys::All => wallet.hotkey_names().map_err(DaemonError::from)?,
+        Hotkeys::Named(names) => names,
     };
     if names.is_empty() {
         return Err(usage(format!("wallet {} has no hotkeys to register", wallet.name())));
@@ -110,53 +225,86 @@ fn hotkey_names(wallet: &Wallet, args: &WalletArgs) -> Result<Vec<String>, Comma
     Ok(names)
 }
 
-fn endpoint(args: &ChainArgs) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
-    let network: Network = args.network.parse().map_err(|e: crate::chain::NetworkParseError| usage(format!("--network: {e}")))?;
-    let endpoint = network.endpoint(args.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
+fn endpoint(config: &Config) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
+    let network = &config.network;
+    let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
     Ok((endpoint, network.expected_genesis()))
 }
 
-#[allow(clippy::too_many_arguments)] // one call site per command; a struct would only rename them
-fn options(
-    chain: &ChainArgs,
-    wallet: Wallet,
-    password: PasswordSource,
-    netuid: u16,
-    hotkeys: Vec<String>,
-    faucet: bool,
-    byte_order: Option<crate::pow::ByteOrder>,
-    dry_run: bool,
-) -> Result<DaemonOptions, CommandError> {
-    let (endpoint, expected_genesis) = endpoint(chain)?;
+fn options(config: &Config, wallet: Wallet, password: PasswordSource, netuid: u16, hotkeys: Vec<String>, faucet: bool) -> Result<DaemonOptions, CommandError> {
+    let (endpoint, expected_genesis) = endpoint(config)?;
     Ok(DaemonOptions {
         endpoint,
         expected_genesis,
-        connect_deadline: Duration::from_secs(chain.connect_timeout),
+        connect_deadline: Duration::from_secs(config.retry.connect_deadline_s),
         netuid,
         faucet,
         wallet,
         hotkeys,
         password,
-        byte_order,
-        dry_run,
+        byte_order: config.seal_byte_order,
+        dry_run: config.dry_run,
+        wait: config.wait,
+        max_difficulty: config.max_difficulty,
+        keep_going: config.keep_going,
+        max_backoff: Duration::from_secs(config.retry.max_backoff_s),
     })
 }
 
-/// Starts the devices, runs the loop until it is done or interrupted, stops the devices.
-fn run(options: DaemonOptions, selection: &DeviceSelection, network: &str, json: bool) -> Result<(), CommandError> {
+/// What SIGHUP re-reads: the same files with the same flags, compared with what runs.
+struct Reload {
+    files: Vec<PathBuf>,
+    flags: FlagOverrides,
+    current: Config,
+}
+
+impl Reload {
+    /// Loads the configuration again and says what changed (applied at the next start: a running
+    /// registration is not restarted under the operator's feet) or what is wrong with it.
+    fn check(&self) {
+        match config::load_from(&self.files, config::EnvOverrides::from_process(), &self.flags) {
+            Err(err) => warn!("SIGHUP: the configuration no longer loads; the daemon runs on with the old one:\n{err}"),
+            Ok(loaded) => {
+                let old = config::values(&self.current);
+                let new = config::values(&loaded.config);
+                let changed: Vec<&str> = old.iter().zip(&new).filter(|(a, b)| a.1 != b.1).map(|(a, _)| a.0).collect();
+                if changed.is_empty() {
+                    info!("SIGHUP: the configuration is unchanged");
+                } else {
+                    warn!("SIGHUP: the configuration changed ({}); restart regsolver to apply it (systemctl restart)", changed.join(", "));
+                }
+            }
+        }
+    }
+}
+
+/// Starts the devices (and the metrics endpoint), runs the loop until it is done or
+/// interrupted, stops the devices.
+fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, json: bool, reload: Option<Reload>) -> Result<(), CommandError> {
     let specs = selection::specs(selection)?;
     let netuid = options.netuid;
+    let network = config.network.to_string();
+    let metrics = config.metrics.address;
+    let limits = config.health_limits();
     runtime()?.block_on(async move {
+        let telemetry = match metrics {
+            Some(addr) => Some(Telemetry::install(addr, limits).await.map_err(|e| usage(e.to_string()))?),
+            None => None,
+        };
+        let observer = Arc::new(Observer::new(telemetry, Notifier::from_env()));
         let pool = Arc::new(Pool::start(specs));
+        let sampler = observer.spawn_sampler(pool.clone());
         let reporter = Reporter::new(json);
-        reporter.spawn_status_line(pool.clone(), network.to_string(), netuid);
+        reporter.spawn_status_line(pool.clone(), network, netuid);
         let outcome = tokio::select! {
-            result = crate::daemon::run(options, pool.clone(), reporter) => Some(result),
-            signal = interrupted() => {
+            result = crate::daemon::run(options, pool.clone(), reporter, observer.clone()) => Some(result),
+            signal = interrupted(reload.as_ref()) => {
                 info!("{signal}: stopping the devices");
                 None
             }
         };
+        observer.stopping();
+        sampler.abort();
         pool.shutdown();
         let stopped = pool.join(STOP_LIMIT);
         match outcome {
@@ -177,15 +325,20 @@ fn finish(results: &[HotkeyResult], json: bool) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM, naming which.
-async fn interrupted() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => return std::future::pending().await,
+/// Resolves on SIGINT or SIGTERM, naming which; SIGHUP checks the configuration again.
+async fn interrupted(reload: Option<&Reload>) -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        return std::future::pending().await;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return "SIGINT",
+            _ = term.recv() => return "SIGTERM",
+            _ = hup.recv() => match reload {
+                Some(reload) => reload.check(),
+                None => info!("SIGHUP: nothing to reload"),
+            },
+        }
     }
 }
-

@@ -7,7 +7,7 @@ mod bench;
 mod chain;
 mod solve;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};
 use crate::daemon::code;
 use crate::engine::EngineError;
 use crate::selection::SelectionError;
@@ -71,15 +71,26 @@ pub(crate) fn usage(text: impl Into<String>) -> CommandError {
     CommandError::Usage(text.into())
 }
 
-/// Runs the command.
+/// Runs the command. The chain commands set up logging once their configuration is loaded (it
+/// may ask for JSON lines); the others log text.
 pub fn run(cli: Cli) -> Result<(), CommandError> {
+    let verbose = cli.verbose;
+    let text_logs = || crate::telemetry::init_logging(crate::config::LogFormat::Text, verbose).map_err(|e| CommandError::Usage(e.to_string()));
     match cli.command {
-        None => chain::daemon(cli.daemon),
-        Some(Command::Status(args)) => chain::status(args),
-        Some(Command::Faucet(args)) => chain::faucet(args),
-        Some(Command::Solve(args)) => solve::run(args),
-        Some(Command::Bench(args)) => bench::run(args),
+        None => chain::daemon(cli.daemon, verbose),
+        Some(Command::Status(args)) => chain::status(args, verbose),
+        Some(Command::Faucet(args)) => chain::faucet(args, verbose),
+        Some(Command::Config(ConfigArgs { command: ConfigCommand::Check(args) })) => chain::config_check(args),
+        Some(Command::Solve(args)) => {
+            text_logs()?;
+            solve::run(args)
+        }
+        Some(Command::Bench(args)) => {
+            text_logs()?;
+            bench::run(args)
+        }
         Some(Command::Devices(args)) => {
+            text_logs()?;
             let listing = crate::devices::listing();
             if args.json {
                 println!("{listing}");

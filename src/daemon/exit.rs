@@ -23,6 +23,8 @@ pub mod code {
     pub const NO_SUCH_SUBNET: i32 = 12;
     /// The hotkey belongs to another coldkey.
     pub const COLDKEY_MISMATCH: i32 = 13;
+    /// The chain's difficulty is above `--max-difficulty` (without `--wait`).
+    pub const TOO_DIFFICULT: i32 = 14;
 }
 
 /// Why the daemon stopped without registering.
@@ -40,6 +42,8 @@ pub enum DaemonError {
     NoSuchSubnet { netuid: u16 },
     #[error("hotkey {hotkey} is owned by another coldkey ({owner}); register it with that coldkey's wallet")]
     ColdkeyMismatch { hotkey: String, owner: String },
+    #[error("the subnet's difficulty {difficulty} is above --max-difficulty {max}; not solving (add --wait to wait until it falls)")]
+    TooDifficult { difficulty: u64, max: u64 },
     #[error("{0}")]
     Other(String),
 }
@@ -53,6 +57,7 @@ impl DaemonError {
             DaemonError::PowDisabled { .. } => code::POW_DISABLED,
             DaemonError::NoSuchSubnet { .. } => code::NO_SUCH_SUBNET,
             DaemonError::ColdkeyMismatch { .. } => code::COLDKEY_MISMATCH,
+            DaemonError::TooDifficult { .. } => code::TOO_DIFFICULT,
             DaemonError::Other(_) => code::OTHER,
         }
     }

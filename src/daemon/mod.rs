@@ -8,6 +8,7 @@
 //! devices, reconnect with backoff, re-read the runtime, resume on the new head.
 
 pub mod exit;
+pub mod observe;
 pub mod plan;
 pub mod report;
 pub mod status;
@@ -29,6 +30,7 @@ use crate::solver::pool::{JobId, Pool, Solution, Verdict, VerdictReceiver};
 use crate::wallet::{Keypair, PasswordSource, Wallet};
 
 pub use exit::{code, DaemonError};
+use observe::Observer;
 use plan::{in_window, plan, Plan};
 use report::{Event, Reporter};
 
@@ -37,8 +39,8 @@ const WATCH_LIMIT: Duration = Duration::from_secs(120);
 /// Submissions refused or failed in a row before the daemon stops: seals verified on the CPU that
 /// keep failing mean something systematic (a wrong era's byte order, a runtime regsolver misreads).
 const MAX_FAILED_SUBMISSIONS: u32 = 5;
-/// Longest pause between reconnection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the loop beats (the watchdog and `/healthz` hear it) while it waits for blocks.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
 /// Everything the loop needs, already validated (from flags, environment or a file).
 pub struct DaemonOptions {
@@ -58,6 +60,15 @@ pub struct DaemonOptions {
     pub byte_order: Option<ByteOrder>,
     /// Do everything but submit: print the extrinsic that would be sent.
     pub dry_run: bool,
+    /// Keep watching while registration is not possible (PoW disabled, difficulty above
+    /// `max_difficulty`) instead of stopping.
+    pub wait: bool,
+    /// Never solve above this difficulty.
+    pub max_difficulty: Option<u64>,
+    /// After the last hotkey, keep following and register again any hotkey that loses its UID.
+    pub keep_going: bool,
+    /// Longest pause between reconnection attempts.
+    pub max_backoff: Duration,
 }
 
 /// What happened to one hotkey (or the coldkey, for `faucet`).
@@ -95,8 +106,8 @@ struct InFlight {
     solution: Solution,
 }
 
-/// Runs until every hotkey holds a UID, or a reason to stop.
-pub async fn run(opts: DaemonOptions, pool: Arc<Pool>, reporter: Reporter) -> Result<Vec<HotkeyResult>, DaemonError> {
+/// Runs until every hotkey holds a UID (with `keep_going`, until interrupted), or a reason to stop.
+pub async fn run(opts: DaemonOptions, pool: Arc<Pool>, reporter: Reporter, observer: Arc<Observer>) -> Result<Vec<HotkeyResult>, DaemonError> {
     let coldkey = opts.wallet.coldkey_public()?;
     let mut queue = Vec::new();
     if opts.faucet {
@@ -107,22 +118,33 @@ pub async fn run(opts: DaemonOptions, pool: Arc<Pool>, reporter: Reporter) -> Re
         }
     }
     let verdicts = pool.verdicts();
-    let mut daemon = Daemon { opts, pool, reporter, coldkey, verdicts, coldkey_signer: None, connections: 0 };
+    let mut daemon = Daemon { opts, pool, reporter, observer, coldkey, verdicts, coldkey_signer: None, connections: 0, genesis: None };
     let mut results = Vec::new();
     let mut backoff = Duration::from_secs(1);
     let mut next = 0;
-    while next < queue.len() {
-        match daemon.follow(&queue[next]).await {
-            Ok(result) => {
+    loop {
+        let step = match queue.get(next) {
+            Some(key) => daemon.follow(key).await.map(Some),
+            None if daemon.opts.keep_going => daemon.watch(&queue).await.map(|deregistered| {
+                next = deregistered;
+                None
+            }),
+            None => break,
+        };
+        match step {
+            Ok(Some(result)) => {
                 results.push(result);
                 next += 1;
                 backoff = Duration::from_secs(1);
             }
+            Ok(None) => backoff = Duration::from_secs(1),
             Err(Interrupted::Lost(why)) => {
                 daemon.pool.clear_job();
+                daemon.observer.connection(false);
                 warn!("chain connection lost ({why}); reconnecting in {} s", backoff.as_secs());
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                daemon.pause(backoff).await;
+                daemon.observer.reconnecting();
+                backoff = (backoff * 2).min(daemon.opts.max_backoff);
             }
             Err(Interrupted::Stop(err)) => {
                 daemon.pool.clear_job();
@@ -156,22 +178,80 @@ struct Daemon {
     opts: DaemonOptions,
     pool: Arc<Pool>,
     reporter: Reporter,
+    observer: Arc<Observer>,
     coldkey: AccountId,
     verdicts: VerdictReceiver,
     /// The decrypted coldkey, once a scheme needed it (never before).
     coldkey_signer: Option<Arc<Keypair>>,
-    /// Connections attempted: failing the first one stops the daemon, later ones retry.
+    /// Connections made: until the first, failures are retried up to the connect deadline and
+    /// then stop the daemon; after it, a lost connection is retried for ever.
     connections: u32,
+    /// The genesis of the chain last followed (a different one means the chain was replaced).
+    genesis: Option<[u8; 32]>,
 }
 
 impl Daemon {
+    /// Connects. At start, an unreachable chain is retried with backoff until the connect
+    /// deadline, then stops the daemon; later (a lost connection) one failure goes back to
+    /// [`run`], which retries for ever. A named network's wrong genesis always stops it.
     async fn connect(&mut self) -> Result<Chain, Interrupted> {
-        self.connections += 1;
-        match connect(&self.opts.endpoint, self.opts.expected_genesis, self.opts.connect_deadline).await {
-            Ok(chain) => Ok(chain),
-            Err(err) if self.connections == 1 || matches!(err, ChainError::WrongGenesis { .. }) => Err(DaemonError::Unreachable(err.to_string()).into()),
-            Err(err) => Err(lost(err)),
+        let deadline = self.opts.connect_deadline;
+        let started = Instant::now();
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let remaining = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
+            let err = match connect(&self.opts.endpoint, self.opts.expected_genesis, remaining).await {
+                Ok(chain) => {
+                    self.connected(&chain);
+                    return Ok(chain);
+                }
+                Err(err @ ChainError::WrongGenesis { .. }) => return Err(DaemonError::Unreachable(err.to_string()).into()),
+                Err(err) if self.connections > 0 => return Err(lost(err)),
+                Err(err) => err,
+            };
+            if started.elapsed() + backoff >= deadline {
+                return Err(DaemonError::Unreachable(format!("{err} (gave up after {} s of retrying: --connect-deadline)", started.elapsed().as_secs())).into());
+            }
+            warn!("cannot reach the chain: {err}; retrying in {} s (giving up {} s after the first attempt)", backoff.as_secs(), deadline.as_secs());
+            self.pause(backoff).await;
+            backoff = (backoff * 2).min(self.opts.max_backoff);
         }
+    }
+
+    /// Notes a new connection; a chain with another genesis than the last one was restarted or
+    /// replaced: nothing of the old one is kept (jobs, seals and submissions belong to a
+    /// connection) and its state is read afresh.
+    fn connected(&mut self, chain: &Chain) {
+        self.connections += 1;
+        let genesis = chain.genesis_hash();
+        if let Some(old) = self.genesis.filter(|old| *old != genesis) {
+            warn!(
+                old = %format!("0x{}", hex::encode(old)),
+                new = %format!("0x{}", hex::encode(genesis)),
+                "the chain at {} has a new genesis: it was restarted or replaced; reading its state afresh",
+                chain.endpoint()
+            );
+        }
+        self.genesis = Some(genesis);
+        self.observer.connection(true);
+        self.observer.heartbeat();
+    }
+
+    /// Sleeps, beating the heartbeat (the loop is waiting on purpose, not stuck).
+    async fn pause(&self, duration: Duration) {
+        let until = Instant::now() + duration;
+        while Instant::now() < until {
+            self.observer.heartbeat();
+            tokio::time::sleep(until.saturating_duration_since(Instant::now()).min(HEARTBEAT_EVERY)).await;
+        }
+        self.observer.heartbeat();
+    }
+
+    /// Prints an event and records its figures.
+    fn emit(&self, event: Event) {
+        let rate = self.pool.snapshot().iter().map(|d| d.rate_10s).sum();
+        self.observer.event(&event, rate);
+        self.reporter.emit(event);
     }
 
     /// The scheme for a runtime; `faucet` replaces it where the runtime has the call.
@@ -218,15 +298,15 @@ impl Daemon {
         // Seen registered on chain while our own submission was in flight: its outcome decides
         // whether this run registered it.
         let mut registered_on_chain: Option<HotkeyResult> = None;
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         loop {
             tokio::select! {
+                _ = heartbeat.tick() => self.observer.heartbeat(),
                 block = blocks.next() => {
-                    let BestBlock { block, runtime, runtime_changed } = match block {
-                        Some(Ok(block)) => block,
-                        Some(Err(err)) => return Err(lost(err)),
-                        None => return Err(Interrupted::Lost("the block subscription ended".into())),
-                    };
+                    let BestBlock { block, runtime, runtime_changed } = next_block(block)?;
                     let notified = Instant::now();
+                    self.observer.block(block.number);
+                    self.observer.heartbeat();
                     if choice.is_none() || runtime_changed {
                         let scheme = self.scheme(&runtime)?;
                         let signer = self.signer(scheme.scheme, key)?;
@@ -235,7 +315,7 @@ impl Daemon {
                             jobs.clear();
                             queued = None;
                         }
-                        self.reporter.emit(Event::Connected {
+                        self.emit(Event::Connected {
                             endpoint: chain.endpoint().to_string(),
                             genesis: format!("0x{}", hex::encode(chain.genesis_hash())),
                             spec_version: runtime.spec_version,
@@ -251,10 +331,10 @@ impl Daemon {
                             let job = self.pool.set_job(*hot, rand::random());
                             jobs.retain(|_, w| in_window(scheme.scheme, w.block.number, block.number));
                             jobs.insert(job, work);
-                            self.reporter.emit(Event::Job { hotkey: encode_ss58(&key.key), block: block.number, difficulty: work.difficulty, switch_ms: notified.elapsed().as_secs_f64() * 1e3 });
+                            self.emit(Event::Job { hotkey: encode_ss58(&key.key), block: block.number, difficulty: work.difficulty, switch_ms: notified.elapsed().as_secs_f64() * 1e3 });
                         }
                         Step::Done(result) if in_flight.is_none() => {
-                            self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() });
+                            self.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() });
                             return Ok(result);
                         }
                         Step::Done(result) => {
@@ -289,14 +369,14 @@ impl Daemon {
                         self.pool.clear_job();
                     }
                     if !in_window(scheme.scheme, work.block.number, best.number) {
-                        self.reporter.emit(Event::Stale { block: work.block.number, best: best.number, nonce: solution.nonce });
+                        self.emit(Event::Stale { block: work.block.number, best: best.number, nonce: solution.nonce });
                         continue;
                     }
                     if !seal_is_right(scheme, self.opts.netuid, &work, &self.coldkey, &solution) {
                         warn!(device = %solution.device, nonce = solution.nonce, "a solution failed the independent re-check; not submitted");
                         continue;
                     }
-                    self.reporter.emit(Event::Solution { block: work.block.number, nonce: solution.nonce, seal: hex::encode(solution.seal), device: solution.device.clone() });
+                    self.emit(Event::Solution { block: work.block.number, nonce: solution.nonce, seal: hex::encode(solution.seal), device: solution.device.clone() });
                     if self.opts.dry_run {
                         return self.dry_run(&chain, scheme.scheme, &signer, key, work, solution, best).await;
                     }
@@ -310,12 +390,17 @@ impl Daemon {
                     let InFlight { work, solution, .. } = in_flight.take().expect("guarded by the branch condition");
                     let (signed, outcome) = match finished {
                         Ok(Ok(done)) => done,
-                        Ok(Err(err @ TxError::WatchTimeout { .. })) => { warn!("{err}; mining on"); continue }
+                        Ok(Err(err @ TxError::WatchTimeout { .. })) => {
+                            self.observer.submission(None);
+                            warn!("{err}; mining on");
+                            continue;
+                        }
                         Ok(Err(err)) => return Err(lost(err)),
                         Err(join) => return Err(DaemonError::Other(format!("the submission task failed: {join}")).into()),
                     };
+                    self.observer.submission(Some(&outcome.class()));
                     let extrinsic = format!("0x{}", hex::encode(signed.extrinsic_hash));
-                    self.reporter.emit(Event::Outcome { block: work.block.number, extrinsic: extrinsic.clone(), outcome: outcome.to_string() });
+                    self.emit(Event::Outcome { block: work.block.number, extrinsic: extrinsic.clone(), outcome: outcome.to_string() });
                     match outcome.class() {
                         OutcomeClass::Registered => {
                             let uid = match outcome_uid(&outcome) {
@@ -327,12 +412,12 @@ impl Daemon {
                         }
                         OutcomeClass::AlreadyRegistered => {
                             let uid = chain.uid(self.opts.netuid, &key.key).await.map_err(lost)?;
-                            self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid: uid.unwrap_or_default() });
+                            self.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid: uid.unwrap_or_default() });
                             return Ok(already(key, uid));
                         }
                         _ if registered_on_chain.is_some() => {
                             let result = registered_on_chain.take().expect("checked");
-                            self.reporter.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() });
+                            self.emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() });
                             return Ok(result);
                         }
                         OutcomeClass::RetryNextBlock => {
@@ -342,7 +427,38 @@ impl Daemon {
                             }
                             info!("{outcome}; mining the next block");
                         }
+                        OutcomeClass::Fatal(FatalReason::PowDisabled) if self.opts.wait => {
+                            info!("{outcome}; waiting until it is enabled again (--wait)");
+                        }
                         OutcomeClass::Fatal(reason) => return Err(self.fatal(reason, key).into()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// With `keep_going`, once every hotkey holds a UID: follows the chain with the devices idle
+    /// and returns the first hotkey found without a UID (pruned or deregistered), to register
+    /// it again.
+    async fn watch(&mut self, queue: &[Registrant]) -> Result<usize, Interrupted> {
+        self.pool.clear_job();
+        let chain = self.connect().await?;
+        let mut blocks = chain.best_blocks().await.map_err(lost)?;
+        let keys: Vec<AccountId> = queue.iter().map(|r| r.key).collect();
+        info!(subnet = self.opts.netuid, "every hotkey holds a UID; watching for deregistrations (--keep-going)");
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        loop {
+            tokio::select! {
+                _ = heartbeat.tick() => self.observer.heartbeat(),
+                block = blocks.next() => {
+                    let block = next_block(block)?.block;
+                    self.observer.block(block.number);
+                    self.observer.heartbeat();
+                    let state = chain.registration_state(&block, self.opts.netuid, &keys).await.map_err(lost)?;
+                    if let Some(index) = state.hotkeys.iter().position(|h| h.uid.is_none()) {
+                        let name = queue.get(index).map_or("?", |r| r.name.as_str());
+                        warn!(block = block.number, hotkey = %name, "hotkey {name} no longer holds a UID on subnet {}; registering it again", self.opts.netuid);
+                        return Ok(index);
                     }
                 }
             }
@@ -357,7 +473,18 @@ impl Daemon {
         }
         let state = chain.registration_state(&block, self.opts.netuid, &[key.key]).await.map_err(lost)?;
         let hotkey = state.hotkeys.first().ok_or_else(|| DaemonError::Other("the chain returned no state for the hotkey".into()))?;
-        match plan(choice.scheme, &state.subnet, hotkey, &self.coldkey, block.number)? {
+        let planned = match plan(choice.scheme, &state.subnet, hotkey, &self.coldkey, block.number) {
+            Err(DaemonError::PowDisabled { .. }) if self.opts.wait => Plan::Wait("proof-of-work registration is disabled on the subnet; waiting (--wait)"),
+            Ok(Plan::Mine { difficulty }) if self.opts.max_difficulty.is_some_and(|max| difficulty > max) => {
+                let max = self.opts.max_difficulty.unwrap_or_default();
+                if !self.opts.wait {
+                    return Err(DaemonError::TooDifficult { difficulty, max }.into());
+                }
+                Plan::Wait("the difficulty is above --max-difficulty; waiting (--wait)")
+            }
+            other => other?,
+        };
+        match planned {
             Plan::Registered { uid } => Ok(Step::Done(already(key, Some(uid)))),
             Plan::Wait(why) => Ok(Step::Idle(why)),
             Plan::Mine { difficulty } => {
@@ -387,7 +514,7 @@ impl Daemon {
     #[allow(clippy::too_many_arguments)] // the loop's state at one moment; grouping it only renames it
     fn submit(&self, chain: &Chain, scheme: Scheme, signer: &Arc<Keypair>, key: &Registrant, work: Work, solution: Solution, best: BlockRef) -> InFlight {
         let registration = self.registration(scheme, &work, &solution);
-        self.reporter.emit(Event::Submitting { hotkey: key.name.clone(), block: work.block.number, nonce: solution.nonce });
+        self.emit(Event::Submitting { hotkey: key.name.clone(), block: work.block.number, nonce: solution.nonce });
         let (client, signer) = (chain.client().clone(), signer.clone());
         let birth = best.hash;
         let handle = tokio::spawn(async move { tx::submit(&client, birth, &registration, &signer, WATCH_LIMIT).await });
@@ -400,7 +527,7 @@ impl Daemon {
         let signed = tx::sign(chain.client(), best.hash, &registration, signer).await.map_err(lost)?;
         let at = chain.at(&best).await.map_err(lost)?;
         let decoded = tx::describe_extrinsic(at.metadata_ref(), &signed.bytes).map_err(lost)?;
-        self.reporter.emit(Event::DryRun { hotkey: key.name.clone(), extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded });
+        self.emit(Event::DryRun { hotkey: key.name.clone(), extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded });
         Ok(HotkeyResult {
             hotkey: key.name.clone(),
             ss58: encode_ss58(&key.key),
@@ -422,7 +549,7 @@ impl Daemon {
             nonce: Some(solution.nonce),
             extrinsic,
         };
-        self.reporter.emit(Event::Registered(result.clone()));
+        self.emit(Event::Registered(result.clone()));
         result
     }
 
@@ -434,6 +561,15 @@ impl Daemon {
             FatalReason::ColdkeyMismatch => DaemonError::ColdkeyMismatch { hotkey: encode_ss58(&key.key), owner: "another coldkey".into() },
             other => DaemonError::Other(other.to_string()),
         }
+    }
+}
+
+/// The next item of a best-block subscription, or why the connection is lost.
+fn next_block(item: Option<Result<BestBlock, ChainError>>) -> Result<BestBlock, Interrupted> {
+    match item {
+        Some(Ok(block)) => Ok(block),
+        Some(Err(err)) => Err(lost(err)),
+        None => Err(Interrupted::Lost("the block subscription ended".into())),
     }
 }
 

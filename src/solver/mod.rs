@@ -127,7 +127,7 @@ pub struct GpuInfo {
 }
 
 /// Launch shape for GPU workers.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GpuTuning {
     /// Threads per launch; `None` tunes from the device's compute units.
     pub threads: Option<u32>,

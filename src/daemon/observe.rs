@@ -1,0 +1,207 @@
+//! What the loop tells the outside while it runs: the Prometheus series and `/healthz` (with
+//! `--metrics`) and systemd's `READY=1`, `STATUS=`, `WATCHDOG=1` (under a `Type=notify` unit).
+//!
+//! The loop calls [`Observer::heartbeat`] from its own turns (never from a timer, so a stuck loop
+//! stops the watchdog and turns `/healthz` 503); a sampler task copies the pool's device figures
+//! once a second and sends `READY=1` once the chain is followed and the devices passed their
+//! self-tests.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{debug, info, warn};
+
+use super::report::{format_duration, Event};
+use crate::chain::outcome::OutcomeClass;
+use crate::solver::hashrate::format_rate;
+use crate::solver::pool::Pool;
+use crate::telemetry::metrics::{DeviceFigures, Telemetry};
+use crate::telemetry::notify::Notifier;
+
+/// How often the sampler copies device figures (and checks readiness).
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// How often `STATUS=` is refreshed.
+const STATUS_EVERY_SAMPLES: u64 = 5;
+
+/// One handle for metrics and systemd; cheap to share (`Arc`).
+pub struct Observer {
+    telemetry: Option<Telemetry>,
+    notifier: Notifier,
+    /// A best block arrived on a live connection.
+    following: AtomicBool,
+    ready_sent: AtomicBool,
+    block: AtomicU64,
+    difficulty: AtomicU64,
+}
+
+impl Observer {
+    pub fn new(telemetry: Option<Telemetry>, notifier: Notifier) -> Self {
+        Observer {
+            telemetry,
+            notifier,
+            following: AtomicBool::new(false),
+            ready_sent: AtomicBool::new(false),
+            block: AtomicU64::new(0),
+            difficulty: AtomicU64::new(0),
+        }
+    }
+
+    /// Nothing observed (tests, commands without metrics or systemd).
+    pub fn silent() -> Self {
+        Self::new(None, Notifier::disabled())
+    }
+
+    /// The loop is alive: `/healthz`'s heartbeat and systemd's watchdog.
+    pub fn heartbeat(&self) {
+        if let Some(t) = &self.telemetry {
+            t.heartbeat();
+        }
+        if let Err(err) = self.notifier.watchdog() {
+            debug!("{err}");
+        }
+    }
+
+    /// A new best block on a live connection.
+    pub fn block(&self, number: u64) {
+        self.following.store(true, Ordering::Relaxed);
+        self.block.store(number, Ordering::Relaxed);
+        if let Some(t) = &self.telemetry {
+            t.on_block(number);
+        }
+    }
+
+    /// The chain connection came up or went down.
+    pub fn connection(&self, up: bool) {
+        if !up {
+            self.following.store(false, Ordering::Relaxed);
+        }
+        if let Some(t) = &self.telemetry {
+            t.on_connection(up);
+        }
+    }
+
+    /// A reconnection attempt after a lost connection.
+    pub fn reconnecting(&self) {
+        if let Some(t) = &self.telemetry {
+            t.on_reconnect();
+        }
+    }
+
+    /// What became of a submission, as a fixed word for the `outcome` label.
+    pub fn submission(&self, class: Option<&OutcomeClass>) {
+        let word = match class {
+            Some(OutcomeClass::Registered) => "registered",
+            Some(OutcomeClass::AlreadyRegistered) => "already_registered",
+            Some(OutcomeClass::RetryNextBlock) => "retry",
+            Some(OutcomeClass::Fatal(_)) => "refused",
+            None => "unwatched",
+        };
+        if let Some(t) = &self.telemetry {
+            t.on_submission(word);
+            if word == "registered" {
+                t.on_registration();
+            }
+        }
+    }
+
+    /// An event the reporter prints; the figures it carries go to the series.
+    pub fn event(&self, event: &Event, total_rate: f64) {
+        let Some(t) = &self.telemetry else {
+            if let Event::Job { difficulty, .. } = event {
+                self.difficulty.store(*difficulty, Ordering::Relaxed);
+            }
+            return;
+        };
+        match event {
+            Event::Job { difficulty, switch_ms, .. } => {
+                self.difficulty.store(*difficulty, Ordering::Relaxed);
+                t.on_job(*difficulty, *switch_ms, expected_seconds(*difficulty, total_rate));
+            }
+            Event::Solution { .. } => t.on_solution(),
+            _ => {}
+        }
+    }
+
+    /// Copies the pool's figures to the series every second, refreshes `STATUS=`, and sends
+    /// `READY=1` once a block was followed and every device settled with at least one running.
+    pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SAMPLE_EVERY);
+            let mut turns: u64 = 0;
+            loop {
+                tick.tick().await;
+                turns += 1;
+                let devices = pool.snapshot();
+                let total: f64 = devices.iter().map(|d| d.rate_10s).sum();
+                if let Some(t) = &me.telemetry {
+                    let figures: Vec<DeviceFigures> = devices
+                        .iter()
+                        .map(|d| DeviceFigures {
+                            tag: d.tag.clone(),
+                            up: matches!(d.state, crate::solver::pool::DeviceState::Running),
+                            hashes_total: d.hashes,
+                            rate_10s: d.rate_10s,
+                            rate_60s: d.rate_60s,
+                            rate_15m: d.rate_15m,
+                            compute_errors: d.compute_errors,
+                            candidates: d.solutions + d.stale + d.compute_errors,
+                        })
+                        .collect();
+                    t.on_devices(&figures);
+                }
+                me.maybe_ready(&pool);
+                if turns % STATUS_EVERY_SAMPLES == 1 {
+                    me.status_line(total);
+                }
+            }
+        })
+    }
+
+    fn maybe_ready(&self, pool: &Pool) {
+        if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !pool.all_settled() || !pool.any_alive() {
+            return;
+        }
+        self.ready_sent.store(true, Ordering::Relaxed);
+        info!("ready: the chain is followed and the devices passed their self-tests");
+        if let Err(err) = self.notifier.ready() {
+            warn!("{err}");
+        }
+    }
+
+    fn status_line(&self, total_rate: f64) {
+        if !self.notifier.enabled() {
+            return;
+        }
+        let block = self.block.load(Ordering::Relaxed);
+        let difficulty = self.difficulty.load(Ordering::Relaxed);
+        let expected = match expected_seconds(difficulty, total_rate) {
+            s if s > 0.0 => format_duration(s),
+            _ => "-".into(),
+        };
+        let line = format!("block {block} | difficulty {difficulty} | {}/s | expected {expected}", format_rate(total_rate));
+        if let Err(err) = self.notifier.status(&line) {
+            debug!("{err}");
+        }
+    }
+
+    /// `STOPPING=1`.
+    pub fn stopping(&self) {
+        if let Err(err) = self.notifier.stopping() {
+            debug!("{err}");
+        }
+        if let Some(t) = &self.telemetry {
+            t.shutdown();
+        }
+    }
+}
+
+/// Difficulty over hashrate: the expected seconds to a seal (0 when either is unknown).
+pub fn expected_seconds(difficulty: u64, rate: f64) -> f64 {
+    if difficulty == 0 || rate <= 0.0 {
+        0.0
+    } else {
+        difficulty as f64 / rate
+    }
+}
