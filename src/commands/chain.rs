@@ -20,7 +20,7 @@ use crate::solver::pool::Pool;
 use crate::wallet::{default_root, expand_home, PasswordSource, Wallet};
 
 /// How long the devices get to stop after an interruption.
-const STOP_LIMIT: Duration = Duration::from_secs(2);
+pub(super) const STOP_LIMIT: Duration = Duration::from_secs(2);
 
 impl From<DaemonError> for CommandError {
     fn from(err: DaemonError) -> Self {
@@ -35,7 +35,7 @@ pub fn daemon(args: DaemonArgs) -> Result<(), CommandError> {
     let hotkeys = hotkey_names(&wallet, &args.wallet)?;
     let selection = args.devices.chain_selection(&args.backend)?;
     let options = options(&args.chain, wallet, password, netuid, hotkeys, false, args.seal_byte_order, args.dry_run)?;
-    run(options, &selection, &args.chain.network, args.json)
+    run(options, &selection, &args.chain.network, args.json, Some(&args.serve))
 }
 
 /// `regsolver faucet ...`
@@ -43,7 +43,7 @@ pub fn faucet(args: FaucetArgs) -> Result<(), CommandError> {
     let (wallet, password) = open_wallet(&args.wallet)?;
     let selection = args.devices.chain_selection(&args.backend)?;
     let options = options(&args.chain, wallet, password, 0, Vec::new(), true, None, args.dry_run)?;
-    run(options, &selection, &args.chain.network, args.json)
+    run(options, &selection, &args.chain.network, args.json, None)
 }
 
 /// `regsolver status ...`
@@ -62,15 +62,23 @@ pub fn status(args: StatusArgs) -> Result<(), CommandError> {
     let measured = move |scheme| measure(specs, scheme, seconds).map(|r| r.iter().map(|x| x.seals_per_second).sum()).unwrap_or(0.0);
     let deadline = Duration::from_secs(args.chain.connect_timeout);
     let report: Status = runtime()?.block_on(status::status(&endpoint, genesis, deadline, args.subnet, &hotkeys, args.seal_byte_order, measured))?;
+    let fleet = super::fleet::fleet_status(&args.fleet)?;
     if args.json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let (Some((_, workers)), Some(object)) = (&fleet, value.as_object_mut()) {
+            object.insert("fleet".into(), serde_json::to_value(workers).unwrap_or_default());
+        }
+        println!("{value}");
     } else {
         print!("{}", status::text(&report));
+        if let Some((url, workers)) = &fleet {
+            print!("{}", crate::fleet::status::workers_text(url, workers));
+        }
     }
     Ok(())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -143,11 +151,12 @@ fn options(
 }
 
 /// Starts the devices, runs the loop until it is done or interrupted, stops the devices.
-fn run(options: DaemonOptions, selection: &DeviceSelection, network: &str, json: bool) -> Result<(), CommandError> {
-    let specs = selection::specs(selection)?;
+fn run(options: DaemonOptions, selection: &DeviceSelection, network: &str, json: bool, serve: Option<&crate::cli::ServeArgs>) -> Result<(), CommandError> {
+    let specs = super::fleet::local_specs(serve, selection)?;
     let netuid = options.netuid;
     runtime()?.block_on(async move {
         let pool = Arc::new(Pool::start(specs));
+        let _fleet = super::fleet::serve(serve, &pool).await?;
         let reporter = Reporter::new(json);
         reporter.spawn_status_line(pool.clone(), network.to_string(), netuid);
         let outcome = tokio::select! {
@@ -178,7 +187,7 @@ fn finish(results: &[HotkeyResult], json: bool) -> Result<(), CommandError> {
 }
 
 /// Resolves on SIGINT or SIGTERM, naming which.
-async fn interrupted() -> &'static str {
+pub(super) async fn interrupted() -> &'static str {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(_) => return std::future::pending().await,

@@ -5,6 +5,7 @@
 
 mod bench;
 mod chain;
+mod fleet;
 mod solve;
 
 use crate::cli::{Cli, Command};
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Faucet(args)) => chain::faucet(args),
         Some(Command::Solve(args)) => solve::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Worker(args)) => fleet::worker(args),
         Some(Command::Devices(args)) => {
             let listing = crate::devices::listing();
             if args.json {
