@@ -187,7 +187,7 @@ fn finish(results: &[HotkeyResult], json: bool) -> Result<(), CommandError> {
 }
 
 /// Resolves on SIGINT or SIGTERM, naming which.
-pub(super) async fn interrupted() -> &'static str {
+async fn interrupted() -> &'static str {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(_) => return std::future::pending().await,

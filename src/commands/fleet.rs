@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::chain::{interrupted, runtime, STOP_LIMIT};
+use super::chain::{runtime, STOP_LIMIT};
 use super::{usage, CommandError};
 use crate::cli::{FleetStatusArgs, ServeArgs, WorkerArgs};
 use crate::fleet::worker::check_url;
@@ -76,8 +76,40 @@ fn host_name() -> String {
     }
 }
 
+/// SIGINT and SIGTERM, blocked in every thread started from now on and taken by one thread with
+/// `sigwait`: no signal handler runs at all, so a device library that installs its own (PoCL's
+/// LLVM does when it compiles a kernel, and its handler ended the process) never sees them.
+/// Call before any other thread starts. Resolves with the signal's name.
+fn stop_signals() -> Result<tokio::sync::oneshot::Receiver<&'static str>, CommandError> {
+    let failed = |what: &str| CommandError::Failed(format!("cannot take SIGINT/SIGTERM: {what}"));
+    // SAFETY: sigemptyset/sigaddset/pthread_sigmask on a local, initialised set.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err(failed("pthread_sigmask"));
+        }
+        set
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut signal = 0;
+            // SAFETY: `set` is initialised and blocked in this thread (inherited from its creator).
+            while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
+            let _ = tx.send(if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" });
+        })
+        .map_err(|e| failed(&e.to_string()))?;
+    Ok(rx)
+}
+
 /// `regsolver worker --connect URL ...`
 pub fn worker(args: WorkerArgs) -> Result<(), CommandError> {
+    // First: device probing below may already start a driver's threads.
+    let stop = stop_signals()?;
     check_url(&args.connect).map_err(fleet_error)?;
     let token = args.token_file.as_deref().map(Token::from_file).transpose().map_err(fleet_error)?;
     let tls = args.ca.as_deref().map(tls::client_config).transpose().map_err(fleet_error)?;
@@ -106,8 +138,8 @@ pub fn worker(args: WorkerArgs) -> Result<(), CommandError> {
         };
         let outcome = tokio::select! {
             result = follow => Some(result),
-            signal = interrupted() => {
-                info!("{signal}: stopping the devices");
+            signal = stop => {
+                info!("{}: stopping the devices", signal.unwrap_or("a stop signal"));
                 None
             }
         };

@@ -112,7 +112,7 @@ pub async fn run_worker<P: LocalPool, F: FoundSource>(config: WorkerConfig, pool
             Ok(SessionEnd::PoolGone) => return Ok(()),
             Ok(SessionEnd::Disconnected) => {
                 backoff = config.backoff_initial;
-                warn!(coordinator = %config.url, "lost the coordinator; idle until it is back");
+                warn!(coordinator = %config.url, retry_in_ms = backoff.as_millis() as u64, "lost the coordinator; idle until it is back");
             }
             Err(err @ (FleetError::Unauthorized { .. } | FleetError::Refused { .. } | FleetError::BadUrl { .. })) => {
                 return Err(err)
@@ -120,7 +120,6 @@ pub async fn run_worker<P: LocalPool, F: FoundSource>(config: WorkerConfig, pool
             Err(err) => warn!("{err}; retrying in {} ms (backoff doubling to {} s)", backoff.as_millis(), config.backoff_max.as_secs()),
         }
         while found.try_found().is_some() {}
-        info!(coordinator = %config.url, retry_in_ms = backoff.as_millis() as u64, "reconnecting");
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(config.backoff_max);
     }
