@@ -38,6 +38,7 @@ impl Cli {
             Some(Command::Solve(args)) => args.json,
             Some(Command::Bench(args)) => args.json,
             Some(Command::Devices(args)) => args.json,
+            Some(Command::Worker(_)) => false,
         }
     }
 }
@@ -74,6 +75,8 @@ pub enum Command {
     Devices(DevicesArgs),
     /// The configuration file: `config check` prints the effective configuration.
     Config(ConfigArgs),
+    /// Solve a coordinator's jobs on this rig's devices (no wallet, no chain): see docs/fleet.md.
+    Worker(WorkerArgs),
 }
 
 /// Which devices search.
@@ -123,6 +126,13 @@ impl DeviceArgs {
         };
         selection.validate()?;
         Ok(selection)
+    }
+
+    /// The devices `worker` searches with: `backend` if given; otherwise the GPUs `--gpu` and
+    /// `--opencl` name (plus the CPU if `--threads` is given), or the CPU alone.
+    pub fn chain_selection(&self, backend: &[Backend]) -> Result<DeviceSelection, SelectionError> {
+        let gpus = self.gpu.is_some() || self.opencl.is_some();
+        self.selection(crate::selection::chain_backends(backend, gpus, self.threads.is_some()))
     }
 
     /// Whether `--simd all` was given.
@@ -302,6 +312,8 @@ pub struct DaemonArgs {
     /// Run even as root (refused otherwise: a miner needs no privileges).
     #[arg(long = "allow-root")]
     pub allow_root: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -314,6 +326,8 @@ pub struct StatusArgs {
     /// Seconds the devices are measured for the expected time to a seal.
     #[arg(long = "measure-seconds", default_value_t = 2.0)]
     pub measure_seconds: f64,
+    #[command(flatten)]
+    pub fleet: FleetStatusArgs,
 }
 
 #[derive(Args, Debug)]
@@ -340,4 +354,62 @@ pub enum ConfigCommand {
     /// Print the effective configuration (flags > environment > file > defaults) with where each
     /// value came from, secrets redacted; exit 2 naming the key, file and line of any error.
     Check(DaemonArgs),
+}
+
+/// The daemon as a fleet coordinator (docs/fleet.md).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Hand jobs to `regsolver worker` rigs over WebSocket on ADDR (127.0.0.1:7733 when given
+    /// without a value; off by default). A token (--token-file) is required on any address but
+    /// loopback.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7733")]
+    pub serve: Option<std::net::SocketAddr>,
+    /// The fleet's shared token (the file's whole content, trimmed); workers send the same.
+    #[arg(long = "token-file", value_name = "PATH", requires = "serve")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// TLS certificate chain (PEM) for the coordinator: workers then connect with wss://.
+    #[arg(long = "tls-cert", value_name = "PATH", requires_all = ["serve", "tls_key"])]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The TLS certificate's private key (PEM).
+    #[arg(long = "tls-key", value_name = "PATH", requires_all = ["serve", "tls_cert"])]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// With --serve: search on no local device; only the fleet's workers solve.
+    #[arg(long = "no-local-devices", requires = "serve")]
+    pub no_local_devices: bool,
+}
+
+/// `regsolver worker`: follow a coordinator's jobs on this rig's devices.
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The coordinator: ws://HOST:7733, or wss://HOST:7733 when it serves TLS.
+    #[arg(long, value_name = "URL")]
+    pub connect: String,
+    /// The fleet's shared token (the coordinator's --token-file).
+    #[arg(long = "token-file", value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// For wss://: trust this CA certificate (PEM) instead of the system's roots.
+    #[arg(long, value_name = "PATH")]
+    pub ca: Option<std::path::PathBuf>,
+    /// How the coordinator lists this rig (default: the host name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Backends to search with: cpu, cuda, opencl (as the daemon's --backend).
+    #[arg(long, value_delimiter = ',')]
+    pub backend: Vec<Backend>,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
+}
+
+/// `regsolver status --fleet URL`: the coordinator's connected workers too.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FleetStatusArgs {
+    /// A coordinator to ask for its connected workers (ws:// or wss://).
+    #[arg(long, value_name = "URL")]
+    pub fleet: Option<String>,
+    /// The fleet's token, for --fleet.
+    #[arg(long = "fleet-token-file", value_name = "PATH", requires = "fleet")]
+    pub fleet_token_file: Option<std::path::PathBuf>,
+    /// A CA certificate (PEM) to trust for a wss:// --fleet.
+    #[arg(long = "fleet-ca", value_name = "PATH", requires = "fleet")]
+    pub fleet_ca: Option<std::path::PathBuf>,
 }

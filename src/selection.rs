@@ -139,6 +139,16 @@ pub fn reason(err: &DeviceError) -> String {
     }
 }
 
+/// The backends a chain command (the daemon, `status`, `faucet`, `worker`) runs: those named if
+/// any; otherwise the GPUs selected (plus the CPU when its threads are set), or the CPU alone.
+pub fn chain_backends(named: &[Backend], gpus_selected: bool, cpu_threads_set: bool) -> Vec<Backend> {
+    match (named.is_empty(), gpus_selected, cpu_threads_set) {
+        (false, _, _) => named.to_vec(),
+        (true, true, false) => Vec::new(),
+        _ => vec![Backend::Cpu],
+    }
+}
+
 /// The launch shape when nothing overrides it.
 pub const DEFAULT_TUNING: GpuTuning = GpuTuning { threads: None, nonces_per_thread: DEFAULT_GPU_NONCES_PER_THREAD };
 

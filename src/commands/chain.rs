@@ -11,7 +11,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::{usage, CommandError};
-use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, SimdArg, StatusArgs, TargetArgs};
+use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, ServeArgs, SimdArg, StatusArgs, TargetArgs};
 use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig};
 use crate::daemon::observe::Observer;
 use crate::daemon::report::Reporter;
@@ -21,14 +21,14 @@ use crate::pow::AccountId;
 use crate::selection::{self, DeviceIds, DeviceSelection};
 use crate::solver::bench::measure;
 use crate::solver::pool::Pool;
-use crate::solver::{Backend, GpuTuning};
+use crate::solver::GpuTuning;
 use crate::telemetry::metrics::Telemetry;
 use crate::telemetry::notify::Notifier;
 use crate::telemetry::{self, LoggingError};
 use crate::wallet::{PasswordSource, Wallet};
 
 /// How long the devices get to stop after an interruption.
-const STOP_LIMIT: Duration = Duration::from_secs(2);
+pub(super) const STOP_LIMIT: Duration = Duration::from_secs(2);
 
 impl From<DaemonError> for CommandError {
     fn from(err: DaemonError) -> Self {
@@ -61,7 +61,7 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
     let selection = device_selection(config)?;
     let options = options(config, wallet, password, netuid, hotkeys, false)?;
     let reload = Reload { files: loaded.files.clone(), flags, current: config.clone() };
-    run(options, &selection, config, args.target.json, Some(reload))
+    run(options, &selection, config, args.target.json, Some(reload), Some(&args.serve))
 }
 
 /// `regsolver faucet ...`
@@ -78,7 +78,7 @@ pub fn faucet(args: FaucetArgs, verbose: bool) -> Result<(), CommandError> {
     let mut options = options(config, wallet, password, 0, Vec::new(), true)?;
     options.keep_going = false;
     options.wait = false;
-    run(options, &selection, config, args.target.json, None)
+    run(options, &selection, config, args.target.json, None, None)
 }
 
 /// `regsolver status ...`
@@ -102,10 +102,18 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     let measured = move |scheme| measure(specs, scheme, seconds).map(|r| r.iter().map(|x| x.seals_per_second).sum()).unwrap_or(0.0);
     let deadline = Duration::from_secs(config.retry.connect_deadline_s);
     let report: Status = runtime()?.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured))?;
+    let fleet = super::fleet::fleet_status(&args.fleet)?;
     if args.target.json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let (Some((_, workers)), Some(object)) = (&fleet, value.as_object_mut()) {
+            object.insert("fleet".into(), serde_json::to_value(workers).unwrap_or_default());
+        }
+        println!("{value}");
     } else {
         print!("{}", status::text(&report));
+        if let Some((url, workers)) = &fleet {
+            print!("{}", crate::fleet::status::workers_text(url, workers));
+        }
     }
     Ok(())
 }
@@ -172,13 +180,8 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
 fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
     let devices = &config.devices;
     let gpus = devices.cuda.select.is_some() || devices.opencl.select.is_some();
-    let backends = match (devices.backends.is_empty(), gpus, devices.cpu.threads.is_some()) {
-        (false, _, _) => devices.backends.clone(),
-        (true, true, false) => Vec::new(),
-        _ => vec![Backend::Cpu],
-    };
     let selection = DeviceSelection {
-        backends,
+        backends: selection::chain_backends(&devices.backends, gpus, devices.cpu.threads.is_some()),
         threads: devices.cpu.threads,
         simd: devices.cpu.simd,
         gpu: devices.cuda.select.as_deref().map(DeviceIds::cuda).transpose()?,
@@ -190,7 +193,7 @@ fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
     Ok(selection)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -280,8 +283,8 @@ impl Reload {
 
 /// Starts the devices (and the metrics endpoint), runs the loop until it is done or
 /// interrupted, stops the devices.
-fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, json: bool, reload: Option<Reload>) -> Result<(), CommandError> {
-    let specs = selection::specs(selection)?;
+fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, json: bool, reload: Option<Reload>, serve: Option<&ServeArgs>) -> Result<(), CommandError> {
+    let specs = super::fleet::local_specs(serve, selection)?;
     let netuid = options.netuid;
     let network = config.network.to_string();
     let metrics = config.metrics.address;
@@ -293,6 +296,7 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         };
         let observer = Arc::new(Observer::new(telemetry, Notifier::from_env()));
         let pool = Arc::new(Pool::start(specs));
+        let _fleet = super::fleet::serve(serve, &pool).await?;
         let sampler = observer.spawn_sampler(pool.clone());
         let reporter = Reporter::new(json);
         reporter.spawn_status_line(pool.clone(), network, netuid);

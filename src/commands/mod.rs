@@ -5,6 +5,7 @@
 
 mod bench;
 mod chain;
+mod fleet;
 mod solve;
 
 use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};
@@ -88,6 +89,10 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Bench(args)) => {
             text_logs()?;
             bench::run(args)
+        }
+        Some(Command::Worker(args)) => {
+            text_logs()?;
+            fleet::worker(args)
         }
         Some(Command::Devices(args)) => {
             text_logs()?;

@@ -1,7 +1,8 @@
 //! The coordinator's side of the fleet: a WebSocket JSON-RPC server that checks the token
 //! before the upgrade, publishes each job to every worker at once (a watch channel, one
 //! subscription task per worker), takes candidates back under a rate limit, counts the ones
-//! its CPU rejects, and keeps the worker table for the status line and metrics.
+//! its CPU rejects, and keeps the worker table for the status line and metrics. With a rustls
+//! server configuration it speaks TLS (`wss://`) on the same port instead of plain TCP.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,7 +20,8 @@ use tracing::{debug, info, warn};
 
 use super::auth::{RateLimit, Token, AUTHORIZATION};
 use super::protocol::{
-    codes, version_mismatch, DeviceRate, FleetApiServer, FleetJob, SubmitReceipt, Welcome, MAX_SLICES, PROTOCOL_VERSION,
+    codes, version_mismatch, DeviceRate, FleetApiServer, FleetJob, SubmitReceipt, Welcome, WorkerStatus, MAX_SLICES,
+    PROTOCOL_VERSION,
 };
 use super::{CandidateSink, FleetError, Limits};
 use crate::pow::hotloop::HotLoop;
@@ -30,6 +32,8 @@ const RECENT_JOBS: usize = 8;
 /// Longest worker name and device tag kept, in bytes; most devices kept per worker.
 const MAX_NAME_BYTES: usize = 64;
 const MAX_DEVICES: usize = 64;
+/// How long a client may take over the TLS handshake before its connection is dropped.
+const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 /// One connected worker, as the status line and metrics show it.
 #[derive(Clone, Debug)]
@@ -53,6 +57,21 @@ impl WorkerInfo {
     /// The worker's total, from its latest report.
     pub fn hashes_per_second(&self) -> f64 {
         self.hashrate.iter().map(|r| r.hashes_per_second).sum()
+    }
+
+    /// As `fleet_workers` reports it, `now` being the moment of the report.
+    pub fn status(&self, now: Instant) -> WorkerStatus {
+        WorkerStatus {
+            name: self.name.clone(),
+            address: self.address.to_string(),
+            devices: self.devices.clone(),
+            hashrate: self.hashrate.clone(),
+            hashes_per_second: self.hashes_per_second(),
+            last_seen_ms: u64::try_from(now.saturating_duration_since(self.last_seen).as_millis()).unwrap_or(u64::MAX),
+            compute_errors: self.compute_errors,
+            candidates_forwarded: self.candidates_forwarded,
+            slice_index: self.slice_index,
+        }
     }
 }
 
@@ -243,6 +262,20 @@ impl FleetApiServer for FleetRpc {
             .collect();
         Ok(())
     }
+
+    fn workers(&self) -> Result<Vec<WorkerStatus>, ErrorObjectOwned> {
+        let now = Instant::now();
+        Ok(self.0.workers().iter().map(|w| w.status(now)).collect())
+    }
+}
+
+impl Shared {
+    /// The workers that said hello, by slice.
+    fn workers(&self) -> Vec<WorkerInfo> {
+        let mut workers: Vec<WorkerInfo> = lock(&self.sessions).values().map(|s| s.info.clone()).collect();
+        workers.sort_by_key(|w| w.slice_index);
+        workers
+    }
 }
 
 /// A running coordinator. Dropping it stops the server and closes every connection.
@@ -250,14 +283,25 @@ pub struct Coordinator {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     stop: ServerHandle,
-    accept: Option<JoinHandle<()>>,
+    accept: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Coordinator {
-    /// Listens on `addr`. A token is required unless `addr` is a loopback address.
+    /// Listens on `addr` (plain WebSocket). A token is required unless `addr` is a loopback address.
     pub async fn serve(
         addr: SocketAddr,
         token: Option<Token>,
+        limits: Limits,
+        sink: Arc<dyn CandidateSink>,
+    ) -> Result<Coordinator, FleetError> {
+        Coordinator::serve_tls(addr, token, None, limits, sink).await
+    }
+
+    /// Listens on `addr`, speaking TLS with `tls` when given (see [`super::tls::server_config`]).
+    pub async fn serve_tls(
+        addr: SocketAddr,
+        token: Option<Token>,
+        tls: Option<Arc<rustls::ServerConfig>>,
         limits: Limits,
         sink: Arc<dyn CandidateSink>,
     ) -> Result<Coordinator, FleetError> {
@@ -285,9 +329,11 @@ impl Coordinator {
             next_connection: AtomicU64::new(1),
         });
         let (stop_handle, stop) = stop_channel();
-        let accept = tokio::spawn(accept_loop(listener, shared.clone(), stop_handle));
-        info!(address = %local_addr, token = shared.token.is_some(), version = PROTOCOL_VERSION, "fleet coordinator listening");
-        Ok(Coordinator { shared, local_addr, stop, accept: Some(accept) })
+        let tls_on = tls.is_some();
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+        let accept = tokio::spawn(accept_loop(listener, shared.clone(), acceptor, stop_handle));
+        info!(address = %local_addr, token = shared.token.is_some(), tls = tls_on, version = PROTOCOL_VERSION, "fleet coordinator listening");
+        Ok(Coordinator { shared, local_addr, stop, accept: Mutex::new(Some(accept)) })
     }
 
     /// The address it listens on (the real port when bound to port 0).
@@ -320,9 +366,7 @@ impl Coordinator {
 
     /// The connected workers (those that said hello).
     pub fn workers(&self) -> Vec<WorkerInfo> {
-        let mut workers: Vec<WorkerInfo> = lock(&self.shared.sessions).values().map(|s| s.info.clone()).collect();
-        workers.sort_by_key(|w| w.slice_index);
-        workers
+        self.shared.workers()
     }
 
     /// Open WebSocket/HTTP connections, hello or not.
@@ -331,9 +375,10 @@ impl Coordinator {
     }
 
     /// Stops accepting, closes every connection, and waits until the port is free.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(&self) {
         let _ = self.stop.stop();
-        if let Some(accept) = self.accept.take() {
+        let accept = lock(&self.accept).take();
+        if let Some(accept) = accept {
             let _ = accept.await;
         }
     }
@@ -355,7 +400,12 @@ fn refusal() -> Result<HttpResponse, BoxError> {
     Ok(response)
 }
 
-async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, stop: jsonrpsee::server::StopHandle) {
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: jsonrpsee::server::StopHandle,
+) {
     let limits = shared.limits;
     let config = ServerConfig::builder()
         .max_request_body_size(limits.max_message_bytes)
@@ -411,7 +461,25 @@ async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, sto
             })
         };
         let shared = shared.clone();
-        let served = tokio::spawn(serve_with_graceful_shutdown(socket, service, connection_stop.shutdown()));
+        let served: JoinHandle<Result<(), BoxError>> = match tls.clone() {
+            None => tokio::spawn(serve_with_graceful_shutdown(socket, service, connection_stop.shutdown())),
+            // The handshake first (bounded), then the same service on the TLS stream; serving is
+            // spawned on its own so its future's Send-ness is checked where it is built.
+            Some(acceptor) => tokio::spawn(async move {
+                let stream = match tokio::time::timeout(TLS_HANDSHAKE_LIMIT, acceptor.accept(socket)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(err)) => {
+                        warn!(%address, "refused a fleet connection: TLS handshake failed ({err}); is the worker using wss://?");
+                        return Ok(());
+                    }
+                    Err(_) => return Err(BoxError::from(format!("no TLS handshake within {} s", TLS_HANDSHAKE_LIMIT.as_secs()))),
+                };
+                match tokio::spawn(serve_with_graceful_shutdown(stream, service, connection_stop.shutdown())).await {
+                    Ok(result) => result,
+                    Err(join) => Err(BoxError::from(join)),
+                }
+            }),
+        };
         tokio::spawn(async move {
             if let Ok(Err(err)) = served.await {
                 debug!(%address, "connection ended: {err}");

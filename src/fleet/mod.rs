@@ -6,6 +6,9 @@
 //! - [`coordinator`]: the WebSocket server: job fan-out, candidate intake, worker table.
 //! - [`worker`]: the client loop: follow jobs on a local pool, send candidates and hashrate,
 //!   reconnect with backoff.
+//! - [`tls`]: rustls configurations from PEM files (coordinator certificate, worker CA).
+//! - [`serve`]: the coordinator inside the daemon: the pool's jobs forwarded to the workers.
+//! - [`status`]: what the operator sees: the status-line text, `fleet_workers` as a table.
 //! - [`local`]: the solver's [`crate::solver::pool::Pool`] as the worker's [`LocalPool`] and
 //!   [`FoundSource`], and its candidate sender as the coordinator's [`CandidateSink`].
 //!
@@ -17,13 +20,17 @@ pub mod auth;
 pub mod coordinator;
 pub mod local;
 pub mod protocol;
+pub mod serve;
+pub mod status;
+pub mod tls;
 pub mod worker;
 
 use std::net::SocketAddr;
 
 pub use auth::Token;
 pub use coordinator::{Coordinator, WorkerInfo};
-pub use protocol::{DeviceRate, FleetJob, PROTOCOL_VERSION};
+pub use protocol::{DeviceRate, FleetJob, WorkerStatus, PROTOCOL_VERSION};
+pub use serve::{FleetServer, ServeConfig, DEFAULT_PORT};
 pub use worker::{run_worker, Found, FoundSource, LocalPool, WorkerConfig};
 
 /// Errors at the fleet's boundary (configuration, sockets, the other side).
@@ -47,6 +54,10 @@ pub enum FleetError {
     Unauthorized { url: String },
     #[error("coordinator {url} refused this worker: {reason}")]
     Refused { url: String, reason: String },
+    #[error("TLS: {path}: {reason}")]
+    Tls { path: String, reason: String },
+    #[error("invalid coordinator URL '{url}': {reason}")]
+    BadUrl { url: String, reason: String },
 }
 
 /// Limits the coordinator enforces on every connection.

@@ -11,6 +11,10 @@
 //! | `fleet_submitCandidates` | `job_id: u64, nonces: [u64]` | [`SubmitReceipt`] |
 //! | `fleet_reportHashrate` | `rates: [DeviceRate]` | `null` |
 //!
+//! Read-only, without hello (for `regsolver status --fleet`): `fleet_workers` -> [`WorkerStatus`]s.
+//! Methods added later are additive (an older worker never calls them); a change to an existing
+//! method or message bumps [`PROTOCOL_VERSION`].
+//!
 //! A job is the pure description of the search, never a secret: scheme, challenge bytes (the
 //! 123-byte `pow_register` prefix of public keys, or the 32-byte `keccak(block ‖ key)`), seal
 //! byte order, difficulty, and the worker's own slice of the position ring
@@ -68,6 +72,30 @@ pub trait FleetApi {
     /// The worker's per-device hashrate, every few seconds.
     #[method(name = "reportHashrate", with_extensions)]
     fn report_hashrate(&self, rates: Vec<DeviceRate>) -> Result<(), ErrorObjectOwned>;
+
+    /// Read-only: the connected workers, for `regsolver status --fleet`; needs no hello.
+    #[method(name = "workers")]
+    fn workers(&self) -> Result<Vec<WorkerStatus>, ErrorObjectOwned>;
+}
+
+/// One connected worker as `fleet_workers` reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStatus {
+    pub name: String,
+    /// The worker's address as the coordinator sees it (`ip:port`).
+    pub address: String,
+    pub devices: Vec<String>,
+    /// The worker's latest per-device report.
+    pub hashrate: Vec<DeviceRate>,
+    /// Their sum.
+    pub hashes_per_second: f64,
+    /// Milliseconds since the worker's last call.
+    pub last_seen_ms: u64,
+    /// Candidates the coordinator's CPU rejected.
+    pub compute_errors: u64,
+    /// Candidates passed on to the daemon's verification.
+    pub candidates_forwarded: u64,
+    pub slice_index: u32,
 }
 
 /// `fleet_hello`'s answer.

@@ -60,9 +60,11 @@ impl FoundSource for mpsc::UnboundedReceiver<Found> {
 /// How a worker reaches its coordinator.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
-    /// `ws://host:7733` (or `wss://` with the system roots).
+    /// `ws://host:7733`, or `wss://` (TLS) with the system roots or [`WorkerConfig::tls`].
     pub url: String,
     pub token: Option<Token>,
+    /// For `wss://`: trust these roots (`--ca`, see [`super::tls::client_config`]) instead of the system's.
+    pub tls: Option<rustls::ClientConfig>,
     /// How the coordinator lists this worker.
     pub name: String,
     pub report_interval: Duration,
@@ -77,6 +79,7 @@ impl WorkerConfig {
         WorkerConfig {
             url: url.into(),
             token,
+            tls: None,
             name: name.into(),
             report_interval: Duration::from_secs(5),
             backoff_initial: Duration::from_secs(1),
@@ -109,13 +112,14 @@ pub async fn run_worker<P: LocalPool, F: FoundSource>(config: WorkerConfig, pool
             Ok(SessionEnd::PoolGone) => return Ok(()),
             Ok(SessionEnd::Disconnected) => {
                 backoff = config.backoff_initial;
-                warn!(coordinator = %config.url, "lost the coordinator; idle until it is back");
+                warn!(coordinator = %config.url, retry_in_ms = backoff.as_millis() as u64, "lost the coordinator; idle until it is back");
             }
-            Err(err @ (FleetError::Unauthorized { .. } | FleetError::Refused { .. })) => return Err(err),
-            Err(err) => warn!("{err}"),
+            Err(err @ (FleetError::Unauthorized { .. } | FleetError::Refused { .. } | FleetError::BadUrl { .. })) => {
+                return Err(err)
+            }
+            Err(err) => warn!("{err}; retrying in {} ms (backoff doubling to {} s)", backoff.as_millis(), config.backoff_max.as_secs()),
         }
         while found.try_found().is_some() {}
-        info!(coordinator = %config.url, retry_in_ms = backoff.as_millis() as u64, "reconnecting");
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(config.backoff_max);
     }
@@ -139,24 +143,44 @@ fn call_error(url: &str, err: ClientError) -> FleetError {
     }
 }
 
-async fn connect(config: &WorkerConfig) -> Result<WsClient, FleetError> {
+/// Checks that `url` is a `ws://` or `wss://` URL with a host, before any attempt to connect.
+pub fn check_url(url: &str) -> Result<(), FleetError> {
+    let bad = |reason: &str| FleetError::BadUrl { url: url.to_string(), reason: reason.to_string() };
+    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    match uri.scheme_str() {
+        Some("ws") | Some("wss") => {}
+        Some(other) => return Err(bad(&format!("the scheme must be ws:// or wss://, not {other}://"))),
+        None => return Err(bad("expected ws://HOST:PORT or wss://HOST:PORT")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    Ok(())
+}
+
+/// A client on `url`, the token in the upgrade request, `tls` (or the system roots) for `wss://`.
+pub(super) async fn connect(
+    url: &str,
+    token: Option<&Token>,
+    tls: Option<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<WsClient, FleetError> {
+    check_url(url)?;
     let mut headers = http::HeaderMap::new();
-    if let Some(token) = &config.token {
+    if let Some(token) = token {
         let value = http::HeaderValue::from_str(&token.bearer()).map_err(|_| FleetError::TokenCharacters)?;
         headers.insert(http::header::AUTHORIZATION, value);
     }
-    WsClientBuilder::default()
-        .set_headers(headers)
-        .connection_timeout(config.call_timeout)
-        .request_timeout(config.call_timeout)
-        .build(&config.url)
-        .await
-        .map_err(|e| connect_error(&config.url, e))
+    let mut builder = WsClientBuilder::default().set_headers(headers).connection_timeout(timeout).request_timeout(timeout);
+    if let Some(tls) = tls {
+        builder = builder.with_custom_cert_store(tls);
+    }
+    builder.build(url).await.map_err(|e| connect_error(url, e))
 }
 
 async fn session<P: LocalPool, F: FoundSource>(config: &WorkerConfig, pool: &P, found: &mut F) -> Result<SessionEnd, FleetError> {
     let url = config.url.as_str();
-    let client = connect(config).await?;
+    let client = connect(url, config.token.as_ref(), config.tls.clone(), config.call_timeout).await?;
     let welcome = client.hello(PROTOCOL_VERSION, config.name.clone(), pool.devices()).await.map_err(|e| call_error(url, e))?;
     info!(coordinator = %url, slice = welcome.slice_index, session = welcome.session, "following the coordinator");
     let mut jobs = client.subscribe_jobs().await.map_err(|e| call_error(url, e))?;

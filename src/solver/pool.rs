@@ -5,7 +5,8 @@
 //!
 //! Channels: workers and [`CandidateSender`]s hold the candidate senders, the verifier the
 //! receiver; the verifier holds the verdict sender, callers the [`VerdictReceiver`]s; the pool
-//! holds the event sender, callers of [`Pool::events`] the receivers.
+//! holds the event sender, callers of [`Pool::events`] the receivers; the pool holds the job
+//! announcement sender, callers of [`Pool::jobs`] (the fleet's coordinator) the receivers.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -89,6 +90,16 @@ pub struct DeviceSnapshot {
     pub stale: u64,
 }
 
+/// The job the pool's devices search, as [`Pool::jobs`] announces it: what a coordinator publishes
+/// to remote workers under the SAME id, so their candidates are judged against this job.
+#[derive(Clone, Debug)]
+pub struct AnnouncedJob {
+    pub id: JobId,
+    pub hot: Arc<HotLoop>,
+    /// Where the pool's own devices start on the position ring.
+    pub start_position: u64,
+}
+
 /// One worker: its spec and what the pool knows of it.
 struct Cell {
     spec: WorkerSpec,
@@ -145,6 +156,8 @@ pub struct Pool {
     verifier: Mutex<Option<JoinHandle<()>>>,
     candidates: Sender<Inbox>,
     verdicts: VerdictReceiver,
+    /// The current job (`None`: no job), for [`Pool::jobs`].
+    announced: watch::Sender<Option<AnnouncedJob>>,
 }
 
 /// Events buffered per subscriber before the oldest are dropped.
@@ -190,8 +203,14 @@ impl Pool {
                 None
             }
         };
-        let pool =
-            Pool { shared, handles: Mutex::new((0..count).map(|_| None).collect()), verifier: Mutex::new(verifier), candidates, verdicts };
+        let pool = Pool {
+            shared,
+            handles: Mutex::new((0..count).map(|_| None).collect()),
+            verifier: Mutex::new(verifier),
+            candidates,
+            verdicts,
+            announced: watch::Sender::new(None),
+        };
         for index in 0..count {
             pool.spawn(index);
         }
@@ -214,12 +233,24 @@ impl Pool {
     /// Makes `hot` the job of every device, from `start_position` on; each switches at its next
     /// batch boundary.
     pub fn set_job(&self, hot: HotLoop, start_position: u64) -> JobId {
-        self.shared.slot.set(hot, start_position)
+        let id = self.shared.slot.set(hot, start_position);
+        if let Some(hot) = self.shared.slot.lookup(id) {
+            self.announced.send_replace(Some(AnnouncedJob { id, hot, start_position }));
+        }
+        id
     }
 
     /// Empties the job slot: devices finish their batch and wait, without spinning.
     pub fn clear_job(&self) {
-        self.shared.slot.clear()
+        self.shared.slot.clear();
+        self.announced.send_replace(None);
+    }
+
+    /// Every job change from now on (the current job at once): [`Pool::set_job`] announces its
+    /// job and id, [`Pool::clear_job`] `None`. A pool with no devices still announces, so a
+    /// coordinator can hand its jobs to remote workers alone.
+    pub fn jobs(&self) -> watch::Receiver<Option<AnnouncedJob>> {
+        self.announced.subscribe()
     }
 
     /// The job devices are searching, if any.

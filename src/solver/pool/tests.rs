@@ -358,3 +358,18 @@ fn the_pool_and_its_handles_cross_threads() {
     sendable::<VerdictReceiver>();
     sendable::<DeviceEvent>();
 }
+
+#[test]
+fn job_changes_are_announced_with_their_ids_even_without_devices() {
+    let pool = Pool::start(Vec::new());
+    let mut jobs = pool.jobs();
+    assert!(jobs.borrow_and_update().is_none(), "no job before set_job");
+    let id = pool.set_job(hard_job(), 42);
+    let announced = jobs.borrow_and_update().clone().expect("set_job announces its job");
+    assert_eq!((announced.id, announced.start_position), (id, 42));
+    assert_eq!(announced.hot.challenge, hard_job().challenge);
+    assert!(pool.job(id).is_some_and(|hot| Arc::ptr_eq(&hot, &announced.hot)), "the pool's own job, not a copy");
+    pool.clear_job();
+    assert!(jobs.has_changed().unwrap_or(false));
+    assert!(jobs.borrow_and_update().is_none(), "clear_job announces no job");
+}
