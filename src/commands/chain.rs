@@ -296,8 +296,8 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         };
         let observer = Arc::new(Observer::new(telemetry, Notifier::from_env()));
         let pool = Arc::new(Pool::start(specs));
-        let _fleet = super::fleet::serve(serve, &pool).await?;
-        let sampler = observer.spawn_sampler(pool.clone());
+        let fleet = super::fleet::serve(serve, &pool).await?;
+        let sampler = observer.spawn_sampler(pool.clone(), fleet.as_ref().map(|f| f.coordinator().clone()));
         let reporter = Reporter::new(json);
         reporter.spawn_status_line(pool.clone(), network, netuid);
         let outcome = tokio::select! {

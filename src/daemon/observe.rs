@@ -14,6 +14,8 @@ use tracing::{debug, info, warn};
 
 use super::report::{format_duration, Event};
 use crate::chain::outcome::OutcomeClass;
+use crate::fleet::status as fleet_status;
+use crate::fleet::{Coordinator, WorkerInfo};
 use crate::solver::hashrate::format_rate;
 use crate::solver::pool::Pool;
 use crate::telemetry::metrics::{DeviceFigures, Telemetry};
@@ -123,9 +125,10 @@ impl Observer {
         }
     }
 
-    /// Copies the pool's figures to the series every second, refreshes `STATUS=`, and sends
-    /// `READY=1` once a block was followed and every device settled with at least one running.
-    pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>) -> tokio::task::JoinHandle<()> {
+    /// Copies the pool's figures (and a coordinator's workers) to the series every second,
+    /// refreshes `STATUS=`, and sends `READY=1` once a block was followed and every device
+    /// settled with at least one running (with `--serve` and no local device: at once).
+    pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>, fleet: Option<Arc<Coordinator>>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(SAMPLE_EVERY);
@@ -151,16 +154,21 @@ impl Observer {
                         .collect();
                     t.on_devices(&figures);
                 }
+                let workers = fleet.as_ref().map(|c| c.workers());
+                if let (Some(t), Some(workers)) = (&me.telemetry, &workers) {
+                    t.on_workers(&fleet_status::figures(workers));
+                }
                 me.maybe_ready(&pool);
                 if turns % STATUS_EVERY_SAMPLES == 1 {
-                    me.status_line(total);
+                    me.status_line(total, workers.as_deref());
                 }
             }
         })
     }
 
     fn maybe_ready(&self, pool: &Pool) {
-        if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !pool.all_settled() || !pool.any_alive() {
+        let devices_ready = pool.all_settled() && (pool.any_alive() || pool.snapshot().is_empty());
+        if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !devices_ready {
             return;
         }
         self.ready_sent.store(true, Ordering::Relaxed);
@@ -170,7 +178,7 @@ impl Observer {
         }
     }
 
-    fn status_line(&self, total_rate: f64) {
+    fn status_line(&self, total_rate: f64, workers: Option<&[WorkerInfo]>) {
         if !self.notifier.enabled() {
             return;
         }
@@ -180,7 +188,10 @@ impl Observer {
             s if s > 0.0 => format_duration(s),
             _ => "-".into(),
         };
-        let line = format!("block {block} | difficulty {difficulty} | {}/s | expected {expected}", format_rate(total_rate));
+        let mut line = format!("block {block} | difficulty {difficulty} | {}/s | expected {expected}", format_rate(total_rate));
+        if let Some(workers) = workers {
+            line = format!("{line} | {}", fleet_status::status_line(workers));
+        }
         if let Err(err) = self.notifier.status(&line) {
             debug!("{err}");
         }
