@@ -263,7 +263,9 @@ impl Daemon {
                     runtime.spec_version
                 )));
             }
-            return Ok(SchemeChoice { scheme: Scheme::Faucet, byte_order: self.opts.byte_order.unwrap_or(ByteOrder::Little) });
+            // The faucet's seal is checked like `register`'s: in the runtime era's byte order.
+            let era = choose_scheme(runtime, self.opts.byte_order).ok().map(|c| c.byte_order);
+            return Ok(SchemeChoice { scheme: Scheme::Faucet, byte_order: self.opts.byte_order.or(era).unwrap_or(ByteOrder::Little) });
         }
         choose_scheme(runtime, self.opts.byte_order).map_err(|refusal| DaemonError::NoPowRegistration(refusal.to_string()))
     }
@@ -368,6 +370,12 @@ impl Daemon {
                     if self.pool.current_job() == Some(solution.job) {
                         self.pool.clear_job();
                     }
+                    // The subscription may lag the node (a delayed notification, a busy
+                    // connection): the window is judged at the best block the node reports now.
+                    let best = match chain.best_block().await.map_err(lost)? {
+                        now if now.number > best.number => now,
+                        _ => best,
+                    };
                     if !in_window(scheme.scheme, work.block.number, best.number) {
                         self.emit(Event::Stale { block: work.block.number, best: best.number, nonce: solution.nonce });
                         continue;

@@ -1,6 +1,6 @@
-//! What the user sees: one JSON event per line on stdout (`--json`), or log lines, plus a live
-//! status line on a terminal (network, subnet, scheme, difficulty, block, hashrates, expected
-//! time to a seal, elapsed).
+//! What the user sees: one JSON event per line on stdout (`--json`, with a `hashrate` event every
+//! few seconds), or log lines, plus a live status line on a terminal (network, subnet, scheme,
+//! difficulty, block, hashrates, expected time to a seal, elapsed).
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,22 @@ pub enum Event {
     Outcome { block: u64, extrinsic: String, outcome: String },
     AlreadyRegistered { hotkey: String, ss58: String, uid: u16 },
     Registered(HotkeyResult),
+    /// `--json`, every [`HASHRATE_INTERVAL`]: positions searched since the devices started
+    /// (monotonic: rates over any span are differences) and each device's 10-second rate.
+    Hashrate { elapsed_s: f64, hashes: u64, seals_per_second: f64, devices: Vec<DeviceRate> },
 }
+
+/// One device in a [`Event::Hashrate`].
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceRate {
+    pub tag: String,
+    pub hashes: u64,
+    /// Over the last 10 s.
+    pub seals_per_second: f64,
+}
+
+/// How often `--json` reports the devices' hashrate.
+pub const HASHRATE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where events go. Cheap to clone; the status line shares it.
 #[derive(Clone)]
@@ -88,6 +103,7 @@ impl Reporter {
             ),
             Event::Outcome { block, extrinsic, outcome } => info!(block, %extrinsic, "outcome: {outcome}"),
             Event::AlreadyRegistered { hotkey, ss58, uid } => println!("{hotkey} ({ss58}): already registered, UID {uid}"),
+            Event::Hashrate { hashes, seals_per_second, .. } => info!(hashes, "{}/s", format_rate(seals_per_second)),
             Event::Registered(r) => println!(
                 "{} ({}): registered UID {} at block {} nonce {} extrinsic {}",
                 r.hotkey,
@@ -101,9 +117,14 @@ impl Reporter {
     }
 
     /// On a terminal (and not `--json`), redraws one status line every second until the pool
-    /// stops. Elsewhere it does nothing: log lines say the same at each event.
+    /// stops. With `--json`, emits a `hashrate` event every [`HASHRATE_INTERVAL`] instead.
+    /// Elsewhere it does nothing: log lines say the same at each event.
     pub fn spawn_status_line(&self, pool: Arc<Pool>, network: String, netuid: u16) {
-        if self.json || !std::io::stderr().is_terminal() {
+        if self.json {
+            self.spawn_hashrate_events(pool);
+            return;
+        }
+        if !std::io::stderr().is_terminal() {
             return;
         }
         let live = self.live.clone();
@@ -133,6 +154,27 @@ impl Reporter {
                 eprint!("\r\x1b[2K{line}");
                 let _ = std::io::stderr().flush();
                 live.shown = true;
+            }
+        });
+    }
+}
+
+impl Reporter {
+    fn spawn_hashrate_events(&self, pool: Arc<Pool>) {
+        let reporter = self.clone();
+        let started = Instant::now();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HASHRATE_INTERVAL, HASHRATE_INTERVAL);
+            loop {
+                tick.tick().await;
+                let devices: Vec<DeviceRate> =
+                    pool.snapshot().into_iter().map(|d| DeviceRate { tag: d.tag, hashes: d.hashes, seals_per_second: d.rate_10s }).collect();
+                reporter.emit(Event::Hashrate {
+                    elapsed_s: started.elapsed().as_secs_f64(),
+                    hashes: devices.iter().map(|d| d.hashes).sum(),
+                    seals_per_second: devices.iter().map(|d| d.seals_per_second).sum(),
+                    devices,
+                });
             }
         });
     }

@@ -68,9 +68,13 @@ pub async fn status(
     let runtime = chain.runtime_at(&best).await.map_err(fail)?;
     let choice = choose_scheme(&runtime, byte_order);
     let scheme = choice.as_ref().map(|c| c.scheme).unwrap_or(Scheme::PowRegister);
-    let measured = tokio::task::spawn_blocking(move || measure(scheme));
     let keys: Vec<AccountId> = hotkeys.iter().map(|(_, key)| *key).collect();
     let state = chain.registration_state(&best, netuid, &keys).await.map_err(fail)?;
+    // A missing subnet's storage reads as defaults that look real: say it does not exist instead.
+    if !state.subnet.exists {
+        return Err(DaemonError::NoSuchSubnet { netuid });
+    }
+    let measured = tokio::task::spawn_blocking(move || measure(scheme));
     let block_seconds = chain.block_time(&best).await.map_err(fail)?.map(|d| d.as_secs_f64());
     let seals_per_second = measured.await.map_err(|e| DaemonError::Other(format!("measuring the devices failed: {e}")))?;
     let subnet = &state.subnet;

@@ -106,6 +106,8 @@ struct Cell {
     tag: Mutex<String>,
     state: Mutex<DeviceState>,
     idle: AtomicBool,
+    /// The id of the job the device last took from the slot (0: none yet).
+    job: AtomicU64,
     hashes: AtomicU64,
     windows: Mutex<RateWindows>,
 }
@@ -176,6 +178,7 @@ impl Pool {
                 spec,
                 state: Mutex::new(DeviceState::Starting),
                 idle: AtomicBool::new(false),
+                job: AtomicU64::new(0),
                 hashes: AtomicU64::new(0),
                 windows: Mutex::new(RateWindows::default()),
             })
@@ -309,6 +312,12 @@ impl Pool {
             .collect()
     }
 
+    /// How many devices have taken job `id` from the slot and are searching it (the measure of
+    /// a job switch: `set_job` until this equals the running devices).
+    pub fn devices_on_job(&self, id: JobId) -> usize {
+        self.shared.cells.iter().filter(|c| c.job.load(Ordering::Acquire) == id.0 && !c.idle.load(Ordering::Acquire)).count()
+    }
+
     /// Verdict counts of every device that sent a candidate, the pool's and remote ones, by tag.
     pub fn verdict_counts(&self) -> BTreeMap<String, VerdictCounts> {
         lock(&self.shared.counts).clone()
@@ -435,6 +444,7 @@ fn drive(shared: &Shared, index: usize, tx: &Sender<Inbox>) -> Result<(), Device
             Work::Stop => return Ok(()),
             Work::Job { job, seq } => (job, seq),
         };
+        cell.job.store(job.id.0, Ordering::Release);
         // Batches on this job until the slot changes.
         while !shared.slot.changed_since(seq) {
             let first = job.reserve(batch);

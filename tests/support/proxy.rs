@@ -1,7 +1,9 @@
 //! A WebSocket proxy in front of a real chain (chopsticks) that changes what one runtime looks
 //! like: it can serve other metadata (a runtime with `pow_register`, derived from a real one),
 //! report another spec version (a burn-only era), and answer submissions with the pool
-//! rejection a real node sends (`1010 Invalid Transaction`, data `Custom error: N`). Everything
+//! rejection a real node sends (`1010 Invalid Transaction`, data `Custom error: N`), and hold
+//! the new-head subscription on one old block while the chain moves on (a lagging
+//! subscription). Everything
 //! else (storage, blocks, subscriptions) is the real chain's, forwarded frame by frame. It
 //! counts every submission it sees, so a test proves that nothing was sent.
 
@@ -25,6 +27,10 @@ pub struct Overrides {
     /// Answer every submission with this pool rejection (`Custom error: 255`) instead of
     /// forwarding it.
     pub reject_with: Option<String>,
+    /// A header (as `chain_getHeader` returns it) served in place of every new-head
+    /// notification (`chain_newHead`): the subscription says this block is best, whatever the
+    /// chain has built since; every other request sees the real chain.
+    pub pinned_head: Option<Value>,
 }
 
 pub struct Proxy {
@@ -92,7 +98,8 @@ async fn relay(stream: tokio::net::TcpStream, upstream: &str, overrides: &Overri
             frame = from_server.next() => {
                 let Some(Ok(frame)) = frame else { break };
                 if let Message::Text(text) = frame {
-                    to_client.send(Message::Text(rewrite_version(&text, overrides, &mut version_calls).into())).await?;
+                    let text = pin_head(rewrite_version(&text, overrides, &mut version_calls), overrides);
+                    to_client.send(Message::Text(text.into())).await?;
                 }
             }
             Some(reply) = local_rx.recv() => to_client.send(Message::Text(reply.into())).await?,
@@ -130,6 +137,18 @@ fn answer_locally(text: &str, overrides: &Overrides, submissions: &AtomicUsize) 
             }
         }
         _ => None,
+    }
+}
+
+/// With a pinned head: a `chain_newHead` notification carries that header instead.
+fn pin_head(text: String, overrides: &Overrides) -> String {
+    let Some(head) = &overrides.pinned_head else { return text };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(mut value) if value["method"] == "chain_newHead" => {
+            value["params"]["result"] = head.clone();
+            value.to_string()
+        }
+        _ => text,
     }
 }
 
