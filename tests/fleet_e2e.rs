@@ -355,7 +355,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     };
     // Wrong and missing token: refused before the upgrade.
     for bearer in [Some("not-the-token"), None] {
-        let err = client(bearer).await.err().expect("refused");
+        let err = client(bearer).await.expect_err("refused");
         assert!(err.to_string().contains("401"), "{err}");
     }
     // A worker process with the wrong token ends with a clear error.
@@ -367,7 +367,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
 
     // Another protocol version: refused, both versions named.
     let other = client(Some(TOKEN)).await.expect("connect");
-    let err = other.hello(PROTOCOL_VERSION + 1, "future".into(), vec![]).await.err().expect("refused");
+    let err = other.hello(PROTOCOL_VERSION + 1, "future".into(), vec![]).await.expect_err("refused");
     assert!(err.to_string().contains(&format!("version {}", PROTOCOL_VERSION + 1)), "{err}");
     assert_eq!(call_code(err), codes::VERSION_MISMATCH);
 
