@@ -58,6 +58,11 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo::new("keep_going", Some("--keep-going"), None),
     KeyInfo::new("dry_run", Some("--dry-run"), None),
     KeyInfo::new("allow_root", Some("--allow-root"), None),
+    KeyInfo::new("serve.address", Some("--serve"), None),
+    KeyInfo::new("serve.token_file", Some("--token-file"), None),
+    KeyInfo::new("serve.tls_cert", Some("--tls-cert"), None),
+    KeyInfo::new("serve.tls_key", Some("--tls-key"), None),
+    KeyInfo::new("serve.local_devices", Some("--no-local-devices"), None),
 ];
 
 /// One configuration key: its dotted name, the flag and the bittensor variable that set it.
@@ -110,6 +115,7 @@ pub struct Config {
     pub dry_run: bool,
     /// Run even as root.
     pub allow_root: bool,
+    pub serve: CoordinatorConfig,
 }
 
 impl Default for Config {
@@ -130,6 +136,7 @@ impl Default for Config {
             keep_going: false,
             dry_run: false,
             allow_root: false,
+            serve: CoordinatorConfig::default(),
         }
     }
 }
@@ -261,6 +268,27 @@ pub enum LogFormat {
     Json,
 }
 
+/// The fleet coordinator (docs/fleet.md): off while `address` is unset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoordinatorConfig {
+    /// Hand jobs to `regsolver worker` rigs on this address.
+    pub address: Option<SocketAddr>,
+    /// The fleet's shared token (required on any address but loopback).
+    pub token_file: Option<PathBuf>,
+    /// TLS certificate chain and key (PEM), both or neither: workers then connect with wss://.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Search on this machine's devices too (false: only the workers search).
+    pub local_devices: bool,
+}
+
+impl Default for CoordinatorConfig {
+    fn default() -> Self {
+        CoordinatorConfig { address: None, token_file: None, tls_cert: None, tls_key: None, local_devices: true }
+    }
+}
+
 /// Connection retries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -311,6 +339,13 @@ pub struct FlagOverrides {
     pub keep_going: Option<bool>,
     pub dry_run: Option<bool>,
     pub allow_root: Option<bool>,
+    /// `--serve [ADDR]`.
+    pub serve: Option<SocketAddr>,
+    pub token_file: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `--no-local-devices` is `Some(false)`.
+    pub local_devices: Option<bool>,
 }
 
 const FLAGS_NAME: &str = "command-line flags";
@@ -352,6 +387,11 @@ impl FlagOverrides {
         put(&mut out, "keep_going", &self.keep_going)?;
         put(&mut out, "dry_run", &self.dry_run)?;
         put(&mut out, "allow_root", &self.allow_root)?;
+        put(&mut out, "serve.address", &self.serve)?;
+        put(&mut out, "serve.token_file", &self.token_file)?;
+        put(&mut out, "serve.tls_cert", &self.tls_cert)?;
+        put(&mut out, "serve.tls_key", &self.tls_key)?;
+        put(&mut out, "serve.local_devices", &self.local_devices)?;
         Ok(out)
     }
 }
@@ -683,6 +723,17 @@ impl Config {
             }
             if gpu.select.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 out.push((if prefix == "devices.cuda" { "devices.cuda.select" } else { "devices.opencl.select" }, "empty selection".into()));
+            }
+        }
+        let serve = &self.serve;
+        if serve.tls_cert.is_some() != serve.tls_key.is_some() {
+            out.push((if serve.tls_cert.is_some() { "serve.tls_key" } else { "serve.tls_cert" }, "TLS needs both serve.tls_cert and serve.tls_key".into()));
+        }
+        if serve.address.is_none() {
+            for (key, set) in [("serve.token_file", serve.token_file.is_some()), ("serve.tls_cert", serve.tls_cert.is_some()), ("serve.local_devices", !serve.local_devices)] {
+                if set {
+                    out.push((key, "has no effect without serve.address (--serve)".into()));
+                }
             }
         }
         if self.max_difficulty == Some(0) {

@@ -61,7 +61,14 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
     let selection = device_selection(config)?;
     let options = options(config, wallet, password, netuid, hotkeys, false)?;
     let reload = Reload { files: loaded.files.clone(), flags, current: config.clone() };
-    run(options, &selection, config, args.target.json, Some(reload), Some(&args.serve))
+    let serve = ServeArgs {
+        serve: config.serve.address,
+        token_file: config.serve.token_file.clone(),
+        tls_cert: config.serve.tls_cert.clone(),
+        tls_key: config.serve.tls_key.clone(),
+        no_local_devices: !config.serve.local_devices,
+    };
+    run(options, &selection, config, args.target.json, Some(reload), Some(&serve))
 }
 
 /// `regsolver faucet ...`
@@ -171,6 +178,11 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
         keep_going: args.keep_going.then_some(true),
         dry_run: args.dry_run.then_some(true),
         allow_root: args.allow_root.then_some(true),
+        serve: args.serve.serve,
+        token_file: args.serve.token_file.clone(),
+        tls_cert: args.serve.tls_cert.clone(),
+        tls_key: args.serve.tls_key.clone(),
+        local_devices: args.serve.no_local_devices.then_some(false),
         ..target_flags(&args.target)
     }
 }
@@ -297,9 +309,10 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         let observer = Arc::new(Observer::new(telemetry, Notifier::from_env()));
         let pool = Arc::new(Pool::start(specs));
         let fleet = super::fleet::serve(serve, &pool).await?;
-        let sampler = observer.spawn_sampler(pool.clone(), fleet.as_ref().map(|f| f.coordinator().clone()));
+        let coordinator = fleet.as_ref().map(|f| f.coordinator().clone());
+        let sampler = observer.spawn_sampler(pool.clone(), coordinator.clone());
         let reporter = Reporter::new(json);
-        reporter.spawn_status_line(pool.clone(), network, netuid);
+        reporter.spawn_status_line(pool.clone(), network, netuid, coordinator);
         let outcome = tokio::select! {
             result = crate::daemon::run(options, pool.clone(), reporter, observer.clone()) => Some(result),
             signal = interrupted(reload.as_ref()) => {

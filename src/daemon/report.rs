@@ -11,6 +11,8 @@ use tracing::info;
 
 use super::HotkeyResult;
 use crate::pow::{ByteOrder, Scheme};
+use crate::fleet::status as fleet_status;
+use crate::fleet::{Coordinator, WorkerInfo};
 use crate::solver::hashrate::format_rate;
 use crate::solver::pool::Pool;
 
@@ -119,7 +121,7 @@ impl Reporter {
     /// On a terminal (and not `--json`), redraws one status line every second until the pool
     /// stops. With `--json`, emits a `hashrate` event every [`HASHRATE_INTERVAL`] instead.
     /// Elsewhere it does nothing: log lines say the same at each event.
-    pub fn spawn_status_line(&self, pool: Arc<Pool>, network: String, netuid: u16) {
+    pub fn spawn_status_line(&self, pool: Arc<Pool>, network: String, netuid: u16, fleet: Option<Arc<Coordinator>>) {
         if self.json {
             self.spawn_hashrate_events(pool);
             return;
@@ -134,8 +136,13 @@ impl Reporter {
             loop {
                 tick.tick().await;
                 let devices = pool.snapshot();
-                let total: f64 = devices.iter().map(|d| d.rate_10s).sum();
-                let each: Vec<String> = devices.iter().filter(|d| d.rate_10s > 0.0).map(|d| format!("{} {}", d.tag, format_rate(d.rate_10s))).collect();
+                let workers = fleet.as_ref().map(|c| c.workers());
+                let fleet_rate: f64 = workers.iter().flatten().map(WorkerInfo::hashes_per_second).sum();
+                let total: f64 = devices.iter().map(|d| d.rate_10s).sum::<f64>() + fleet_rate;
+                let mut each: Vec<String> = devices.iter().filter(|d| d.rate_10s > 0.0).map(|d| format!("{} {}", d.tag, format_rate(d.rate_10s))).collect();
+                if let Some(workers) = &workers {
+                    each.push(fleet_status::status_line(workers));
+                }
                 let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
                 let expected = match (live.difficulty, total > 0.0) {
                     (Some(d), true) => format_duration(d as f64 / total),
