@@ -146,16 +146,14 @@ async fn a_mining_daemon_notifies_systemd_serves_metrics_and_stops_on_sigterm() 
     let mut d = Running::start(command);
     let messages = || received.lock().map(|m| m.clone()).unwrap_or_default();
 
-    // READY=1 once the chain is followed and the devices passed their self-tests; STATUS= and
-    // WATCHDOG=1 keep coming from the loop after it.
+    // READY=1 once the chain is followed and the devices passed their self-tests, then STATUS=,
+    // then WATCHDOG=1 from the loop (in that order of first appearance).
     let started = tokio::time::Instant::now();
     loop {
         let all = messages();
-        if let Some(ready) = first(&all, "READY=1") {
-            let after = &all[ready..];
-            if first(after, "STATUS=").is_some() && first(after, "WATCHDOG=1").is_some() {
-                break;
-            }
+        if let (Some(ready), Some(status), Some(watchdog)) = (first(&all, "READY=1"), first(&all, "STATUS="), first(&all, "WATCHDOG=1")) {
+            assert!(ready < status && status < watchdog, "out of order: {all:?}");
+            break;
         }
         assert!(d.running(), "regsolver exited; notifications {all:?}\n{}", d.stderr());
         assert!(started.elapsed() < LIMIT, "no READY=1 followed by STATUS= and WATCHDOG=1: {all:?}\n{}", d.stderr());

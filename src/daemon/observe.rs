@@ -52,10 +52,15 @@ impl Observer {
         Self::new(None, Notifier::disabled())
     }
 
-    /// The loop is alive: `/healthz`'s heartbeat and systemd's watchdog.
+    /// The loop is alive: `/healthz`'s heartbeat and, once `READY=1` went out, systemd's
+    /// watchdog (systemd arms `WatchdogSec=` when start-up completes; `TimeoutStartSec=` bounds
+    /// the start), so systemd hears READY=1, STATUS=, WATCHDOG=1 in that order.
     pub fn heartbeat(&self) {
         if let Some(t) = &self.telemetry {
             t.heartbeat();
+        }
+        if !self.ready_sent.load(Ordering::Relaxed) {
+            return;
         }
         if let Err(err) = self.notifier.watchdog() {
             debug!("{err}");
@@ -123,8 +128,9 @@ impl Observer {
         }
     }
 
-    /// Copies the pool's figures to the series every second, refreshes `STATUS=`, and sends
-    /// `READY=1` once a block was followed and every device settled with at least one running.
+    /// Copies the pool's figures to the series every second, sends `READY=1` (with the first
+    /// `STATUS=`) once a block was followed and every device settled with at least one running,
+    /// then refreshes `STATUS=` every few seconds.
     pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
@@ -151,23 +157,26 @@ impl Observer {
                         .collect();
                     t.on_devices(&figures);
                 }
-                me.maybe_ready(&pool);
-                if turns % STATUS_EVERY_SAMPLES == 1 {
+                if !me.maybe_ready(&pool, total) && turns % STATUS_EVERY_SAMPLES == 0 && me.ready_sent.load(Ordering::Relaxed) {
                     me.status_line(total);
                 }
             }
         })
     }
 
-    fn maybe_ready(&self, pool: &Pool) {
+    /// Sends `READY=1` and the first `STATUS=` once ready (true then); only this sampler calls it.
+    fn maybe_ready(&self, pool: &Pool, total_rate: f64) -> bool {
         if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !pool.all_settled() || !pool.any_alive() {
-            return;
+            return false;
         }
-        self.ready_sent.store(true, Ordering::Relaxed);
         info!("ready: the chain is followed and the devices passed their self-tests");
         if let Err(err) = self.notifier.ready() {
             warn!("{err}");
         }
+        self.status_line(total_rate);
+        // Set last: the loop's heartbeat sends WATCHDOG=1 only after READY=1 and STATUS=.
+        self.ready_sent.store(true, Ordering::Relaxed);
+        true
     }
 
     fn status_line(&self, total_rate: f64) {
