@@ -5,9 +5,9 @@
 //! logs; everything a full faucet + registration run printed is searched for the wallet's secrets.
 //! Every registration is read back from the chain; every refusal is checked to have sent nothing.
 
-mod common;
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
+mod common;
 #[path = "support/process.rs"]
 mod process;
 
@@ -163,7 +163,8 @@ async fn a_mining_daemon_notifies_systemd_serves_metrics_and_stops_on_sigterm() 
 
     // The real endpoint: per-device hashrate windows, seals tried, block, connection, difficulty.
     // Two CPU threads are two devices, cpu:0 and cpu:1.
-    let hashing = |s: &str| ["cpu:0", "cpu:1"].iter().all(|d| sample(s, "regsolver_seals_tried_total", &[("device", d)]).is_some_and(|n| n > 0.0));
+    let hashing =
+        |s: &str| ["cpu:0", "cpu:1"].iter().all(|d| sample(s, "regsolver_seals_tried_total", &[("device", d)]).is_some_and(|n| n > 0.0));
     let scrape = scrape_until(&metrics, "seals tried on both cpu devices", hashing).await;
     for device in ["cpu:0", "cpu:1"] {
         for window in ["10s", "60s", "15m"] {
@@ -280,7 +281,8 @@ async fn keep_going_registers_a_deregistered_hotkey_again_and_stops_on_sigterm()
     wallet(dir.path(), 1);
     let hotkey = hotkey_public(0);
     node.prepare_pow_subnet(1, EASY, &[hotkey]).await.unwrap();
-    let mut d = Running::start(daemon(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2", "--keep-going"]));
+    let mut d =
+        Running::start(daemon(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2", "--keep-going"]));
     d.wait_for("the watching message", |_, err| err.contains("watching for deregistrations")).await;
     let uid = node.registered_uid(1, hotkey).await.unwrap().expect("registered the first time");
     assert_eq!(events(&d.stdout(), "registered").len(), 1, "{}", d.stdout());
@@ -357,12 +359,25 @@ async fn config_check_shows_every_key_with_its_source_and_bad_input_exits_2() {
     let file = dir.path().join("regsolver.toml");
     std::fs::write(&file, "subnet = 3\n\n[devices.cpu]\nthreads = 2\n").unwrap();
     let config = file.display().to_string();
-    let mut command = regsolver(&["config", "check", "--config", &config, "--chain-endpoint", "wss://rpc.example:443/v1/APIKEY123?apikey=SECRET456", "--max-difficulty", "7"]);
+    let mut command = regsolver(&[
+        "config",
+        "check",
+        "--config",
+        &config,
+        "--chain-endpoint",
+        "wss://rpc.example:443/v1/APIKEY123?apikey=SECRET456",
+        "--max-difficulty",
+        "7",
+    ]);
     command.env("REGSOLVER_WALLET__NAME", "from-env");
     let out = run(command).await;
     assert_eq!(out.code, 0, "{out}");
     for key in regsolver::config::KEYS {
-        let line = out.stdout.lines().find(|l| l.split_whitespace().next() == Some(key.key)).unwrap_or_else(|| panic!("{} missing\n{out}", key.key));
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(key.key))
+            .unwrap_or_else(|| panic!("{} missing\n{out}", key.key));
         assert!(line.contains(" = ") && line.contains("    # "), "{line}");
     }
     let line = |key: &str| out.stdout.lines().find(|l| l.split_whitespace().next() == Some(key)).unwrap_or_default().to_owned();
@@ -409,7 +424,8 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
     }
     // A hotkey keyfile that is not JSON.
     std::fs::write(dir.path().join("w").join("hotkeys").join("h1"), "{ not json").unwrap();
-    let out = run(daemon(&url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h1", "--threads", "1", "--connect-deadline", "30"])).await;
+    let out =
+        run(daemon(&url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h1", "--threads", "1", "--connect-deadline", "30"])).await;
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("h1") && !out.stderr.contains("retrying"), "{out}");
 }
@@ -469,11 +485,12 @@ async fn logs_on_a_full_disk_lose_the_words_not_the_exit_code() {
     let dir = temp();
     wallet(dir.path(), 1);
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
-    let mut command = daemon(&unreachable_url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1", "--connect-deadline", "3"]);
+    let mut command =
+        daemon(&unreachable_url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1", "--connect-deadline", "3"]);
     command.stderr(std::process::Stdio::from(full));
     let out = run(command).await;
     assert_eq!(out.code, 5, "exit 5 (unreachable), not a panic (101) or an abort\n{out}");
-    let error: Value = out.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).last().unwrap_or_else(|| panic!("{out}"));
+    let error: Value = out.stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok()).unwrap_or_else(|| panic!("{out}"));
     assert_eq!(error["code"], 5, "{out}");
 }
 
@@ -552,14 +569,30 @@ async fn a_full_run_with_trace_logs_prints_no_secret() {
     assert!(!faucet.events("submitting").is_empty() && !faucet.events("outcome").is_empty(), "the coldkey signed a submission\n{faucet}");
     assert!(faucet.code == 0 || (faucet.code == 1 && faucet.stderr.contains("FaucetDisabled")), "{faucet}");
     let mut register = common.to_vec();
-    register.extend(["--subnet", "1", "--wallet.hotkey", "default", "--coldkey-password-file", &pw, "--threads", "2", "--json", "--log-format", "json"]);
+    register.extend([
+        "--subnet",
+        "1",
+        "--wallet.hotkey",
+        "default",
+        "--coldkey-password-file",
+        &pw,
+        "--threads",
+        "2",
+        "--json",
+        "--log-format",
+        "json",
+    ]);
     let register = run(traced(register)).await;
     assert_eq!(register.code, 0, "{register}");
     assert!(node.registered_uid(1, hotkey).await.unwrap().is_some(), "{register}");
 
     for (name, out) in [("faucet", &faucet), ("registration", &register)] {
         // Every log line is JSON (the final `error:` line is main's, written after logging).
-        let not_json: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("error: ") && serde_json::from_str::<Value>(l).is_err()).collect();
+        let not_json: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("error: ") && serde_json::from_str::<Value>(l).is_err())
+            .collect();
         assert!(not_json.is_empty(), "{name}: log lines that are not JSON: {not_json:?}");
         assert!(out.stderr.contains("TRACE") || out.stderr.contains("DEBUG"), "{name}: trace logs were on");
         let printed = format!("{}\n{}", out.stdout, out.stderr).to_ascii_lowercase();

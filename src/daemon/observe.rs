@@ -157,7 +157,7 @@ impl Observer {
                         .collect();
                     t.on_devices(&figures);
                 }
-                if !me.maybe_ready(&pool, total) && turns % STATUS_EVERY_SAMPLES == 0 && me.ready_sent.load(Ordering::Relaxed) {
+                if !me.maybe_ready(&pool, total) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
                     me.status_line(total);
                 }
             }

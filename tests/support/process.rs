@@ -125,7 +125,12 @@ impl Running {
                 if seen(&self.stdout(), &self.stderr()) {
                     return;
                 }
-                panic!("regsolver exited ({:?}) before {what}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.child.try_wait(), self.stdout(), self.stderr());
+                panic!(
+                    "regsolver exited ({:?}) before {what}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.child.try_wait(),
+                    self.stdout(),
+                    self.stderr()
+                );
             }
             if started.elapsed() > LIMIT {
                 panic!("no {what} within {} s\n--- stdout ---\n{}\n--- stderr ---\n{}", LIMIT.as_secs(), self.stdout(), self.stderr());
