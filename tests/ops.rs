@@ -10,6 +10,8 @@ mod chopsticks;
 mod common;
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/test_wallet.rs"]
+mod test_wallet;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,30 +19,13 @@ use std::time::Duration;
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
 use process::{events, free_port, get, regsolver, run, sample, Running, LIMIT};
-use regsolver::wallet::{create_wallet, Keypair};
+use test_wallet::{hotkey_public, wallet};
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "correct horse battery staple";
-const COLDKEY_SEED: [u8; 32] = [0x11; 32];
 /// Low enough that two CPU threads find a seal in well under a second.
 const EASY: u64 = 20_000;
 /// Never met in a test's lifetime (chopsticks takes numbers up to 2^53).
 const NEVER: u64 = 1 << 52;
-
-fn hotkey_seed(i: u8) -> [u8; 32] {
-    [0x40 + i; 32]
-}
-
-fn hotkey_public(i: u8) -> [u8; 32] {
-    Keypair::from_seed(&hotkey_seed(i)).expect("seed").public()
-}
-
-/// A wallet `w` under `root` with an encrypted coldkey and hotkeys `h0..hN`.
-fn wallet(root: &Path, hotkeys: u8) {
-    let seeds: Vec<(String, [u8; 32])> = (0..hotkeys).map(|i| (format!("h{i}"), hotkey_seed(i))).collect();
-    let named: Vec<(&str, [u8; 32])> = seeds.iter().map(|(n, s)| (n.as_str(), *s)).collect();
-    create_wallet(root, "w", &COLDKEY_SEED, Some(PASSWORD), &named).expect("write the test wallet");
-}
 
 /// The flags every daemon run here shares: the chain at `url`, wallet `w` under `root`, JSON events.
 fn base(url: &str, root: &Path) -> Vec<String> {
