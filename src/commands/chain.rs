@@ -220,9 +220,20 @@ fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError
     let mut password = PasswordSource::default();
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     if let Some(file) = config.coldkey_password_path(credentials.as_deref()) {
+        // A configured password file that cannot be opened is bad input, said at once: not
+        // after minutes of connecting, when the coldkey is first needed.
+        readable(&file).map_err(|reason| DaemonError::from(crate::wallet::WalletError::PasswordFile { path: file.clone(), reason }))?;
         password = password.with_file(file);
     }
     Ok((wallet, password))
+}
+
+/// Whether `path` is a file this process can open for reading (without reading it).
+fn readable(path: &std::path::Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err("it is a folder".into());
+    }
+    std::fs::File::open(path).map(drop).map_err(|e| e.to_string())
 }
 
 /// The configured hotkeys (`all`: every hotkey of the wallet), each checked to exist.

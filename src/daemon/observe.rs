@@ -54,10 +54,15 @@ impl Observer {
         Self::new(None, Notifier::disabled())
     }
 
-    /// The loop is alive: `/healthz`'s heartbeat and systemd's watchdog.
+    /// The loop is alive: `/healthz`'s heartbeat and, once `READY=1` went out, systemd's
+    /// watchdog (systemd arms `WatchdogSec=` when start-up completes; `TimeoutStartSec=` bounds
+    /// the start), so systemd hears READY=1, STATUS=, WATCHDOG=1 in that order.
     pub fn heartbeat(&self) {
         if let Some(t) = &self.telemetry {
             t.heartbeat();
+        }
+        if !self.ready_sent.load(Ordering::Relaxed) {
+            return;
         }
         if let Err(err) = self.notifier.watchdog() {
             debug!("{err}");
@@ -126,8 +131,9 @@ impl Observer {
     }
 
     /// Copies the pool's figures (and a coordinator's workers) to the series every second,
-    /// refreshes `STATUS=`, and sends `READY=1` once a block was followed and every device
-    /// settled with at least one running (with `--serve` and no local device: at once).
+    /// sends `READY=1` (with the first `STATUS=`) once a block was followed and every device
+    /// settled with at least one running (with `--serve` and no local device: at once), then
+    /// refreshes `STATUS=` every few seconds.
     pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>, fleet: Option<Arc<Coordinator>>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
@@ -158,24 +164,27 @@ impl Observer {
                 if let (Some(t), Some(workers)) = (&me.telemetry, &workers) {
                     t.on_workers(&fleet_status::figures(workers));
                 }
-                me.maybe_ready(&pool);
-                if turns % STATUS_EVERY_SAMPLES == 1 {
+                if !me.maybe_ready(&pool, total, workers.as_deref()) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
                     me.status_line(total, workers.as_deref());
                 }
             }
         })
     }
 
-    fn maybe_ready(&self, pool: &Pool) {
+    /// Sends `READY=1` and the first `STATUS=` once ready (true then); only this sampler calls it.
+    fn maybe_ready(&self, pool: &Pool, total_rate: f64, workers: Option<&[WorkerInfo]>) -> bool {
         let devices_ready = pool.all_settled() && (pool.any_alive() || pool.snapshot().is_empty());
         if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !devices_ready {
-            return;
+            return false;
         }
-        self.ready_sent.store(true, Ordering::Relaxed);
         info!("ready: the chain is followed and the devices passed their self-tests");
         if let Err(err) = self.notifier.ready() {
             warn!("{err}");
         }
+        self.status_line(total_rate, workers);
+        // Set last: the loop's heartbeat sends WATCHDOG=1 only after READY=1 and STATUS=.
+        self.ready_sent.store(true, Ordering::Relaxed);
+        true
     }
 
     fn status_line(&self, total_rate: f64, workers: Option<&[WorkerInfo]>) {

@@ -1,0 +1,198 @@
+//! A `regsolver` process a test started: its stdout and stderr collected as they arrive, bounded
+//! waits for what it prints, signals, and its exit; plus plain HTTP GETs of its metrics endpoint.
+//! Dropping it kills the process (only it: `kill_on_drop`).
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+/// How long any one wait on a process may take before the test fails (never hangs).
+pub const LIMIT: Duration = Duration::from_secs(180);
+const POLL: Duration = Duration::from_millis(200);
+
+/// `regsolver ARGS` as the tests run it: no stdin, piped output, allowed to run as root (the
+/// tests run as root in CI containers), `info` logs unless the test says otherwise.
+pub fn regsolver(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_regsolver"));
+    command
+        .args(args)
+        .env("REGSOLVER_ALLOW_ROOT", "true")
+        .env("REGSOLVER_LOG", "info")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// A running process and what it printed so far.
+pub struct Running {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+/// How a process ended and everything it printed.
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl Finished {
+    /// The JSON events on stdout with `"event": kind`.
+    pub fn events(&self, kind: &str) -> Vec<serde_json::Value> {
+        events(&self.stdout, kind)
+    }
+}
+
+/// The JSON events in `stdout` with `"event": kind`.
+pub fn events(stdout: &str, kind: &str) -> Vec<serde_json::Value> {
+    stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|e| e["event"] == kind).collect()
+}
+
+fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(mut stream: R, into: Arc<Mutex<String>>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 8192];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if let Ok(mut text) = into.lock() {
+                        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                    }
+                }
+            }
+        }
+    })
+}
+
+impl Running {
+    /// Starts `command` (stdout and stderr must be piped, or stderr redirected elsewhere).
+    pub fn start(mut command: Command) -> Running {
+        let mut child = command.spawn().expect("start regsolver");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(collect(out, stdout.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(collect(err, stderr.clone()));
+        }
+        Running { child, stdout, stderr, readers }
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits (bounded) until `seen(stdout, stderr)`; fails the test, showing the output, if the
+    /// process exits first or the limit passes.
+    pub async fn wait_for(&mut self, what: &str, seen: impl Fn(&str, &str) -> bool) {
+        let started = tokio::time::Instant::now();
+        loop {
+            if seen(&self.stdout(), &self.stderr()) {
+                return;
+            }
+            if !self.running() {
+                // Let the readers drain what the process wrote last.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if seen(&self.stdout(), &self.stderr()) {
+                    return;
+                }
+                panic!(
+                    "regsolver exited ({:?}) before {what}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.child.try_wait(),
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            if started.elapsed() > LIMIT {
+                panic!("no {what} within {} s\n--- stdout ---\n{}\n--- stderr ---\n{}", LIMIT.as_secs(), self.stdout(), self.stderr());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Sends `signal` (libc::SIGTERM, SIGHUP...) to this process only.
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.id().expect("the process is running") as i32;
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits (bounded) for the exit; everything printed.
+    pub async fn finish(mut self) -> Finished {
+        let status = match tokio::time::timeout(LIMIT, self.child.wait()).await {
+            Ok(status) => status.expect("wait for regsolver"),
+            Err(_) => panic!("regsolver did not exit within {} s\n--- stderr ---\n{}", LIMIT.as_secs(), self.stderr()),
+        };
+        for reader in std::mem::take(&mut self.readers) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
+        }
+        let finished = Finished { code: status.code().unwrap_or(-1), stdout: self.stdout(), stderr: self.stderr() };
+        assert!(!finished.stderr.contains("panicked") && !finished.stderr.contains("overflowed"), "regsolver panicked:\n{finished}");
+        finished
+    }
+}
+
+/// Runs `command` to its end (bounded).
+pub async fn run(command: Command) -> Finished {
+    Running::start(command).finish().await
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port").local_addr().expect("its address").port()
+}
+
+/// `GET path` from `addr` (`host:port`): status code and body; `None` when nothing answers
+/// within 10 s.
+pub async fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let request = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.ok()?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.ok()?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let code = text.split_whitespace().nth(1)?.parse().ok()?;
+        let body = text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+        Some((code, body))
+    };
+    tokio::time::timeout(Duration::from_secs(10), request).await.ok().flatten()
+}
+
+/// The value of the Prometheus sample `name{labels...}` in a scrape, if present.
+pub fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
+        (series_name == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))).then(|| value.parse().ok()).flatten()
+    })
+}

@@ -1,0 +1,25 @@
+//! The daemon tests' wallet: `w` with an encrypted coldkey (fixed seed, [`PASSWORD`]) and hotkeys
+//! `h0..hN` from fixed seeds, written with the crate's own wallet writer.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use regsolver::wallet::{create_wallet, Keypair};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const COLDKEY_SEED: [u8; 32] = [0x11; 32];
+
+pub fn hotkey_seed(i: u8) -> [u8; 32] {
+    [0x40 + i; 32]
+}
+
+pub fn hotkey_public(i: u8) -> [u8; 32] {
+    Keypair::from_seed(&hotkey_seed(i)).expect("seed").public()
+}
+
+/// A wallet `w` under `root` with an encrypted coldkey and hotkeys `h0..hN`.
+pub fn wallet(root: &Path, hotkeys: u8) {
+    let seeds: Vec<(String, [u8; 32])> = (0..hotkeys).map(|i| (format!("h{i}"), hotkey_seed(i))).collect();
+    let named: Vec<(&str, [u8; 32])> = seeds.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    create_wallet(root, "w", &COLDKEY_SEED, Some(PASSWORD), &named).expect("write the test wallet");
+}
