@@ -14,7 +14,7 @@ pub mod status;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use tracing::{info, warn};
@@ -223,12 +223,11 @@ impl Daemon {
         loop {
             tokio::select! {
                 block = blocks.next() => {
-                    let BestBlock { block, runtime, runtime_changed } = match block {
+                    let BestBlock { block, runtime, runtime_changed, received: notified } = match block {
                         Some(Ok(block)) => block,
                         Some(Err(err)) => return Err(lost(err)),
                         None => return Err(Interrupted::Lost("the block subscription ended".into())),
                     };
-                    let notified = Instant::now();
                     if choice.is_none() || runtime_changed {
                         let scheme = self.scheme(&runtime)?;
                         let signer = self.signer(scheme.scheme, key)?;
