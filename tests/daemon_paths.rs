@@ -46,7 +46,7 @@ async fn faucet_with_the_coldkey_password(spec: Spec) {
     // Wrong, from the wallet tools' variable: refused before anything is signed.
     let best = node.best_number().await.unwrap();
     let wrong = password_env(&coldkey_file(dir.path()), "not the password");
-    let run = regsolver_in(&["faucet"], &url, dir.path(), &["--threads", "2"], &[wrong.clone()]).await;
+    let run = regsolver_in(&["faucet"], &url, dir.path(), &["--threads", "2"], std::slice::from_ref(&wrong)).await;
     assert_eq!(run.code, 2, "a wrong password is bad input\n{run}");
     assert!(run.stderr.contains("wrong password for") && run.stderr.contains(&wrong.0), "the message names the keyfile and where the password came from\n{run}");
     assert!(!run.says(&wrong.1), "the variable's value was printed\n{run}");

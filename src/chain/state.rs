@@ -139,8 +139,8 @@ async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetSt
 async fn hotkey_state(at: &AtBlock, number: u64, netuid: u16, hotkey: &[u8; 32]) -> Result<HotkeyState, ChainError> {
     let account = AccountId32(*hotkey);
     let (owner, uid, last_pow_registration_block) = futures::try_join!(
-        read_set::<_, AccountId32>(at, number, "Owner", (account.clone(),)),
-        read(at, number, "Uids", (netuid, account.clone())),
+        read_set::<_, AccountId32>(at, number, "Owner", (account,)),
+        read(at, number, "Uids", (netuid, account)),
         read_set(at, number, "LastPowRegistrationBlock", (account,)),
     )?;
     Ok(HotkeyState { hotkey: *hotkey, uid, owner: owner.map(|a| a.0), last_pow_registration_block })
