@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::stream::{BoxStream, StreamExt};
 use subxt::client::OnlineClientAtBlock;
@@ -35,6 +35,8 @@ pub struct BestBlock {
     /// The spec version differs from the previous block of this stream (a runtime upgrade):
     /// choose the scheme again. False for the stream's first block; compare `runtime` yourself.
     pub runtime_changed: bool,
+    /// When the node's notification of this block arrived (before its runtime was read).
+    pub received: Instant,
 }
 
 /// Best blocks as they arrive. Ends after one `Err`: [`ChainError::Disconnected`] when the node
@@ -48,6 +50,9 @@ pub type AtBlock = OnlineClientAtBlock<SubtensorConfig>;
 #[derive(Debug, Default)]
 pub(super) struct RecentBlocks {
     by_number: BTreeMap<u64, [u8; 32]>,
+    /// The client at the block last asked for: the stream and the daemon both read each new best
+    /// block, and building a client at a block costs a runtime call (`Core_version`).
+    latest_at: Option<([u8; 32], AtBlock)>,
 }
 
 impl RecentBlocks {
@@ -66,14 +71,22 @@ impl RecentBlocks {
 impl Chain {
     /// A subxt client at `block`, with the metadata of the runtime in force there.
     pub async fn at(&self, block: &BlockRef) -> Result<AtBlock, ChainError> {
+        let cached = self.recent.lock().ok().and_then(|r| r.latest_at.as_ref().filter(|(hash, _)| *hash == block.hash).map(|(_, at)| at.clone()));
+        if let Some(at) = cached {
+            return Ok(at);
+        }
         let hash = <HashFor<SubtensorConfig>>::from(block.hash);
-        within(
+        let at = within(
             &self.endpoint_name(),
             "reading the runtime at a block",
             CALL_LIMIT,
             self.client.at_block_hash_and_number(hash, block.number),
         )
-        .await
+        .await?;
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.latest_at = Some((block.hash, at.clone()));
+        }
+        Ok(at)
     }
 
     /// The runtime in force at `block`.
@@ -140,6 +153,7 @@ impl Chain {
                 None => Err(ChainError::Disconnected { endpoint: s.endpoint.clone() }),
                 Some(Err(e)) => Err(rpc_error(&s.endpoint, "following best blocks", &e)),
                 Some(Ok(block)) => {
+                    let received = Instant::now();
                     let block = BlockRef { number: block.number(), hash: block.hash().0 };
                     s.chain.remember(block);
                     s.chain.runtime_at(&block).await.map(|runtime| {
@@ -148,7 +162,7 @@ impl Chain {
                             tracing::info!(block = block.number, spec_version = runtime.spec_version, "runtime upgraded");
                         }
                         s.last_spec_version = Some(runtime.spec_version);
-                        BestBlock { block, runtime, runtime_changed }
+                        BestBlock { block, runtime, runtime_changed, received }
                     })
                 }
             };

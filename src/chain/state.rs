@@ -79,11 +79,10 @@ impl Chain {
     /// Reads the subnet's and each hotkey's registration state at `block`.
     pub async fn registration_state(&self, block: &BlockRef, netuid: u16, hotkeys: &[[u8; 32]]) -> Result<RegistrationState, ChainError> {
         let at = self.at(block).await?;
-        let subnet = subnet_state(&at, block.number, netuid).await?;
-        let mut states = Vec::with_capacity(hotkeys.len());
-        for hotkey in hotkeys {
-            states.push(hotkey_state(&at, block.number, netuid, hotkey).await?);
-        }
+        // Every read at once: one round trip's latency instead of one per item (this is on the
+        // path from a new block to the devices' new job, and a light client's reads are slow).
+        let hotkey_states = futures::future::try_join_all(hotkeys.iter().map(|hotkey| hotkey_state(&at, block.number, netuid, hotkey)));
+        let (subnet, states) = futures::try_join!(subnet_state(&at, block.number, netuid), hotkey_states)?;
         Ok(RegistrationState { block: *block, subnet, hotkeys: states })
     }
 
@@ -103,36 +102,48 @@ impl Chain {
 
 async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetState, ChainError> {
     let key = (netuid,);
-    let exists = match read::<_, bool>(at, number, "NetworksAdded", key).await? {
-        Some(added) => added,
-        None => read::<_, u64>(at, number, "SubnetworkN", key).await?.is_some_and(|n| n > 0),
-    };
+    let (added, subnetwork_n, pow_registration_allowed, registration_allowed, difficulty, min_difficulty, max_difficulty) = futures::try_join!(
+        read::<_, bool>(at, number, "NetworksAdded", key),
+        read::<_, u64>(at, number, "SubnetworkN", key),
+        read(at, number, "NetworkPowRegistrationAllowed", key),
+        read(at, number, "NetworkRegistrationAllowed", key),
+        read(at, number, "Difficulty", key),
+        read(at, number, "MinDifficulty", key),
+        read(at, number, "MaxDifficulty", key),
+    )?;
+    let (registrations_this_block, max_registrations_per_block, target_registrations_per_interval, registrations_this_interval, max_allowed_uids, burn_rao) = futures::try_join!(
+        read(at, number, "RegistrationsThisBlock", key),
+        read(at, number, "MaxRegistrationsPerBlock", key),
+        read(at, number, "TargetRegistrationsPerInterval", key),
+        read(at, number, "RegistrationsThisInterval", key),
+        read(at, number, "MaxAllowedUids", key),
+        read(at, number, "Burn", key),
+    )?;
     Ok(SubnetState {
         netuid,
-        exists,
-        pow_registration_allowed: read(at, number, "NetworkPowRegistrationAllowed", key).await?,
-        registration_allowed: read(at, number, "NetworkRegistrationAllowed", key).await?,
-        difficulty: read(at, number, "Difficulty", key).await?,
-        min_difficulty: read(at, number, "MinDifficulty", key).await?,
-        max_difficulty: read(at, number, "MaxDifficulty", key).await?,
-        registrations_this_block: read(at, number, "RegistrationsThisBlock", key).await?,
-        max_registrations_per_block: read(at, number, "MaxRegistrationsPerBlock", key).await?,
-        target_registrations_per_interval: read(at, number, "TargetRegistrationsPerInterval", key).await?,
-        registrations_this_interval: read(at, number, "RegistrationsThisInterval", key).await?,
-        max_allowed_uids: read(at, number, "MaxAllowedUids", key).await?,
-        burn_rao: read(at, number, "Burn", key).await?,
+        exists: added.unwrap_or_else(|| subnetwork_n.is_some_and(|n| n > 0)),
+        pow_registration_allowed,
+        registration_allowed,
+        difficulty,
+        min_difficulty,
+        max_difficulty,
+        registrations_this_block,
+        max_registrations_per_block,
+        target_registrations_per_interval,
+        registrations_this_interval,
+        max_allowed_uids,
+        burn_rao,
     })
 }
 
 async fn hotkey_state(at: &AtBlock, number: u64, netuid: u16, hotkey: &[u8; 32]) -> Result<HotkeyState, ChainError> {
     let account = AccountId32(*hotkey);
-    let owner: Option<AccountId32> = read_set(at, number, "Owner", (account,)).await?;
-    Ok(HotkeyState {
-        hotkey: *hotkey,
-        uid: read(at, number, "Uids", (netuid, account)).await?,
-        owner: owner.map(|a| a.0),
-        last_pow_registration_block: read_set(at, number, "LastPowRegistrationBlock", (account,)).await?,
-    })
+    let (owner, uid, last_pow_registration_block) = futures::try_join!(
+        read_set::<_, AccountId32>(at, number, "Owner", (account,)),
+        read(at, number, "Uids", (netuid, account)),
+        read_set(at, number, "LastPowRegistrationBlock", (account,)),
+    )?;
+    Ok(HotkeyState { hotkey: *hotkey, uid, owner: owner.map(|a| a.0), last_pow_registration_block })
 }
 
 fn has_item(at: &AtBlock, item: &str) -> bool {

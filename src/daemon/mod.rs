@@ -305,8 +305,7 @@ impl Daemon {
             tokio::select! {
                 _ = heartbeat.tick() => self.observer.heartbeat(),
                 block = blocks.next() => {
-                    let BestBlock { block, runtime, runtime_changed } = next_block(block)?;
-                    let notified = Instant::now();
+                    let BestBlock { block, runtime, runtime_changed, received: notified } = next_block(block)?;
                     self.observer.block(block.number);
                     self.observer.heartbeat();
                     if choice.is_none() || runtime_changed {

@@ -21,6 +21,8 @@ use crate::solver::pool::Pool;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Connected { endpoint: String, genesis: String, spec_version: u32, scheme: Scheme, byte_order: ByteOrder },
+    /// A new job on every device; `switch_ms`: from the node's new-head notification (before the
+    /// block's runtime and registration state were read) to the job in the pool's slot.
     Job { hotkey: String, block: u64, difficulty: u64, switch_ms: f64 },
     Solution { block: u64, nonce: u64, seal: String, device: String },
     Stale { block: u64, best: u64, nonce: u64 },
@@ -164,9 +166,7 @@ impl Reporter {
             }
         });
     }
-}
 
-impl Reporter {
     fn spawn_hashrate_events(&self, pool: Arc<Pool>) {
         let reporter = self.clone();
         let started = Instant::now();
