@@ -83,13 +83,13 @@ impl Reporter {
                 _ => {}
             }
             if live.shown {
-                eprint!("\r\x1b[2K");
+                let _ = write!(std::io::stderr(), "\r\x1b[2K");
                 live.shown = false;
             }
         }
         if self.json {
             if let Ok(line) = serde_json::to_string(&event) {
-                println!("{line}");
+                out(format_args!("{line}"));
             }
             return;
         }
@@ -101,14 +101,14 @@ impl Reporter {
             Event::Solution { block, nonce, device, .. } => info!(block, nonce, device = %device, "solution found"),
             Event::Stale { block, best, nonce } => info!(block, best, nonce, "solution for block {block} is outside the window at best block {best}; dropped, not sent"),
             Event::Submitting { hotkey, block, nonce } => info!(%hotkey, block, nonce, "submitting"),
-            Event::DryRun { hotkey, extrinsic, decoded } => println!(
+            Event::DryRun { hotkey, extrinsic, decoded } => out(format_args!(
                 "{hotkey}: dry run, nothing sent. The extrinsic would be:\n{extrinsic}\n{}",
                 serde_json::to_string_pretty(&decoded).unwrap_or_default()
-            ),
+            )),
             Event::Outcome { block, extrinsic, outcome } => info!(block, %extrinsic, "outcome: {outcome}"),
-            Event::AlreadyRegistered { hotkey, ss58, uid } => println!("{hotkey} ({ss58}): already registered, UID {uid}"),
+            Event::AlreadyRegistered { hotkey, ss58, uid } => out(format_args!("{hotkey} ({ss58}): already registered, UID {uid}")),
             Event::Hashrate { hashes, seals_per_second, .. } => info!(hashes, "{}/s", format_rate(seals_per_second)),
-            Event::Registered(r) => println!(
+            Event::Registered(r) => out(format_args!(
                 "{} ({}): registered UID {} at block {} nonce {} extrinsic {}",
                 r.hotkey,
                 r.ss58,
@@ -116,7 +116,7 @@ impl Reporter {
                 r.block.map_or("?".to_string(), |b| b.to_string()),
                 r.nonce.map_or("?".to_string(), |n| n.to_string()),
                 r.extrinsic.as_deref().unwrap_or("?")
-            ),
+            )),
         }
     }
 
@@ -160,7 +160,7 @@ impl Reporter {
                     expected,
                     format_duration(started.elapsed().as_secs_f64()),
                 );
-                eprint!("\r\x1b[2K{line}");
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
                 let _ = std::io::stderr().flush();
                 live.shown = true;
             }
@@ -185,6 +185,13 @@ impl Reporter {
             }
         });
     }
+}
+
+/// One line on stdout. A closed or full stdout (a reader that went away, a full disk) loses the
+/// line, never the daemon: `println!` would panic.
+fn out(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(line).and_then(|()| stdout.write_all(b"\n")).and_then(|()| stdout.flush());
 }
 
 /// `42 s`, `3 min 20 s`, `5 h 12 min`.
