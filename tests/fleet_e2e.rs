@@ -7,6 +7,7 @@
 
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -208,11 +209,7 @@ fn opencl_or_cpu() -> Vec<String> {
     if regsolver::solver::opencl::list().is_ok_and(|list| !list.is_empty()) {
         return strings(&["--opencl", "all"]);
     }
-    assert!(
-        std::env::var_os("REGSOLVER_REQUIRE_OPENCL").is_none(),
-        "REGSOLVER_REQUIRE_OPENCL is set but no OpenCL device is available (install pocl-opencl-icd)"
-    );
-    eprintln!("NOTE: no OpenCL device: the third worker runs on the CPU instead of PoCL");
+    common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device (install pocl-opencl-icd): the third worker runs on the CPU instead");
     strings(&["--threads", "1"])
 }
 
@@ -355,7 +352,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     };
     // Wrong and missing token: refused before the upgrade.
     for bearer in [Some("not-the-token"), None] {
-        let err = client(bearer).await.err().expect("refused");
+        let err = client(bearer).await.expect_err("refused");
         assert!(err.to_string().contains("401"), "{err}");
     }
     // A worker process with the wrong token ends with a clear error.
@@ -367,7 +364,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
 
     // Another protocol version: refused, both versions named.
     let other = client(Some(TOKEN)).await.expect("connect");
-    let err = other.hello(PROTOCOL_VERSION + 1, "future".into(), vec![]).await.err().expect("refused");
+    let err = other.hello(PROTOCOL_VERSION + 1, "future".into(), vec![]).await.expect_err("refused");
     assert!(err.to_string().contains(&format!("version {}", PROTOCOL_VERSION + 1)), "{err}");
     assert_eq!(call_code(err), codes::VERSION_MISMATCH);
 
