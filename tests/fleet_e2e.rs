@@ -475,3 +475,40 @@ async fn the_worker_command_refuses_bad_input_and_retries_an_unreachable_coordin
     assert!(waiting.logged("retrying in") >= 2, "{}", waiting.dump());
     assert_eq!(waiting.interrupt().await, 0, "{}", waiting.dump());
 }
+
+#[tokio::test]
+async fn a_tls_coordinator_takes_only_wss_clients_that_trust_its_ca() {
+    use regsolver::fleet::{tls, Coordinator, Limits, RemoteCandidate};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = certificates(dir.path());
+    let config = tls::server_config(&cert, &key).expect("the test certificate makes a server identity");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<RemoteCandidate>();
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let coordinator = Coordinator::serve_tls(addr, None, Some(config), Limits::default(), Arc::new(tx)).await.expect("serve");
+    let port = coordinator.local_addr().port();
+    let timeout = Duration::from_secs(20);
+    // Trusting the CA: served.
+    let trusted = WsClientBuilder::default()
+        .request_timeout(timeout)
+        .with_custom_cert_store(tls::client_config(&ca).expect("CA"))
+        .build(format!("wss://127.0.0.1:{port}"))
+        .await
+        .expect("wss with the CA");
+    let welcome = trusted.hello(PROTOCOL_VERSION, "tls".into(), vec!["cpu".into()]).await.expect("hello over TLS");
+    assert!(welcome.slice_index >= 1);
+    // The system's roots do not hold the test CA; plain ws:// does not speak TLS.
+    let untrusted = WsClientBuilder::default().connection_timeout(timeout).build(format!("wss://127.0.0.1:{port}")).await;
+    assert!(untrusted.is_err(), "a certificate from an unknown CA was accepted");
+    let plain = WsClientBuilder::default().connection_timeout(timeout).build(format!("ws://127.0.0.1:{port}")).await;
+    assert!(plain.is_err(), "plain ws:// was served by a TLS coordinator");
+    // Still serving after both refusals.
+    assert_eq!(coordinator.workers().len(), 1);
+    assert!(trusted.workers().await.expect("fleet_workers").iter().any(|w| w.name == "tls"));
+    // A key that is not the certificate's is refused at start, naming the files.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).expect("create a folder");
+    let (_, _, other_key) = certificates(&other);
+    let err = tls::server_config(&cert, &other_key).expect_err("mismatched key");
+    assert!(err.to_string().contains("cert.pem"), "{err}");
+    coordinator.shutdown().await;
+}
