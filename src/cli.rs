@@ -329,16 +329,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7733")]
     pub serve: Option<std::net::SocketAddr>,
     /// The fleet's shared token (the file's whole content, trimmed); workers send the same.
-    #[arg(long = "token-file", value_name = "PATH", requires = "serve")]
+    #[arg(long = "token-file", value_name = "PATH")]
     pub token_file: Option<std::path::PathBuf>,
     /// TLS certificate chain (PEM) for the coordinator: workers then connect with wss://.
-    #[arg(long = "tls-cert", value_name = "PATH", requires_all = ["serve", "tls_key"])]
+    #[arg(long = "tls-cert", value_name = "PATH")]
     pub tls_cert: Option<std::path::PathBuf>,
     /// The TLS certificate's private key (PEM).
-    #[arg(long = "tls-key", value_name = "PATH", requires_all = ["serve", "tls_cert"])]
+    #[arg(long = "tls-key", value_name = "PATH")]
     pub tls_key: Option<std::path::PathBuf>,
     /// With --serve: search on no local device; only the fleet's workers solve.
-    #[arg(long = "no-local-devices", requires = "serve")]
+    #[arg(long = "no-local-devices")]
     pub no_local_devices: bool,
 }
 

@@ -512,3 +512,29 @@ async fn a_tls_coordinator_takes_only_wss_clients_that_trust_its_ca() {
     assert!(err.to_string().contains("cert.pem"), "{err}");
     coordinator.shutdown().await;
 }
+
+#[tokio::test]
+async fn coordinator_flags_are_checked_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    wallet(dir.path(), 1);
+    let token = token_file(dir.path()).display().to_string();
+    let base = |extra: &[&str]| {
+        let mut args = strings(&["--network", "local", "--chain-endpoint", "ws://127.0.0.1:1", "--wallet.path"]);
+        args.push(dir.path().display().to_string());
+        args.extend(strings(&["--wallet.name", "w", "--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"]));
+        args.extend(strings(extra));
+        args
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--token-file", &token], "--token-file is for a fleet coordinator: add --serve"),
+        (&["--no-local-devices"], "--no-local-devices is for a fleet coordinator"),
+        (&["--serve", "--tls-cert", &token], "--tls-cert and --tls-key go together"),
+        // Off loopback a token is required; refused before binding anything.
+        (&["--serve", "0.0.0.0:7733"], "without a token"),
+    ];
+    for (extra, message) in cases {
+        let mut run = Proc::spawn("coordinator flags", &base(extra));
+        assert_eq!(run.exit_code(BOUND).await, 2, "{extra:?}\n{}", run.dump());
+        assert!(run.logged(message) > 0, "expected '{message}'\n{}", run.dump());
+    }
+}

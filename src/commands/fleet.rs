@@ -30,8 +30,30 @@ fn fleet_error(err: FleetError) -> CommandError {
     }
 }
 
+/// The coordinator's flags make sense together: each needs `--serve`, TLS needs both files.
+fn check(args: &ServeArgs) -> Result<(), CommandError> {
+    let without_serve = [
+        (args.token_file.is_some(), "--token-file"),
+        (args.tls_cert.is_some(), "--tls-cert"),
+        (args.tls_key.is_some(), "--tls-key"),
+        (args.no_local_devices, "--no-local-devices"),
+    ];
+    if args.serve.is_none() {
+        if let Some((_, flag)) = without_serve.iter().find(|(given, _)| *given) {
+            return Err(usage(format!("{flag} is for a fleet coordinator: add --serve [ADDR]")));
+        }
+    }
+    if args.tls_cert.is_some() != args.tls_key.is_some() {
+        return Err(usage("--tls-cert and --tls-key go together: give both (PEM files)"));
+    }
+    Ok(())
+}
+
 /// The daemon's own devices: none with `--serve --no-local-devices`, else the selection's.
 pub(super) fn local_specs(serve: Option<&ServeArgs>, selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, CommandError> {
+    if let Some(args) = serve {
+        check(args)?;
+    }
     match serve {
         Some(args) if args.serve.is_some() && args.no_local_devices => {
             info!("--no-local-devices: only the fleet's workers search");
