@@ -727,13 +727,18 @@ impl Config {
         }
         let serve = &self.serve;
         if serve.tls_cert.is_some() != serve.tls_key.is_some() {
-            out.push((if serve.tls_cert.is_some() { "serve.tls_key" } else { "serve.tls_cert" }, "TLS needs both serve.tls_cert and serve.tls_key".into()));
+            let given = if serve.tls_cert.is_some() { "serve.tls_cert" } else { "serve.tls_key" };
+            out.push((given, "serve.tls_cert and serve.tls_key (--tls-cert, --tls-key) go together: give both (PEM files)".into()));
         }
         if serve.address.is_none() {
-            for (key, set) in [("serve.token_file", serve.token_file.is_some()), ("serve.tls_cert", serve.tls_cert.is_some()), ("serve.local_devices", !serve.local_devices)] {
-                if set {
-                    out.push((key, "has no effect without serve.address (--serve)".into()));
-                }
+            let given = [
+                ("serve.token_file", serve.token_file.is_some()),
+                ("serve.tls_cert", serve.tls_cert.is_some()),
+                ("serve.tls_key", serve.tls_key.is_some()),
+                ("serve.local_devices", !serve.local_devices),
+            ];
+            for (key, _) in given.into_iter().filter(|(_, set)| *set) {
+                out.push((key, "is for a fleet coordinator: set serve.address (--serve [ADDR])".into()));
             }
         }
         if self.max_difficulty == Some(0) {

@@ -7,6 +7,7 @@
 
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -210,11 +211,7 @@ fn opencl_or_cpu() -> Vec<String> {
     if regsolver::solver::opencl::list().is_ok_and(|list| !list.is_empty()) {
         return strings(&["--opencl", "all"]);
     }
-    assert!(
-        std::env::var_os("REGSOLVER_REQUIRE_OPENCL").is_none(),
-        "REGSOLVER_REQUIRE_OPENCL is set but no OpenCL device is available (install pocl-opencl-icd)"
-    );
-    eprintln!("NOTE: no OpenCL device: the third worker runs on the CPU instead of PoCL");
+    common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device (install pocl-opencl-icd): the third worker runs on the CPU instead");
     strings(&["--threads", "1"])
 }
 
@@ -479,4 +476,67 @@ async fn the_worker_command_refuses_bad_input_and_retries_an_unreachable_coordin
     waiting.until("two attempts", |p| p.logged("cannot connect to coordinator") >= 2).await;
     assert!(waiting.logged("retrying in") >= 2, "{}", waiting.dump());
     assert_eq!(waiting.interrupt().await, 0, "{}", waiting.dump());
+}
+
+#[tokio::test]
+async fn a_tls_coordinator_takes_only_wss_clients_that_trust_its_ca() {
+    use regsolver::fleet::{tls, Coordinator, Limits, RemoteCandidate};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = certificates(dir.path());
+    let config = tls::server_config(&cert, &key).expect("the test certificate makes a server identity");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<RemoteCandidate>();
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let coordinator = Coordinator::serve_tls(addr, None, Some(config), Limits::default(), Arc::new(tx)).await.expect("serve");
+    let port = coordinator.local_addr().port();
+    let timeout = Duration::from_secs(20);
+    // Trusting the CA: served.
+    let trusted = WsClientBuilder::default()
+        .request_timeout(timeout)
+        .with_custom_cert_store(tls::client_config(&ca).expect("CA"))
+        .build(format!("wss://127.0.0.1:{port}"))
+        .await
+        .expect("wss with the CA");
+    let welcome = trusted.hello(PROTOCOL_VERSION, "tls".into(), vec!["cpu".into()]).await.expect("hello over TLS");
+    assert!(welcome.slice_index >= 1);
+    // The system's roots do not hold the test CA; plain ws:// does not speak TLS.
+    let untrusted = WsClientBuilder::default().connection_timeout(timeout).build(format!("wss://127.0.0.1:{port}")).await;
+    assert!(untrusted.is_err(), "a certificate from an unknown CA was accepted");
+    let plain = WsClientBuilder::default().connection_timeout(timeout).build(format!("ws://127.0.0.1:{port}")).await;
+    assert!(plain.is_err(), "plain ws:// was served by a TLS coordinator");
+    // Still serving after both refusals.
+    assert_eq!(coordinator.workers().len(), 1);
+    assert!(trusted.workers().await.expect("fleet_workers").iter().any(|w| w.name == "tls"));
+    // A key that is not the certificate's is refused at start, naming the files.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).expect("create a folder");
+    let (_, _, other_key) = certificates(&other);
+    let err = tls::server_config(&cert, &other_key).expect_err("mismatched key");
+    assert!(err.to_string().contains("cert.pem"), "{err}");
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn coordinator_flags_are_checked_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    wallet(dir.path(), 1);
+    let token = token_file(dir.path()).display().to_string();
+    let base = |extra: &[&str]| {
+        let mut args = strings(&["--network", "local", "--chain-endpoint", "ws://127.0.0.1:1", "--wallet.path"]);
+        args.push(dir.path().display().to_string());
+        args.extend(strings(&["--wallet.name", "w", "--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"]));
+        args.extend(strings(extra));
+        args
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--token-file", &token], "`serve.token_file`: is for a fleet coordinator: set serve.address (--serve [ADDR]) (from flag --token-file)"),
+        (&["--no-local-devices"], "`serve.local_devices`: is for a fleet coordinator"),
+        (&["--serve", "--tls-cert", &token], "(--tls-cert, --tls-key) go together"),
+        // Off loopback a token is required; refused before binding anything.
+        (&["--serve", "0.0.0.0:7733"], "without a token"),
+    ];
+    for (extra, message) in cases {
+        let mut run = Proc::spawn("coordinator flags", &base(extra));
+        assert_eq!(run.exit_code(BOUND).await, 2, "{extra:?}\n{}", run.dump());
+        assert!(run.logged(message) > 0, "expected '{message}'\n{}", run.dump());
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::{usage, CommandError};
+use super::{signals, usage, CommandError};
 use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, ServeArgs, SimdArg, StatusArgs, TargetArgs};
 use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig};
 use crate::daemon::observe::Observer;
@@ -307,6 +307,8 @@ impl Reload {
 /// Starts the devices (and the metrics endpoint), runs the loop until it is done or
 /// interrupted, stops the devices.
 fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, json: bool, reload: Option<Reload>, serve: Option<&ServeArgs>) -> Result<(), CommandError> {
+    // First: device probing below may already start a driver's threads.
+    let mut signals = signals::take()?;
     let specs = super::fleet::local_specs(serve, selection)?;
     let netuid = options.netuid;
     let network = config.network.to_string();
@@ -326,7 +328,10 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         reporter.spawn_status_line(pool.clone(), network, netuid, coordinator);
         let outcome = tokio::select! {
             result = crate::daemon::run(options, pool.clone(), reporter, observer.clone()) => Some(result),
-            signal = interrupted(reload.as_ref()) => {
+            signal = signals::stopped(&mut signals, || match &reload {
+                Some(reload) => reload.check(),
+                None => info!("SIGHUP: nothing to reload"),
+            }) => {
                 info!("{signal}: stopping the devices");
                 None
             }
@@ -353,20 +358,3 @@ fn finish(results: &[HotkeyResult], json: bool) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM, naming which; SIGHUP checks the configuration again.
-async fn interrupted(reload: Option<&Reload>) -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-        return std::future::pending().await;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return "SIGINT",
-            _ = term.recv() => return "SIGTERM",
-            _ = hup.recv() => match reload {
-                Some(reload) => reload.check(),
-                None => info!("SIGHUP: nothing to reload"),
-            },
-        }
-    }
-}

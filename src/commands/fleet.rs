@@ -30,7 +30,8 @@ fn fleet_error(err: FleetError) -> CommandError {
     }
 }
 
-/// The daemon's own devices: none with `--serve --no-local-devices`, else the selection's.
+/// The daemon's own devices: none with `--serve --no-local-devices`, else the selection's. (The
+/// coordinator's settings were checked with the rest of the configuration.)
 pub(super) fn local_specs(serve: Option<&ServeArgs>, selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, CommandError> {
     match serve {
         Some(args) if args.serve.is_some() && args.no_local_devices => {
@@ -76,40 +77,10 @@ fn host_name() -> String {
     }
 }
 
-/// SIGINT and SIGTERM, blocked in every thread started from now on and taken by one thread with
-/// `sigwait`: no signal handler runs at all, so a device library that installs its own (PoCL's
-/// LLVM does when it compiles a kernel, and its handler ended the process) never sees them.
-/// Call before any other thread starts. Resolves with the signal's name.
-fn stop_signals() -> Result<tokio::sync::oneshot::Receiver<&'static str>, CommandError> {
-    let failed = |what: &str| CommandError::Failed(format!("cannot take SIGINT/SIGTERM: {what}"));
-    // SAFETY: sigemptyset/sigaddset/pthread_sigmask on a local, initialised set.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return Err(failed("pthread_sigmask"));
-        }
-        set
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            let mut signal = 0;
-            // SAFETY: `set` is initialised and blocked in this thread (inherited from its creator).
-            while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
-            let _ = tx.send(if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" });
-        })
-        .map_err(|e| failed(&e.to_string()))?;
-    Ok(rx)
-}
-
 /// `regsolver worker --connect URL ...`
 pub fn worker(args: WorkerArgs) -> Result<(), CommandError> {
     // First: device probing below may already start a driver's threads.
-    let stop = stop_signals()?;
+    let mut signals = super::signals::take()?;
     check_url(&args.connect).map_err(fleet_error)?;
     let token = args.token_file.as_deref().map(Token::from_file).transpose().map_err(fleet_error)?;
     let tls = args.ca.as_deref().map(tls::client_config).transpose().map_err(fleet_error)?;
@@ -138,8 +109,8 @@ pub fn worker(args: WorkerArgs) -> Result<(), CommandError> {
         };
         let outcome = tokio::select! {
             result = follow => Some(result),
-            signal = stop => {
-                info!("{}: stopping the devices", signal.unwrap_or("a stop signal"));
+            signal = super::signals::stopped(&mut signals, || info!("SIGHUP: a worker has no configuration to reload")) => {
+                info!("{signal}: stopping the devices");
                 None
             }
         };

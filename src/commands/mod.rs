@@ -6,6 +6,7 @@
 mod bench;
 mod chain;
 mod fleet;
+mod signals;
 mod solve;
 
 use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};

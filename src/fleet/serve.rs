@@ -6,10 +6,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::{Coordinator, FleetError, FleetJob, Limits, Token, WorkerInfo};
 use crate::pow::{Challenge, Scheme};
@@ -17,6 +18,9 @@ use crate::solver::pool::{AnnouncedJob, Pool};
 
 /// The port `--serve` listens on when given without an address (on 127.0.0.1).
 pub const DEFAULT_PORT: u16 = 7733;
+/// How often the fleet's line is logged while workers are connected (the terminal status line
+/// shows it every second; this is for logs and the journal).
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What `--serve`, `--token-file`, `--tls-cert` and `--tls-key` ask for.
 #[derive(Clone, Debug)]
@@ -32,6 +36,7 @@ pub struct ServeConfig {
 pub struct FleetServer {
     coordinator: Arc<Coordinator>,
     forward: JoinHandle<()>,
+    log: JoinHandle<()>,
 }
 
 impl FleetServer {
@@ -45,7 +50,8 @@ impl FleetServer {
         let sink = Arc::new(pool.candidate_sender());
         let coordinator = Arc::new(Coordinator::serve_tls(config.addr, token, tls, config.limits, sink).await?);
         let forward = tokio::spawn(forward_jobs(coordinator.clone(), pool.jobs()));
-        Ok(FleetServer { coordinator, forward })
+        let log = tokio::spawn(log_fleet(coordinator.clone()));
+        Ok(FleetServer { coordinator, forward, log })
     }
 
     /// The address it listens on (the real port when bound to port 0).
@@ -66,6 +72,7 @@ impl FleetServer {
     /// Stops forwarding, closes every connection and frees the port.
     pub async fn shutdown(self) {
         self.forward.abort();
+        self.log.abort();
         self.coordinator.shutdown().await;
     }
 }
@@ -73,6 +80,22 @@ impl FleetServer {
 impl Drop for FleetServer {
     fn drop(&mut self) {
         self.forward.abort();
+        self.log.abort();
+    }
+}
+
+/// Logs the fleet's line ([`super::status::status_line`]) every [`LOG_INTERVAL`] while workers
+/// are connected.
+async fn log_fleet(coordinator: Arc<Coordinator>) {
+    let mut tick = tokio::time::interval(LOG_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let workers = coordinator.workers();
+        if !workers.is_empty() {
+            info!("{}", super::status::status_line(&workers));
+        }
     }
 }
 
