@@ -24,9 +24,14 @@ fn main() {
             err.exit()
         }
         Err(err) => {
-            // clap's first line says what is wrong; its usage block follows on `--help`.
+            // clap says what is wrong before its usage block (which `--help` shows): one line, or
+            // a heading with the missing arguments below it.
             let rendered = err.render().to_string();
-            let line = rendered.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let said: Vec<&str> = rendered.lines().map(str::trim).take_while(|l| !l.is_empty() && !l.starts_with("Usage:")).collect();
+            let line = match said.join(" ") {
+                text if text.is_empty() => "invalid arguments".to_string(),
+                text => text.trim_start_matches("error: ").to_string(),
+            };
             let json = std::env::args().any(|a| a == "--json");
             fail(&CommandError::Usage(format!("{line} (see --help)")), json);
         }
