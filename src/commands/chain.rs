@@ -27,6 +27,20 @@ use crate::telemetry::notify::Notifier;
 use crate::telemetry::{self, LoggingError};
 use crate::wallet::{PasswordSource, Wallet};
 
+/// Runs `work` (a `block_on`) on a thread with the runtime's stack size: the future is polled
+/// on the calling thread, and the main thread's 8 MiB is too little for subxt's futures in an
+/// unoptimised build.
+fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandError> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().name("chain".into()).stack_size(RUNTIME_STACK_BYTES).spawn_scoped(scope, work);
+        let thread = thread.map_err(|e| CommandError::Failed(format!("cannot start a thread: {e}")))?;
+        thread.join().map_err(|_| CommandError::Failed("the chain thread panicked".into()))
+    })
+}
+
+/// Stack for the async runtime's threads.
+const RUNTIME_STACK_BYTES: usize = 32 << 20;
+
 /// How long the devices get to stop after an interruption.
 pub(super) const STOP_LIMIT: Duration = Duration::from_secs(2);
 
@@ -108,7 +122,8 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     let seconds = Duration::from_secs_f64(args.measure_seconds);
     let measured = move |scheme| measure(specs, scheme, seconds).map(|r| r.iter().map(|x| x.seals_per_second).sum()).unwrap_or(0.0);
     let deadline = Duration::from_secs(config.retry.connect_deadline_s);
-    let report: Status = runtime()?.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured))?;
+    let runtime = runtime()?;
+    let report: Status = on_big_stack(|| runtime.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured)))??;
     let fleet = super::fleet::fleet_status(&args.fleet)?;
     if args.target.json {
         let mut value = serde_json::to_value(&report).unwrap_or_default();
@@ -205,9 +220,12 @@ fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
     Ok(selection)
 }
 
+/// The async runtime of the chain commands. The loop runs as a task on its threads, whose stacks
+/// are large enough for subxt's futures in an unoptimised build (the main thread's 8 MiB is not).
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_stack_size(RUNTIME_STACK_BYTES)
         .enable_all()
         .build()
         .map_err(|e| CommandError::Failed(format!("cannot start the async runtime: {e}")))
@@ -326,8 +344,9 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         let sampler = observer.spawn_sampler(pool.clone(), coordinator.clone());
         let reporter = Reporter::new(json);
         reporter.spawn_status_line(pool.clone(), network, netuid, coordinator);
+        let mut daemon = tokio::spawn(crate::daemon::run(options, pool.clone(), reporter, observer.clone()));
         let outcome = tokio::select! {
-            result = crate::daemon::run(options, pool.clone(), reporter, observer.clone()) => Some(result),
+            result = &mut daemon => Some(result.unwrap_or_else(|join| Err(DaemonError::Other(format!("the daemon's loop failed: {join}"))))),
             signal = signals::stopped(&mut signals, || match &reload {
                 Some(reload) => reload.check(),
                 None => info!("SIGHUP: nothing to reload"),
@@ -336,6 +355,7 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
                 None
             }
         };
+        daemon.abort();
         observer.stopping();
         sampler.abort();
         pool.shutdown();

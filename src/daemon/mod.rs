@@ -210,7 +210,7 @@ impl Daemon {
                 Err(err) => err,
             };
             if started.elapsed() + backoff >= deadline {
-                return Err(DaemonError::Unreachable(format!("{err} (gave up after {} s of retrying: --connect-deadline)", started.elapsed().as_secs())).into());
+                return Err(DaemonError::Unreachable(format!("{err} (no connection within --connect-deadline {} s)", deadline.as_secs())).into());
             }
             warn!("cannot reach the chain: {err}; retrying in {} s (giving up {} s after the first attempt)", backoff.as_secs(), deadline.as_secs());
             self.pause(backoff).await;

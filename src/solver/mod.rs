@@ -126,6 +126,11 @@ pub struct GpuInfo {
     pub detail: String,
 }
 
+/// Stack for a thread that searches: the SIMD lanes keep whole batches of state on the stack,
+/// which an unoptimised (debug) build lays out several times over; std's 2 MiB (and the main
+/// thread's 8 MiB) is not enough there.
+pub const SEARCH_STACK_BYTES: usize = 32 << 20;
+
 /// Launch shape for GPU workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GpuTuning {

@@ -224,7 +224,7 @@ impl Pool {
         let (shared, tx) = (self.shared.clone(), self.candidates.clone());
         self.shared.add_live(1);
         let name = format!("device-{index}");
-        match std::thread::Builder::new().name(name).spawn(move || worker(&shared, index, &tx)) {
+        match std::thread::Builder::new().name(name).stack_size(super::SEARCH_STACK_BYTES).spawn(move || worker(&shared, index, &tx)) {
             Ok(handle) => lock(&self.handles)[index] = Some(handle),
             Err(err) => {
                 self.shared.set_state(index, DeviceState::Failed(format!("could not start its thread: {err}")));

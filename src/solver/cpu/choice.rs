@@ -22,9 +22,18 @@ const ROUNDS: u32 = 5;
 /// Positions per timed search call: well under a millisecond on the slowest path.
 const SLICE_POSITIONS: u32 = 1024;
 
-/// Measures every path in `levels` for about `per_path` each (one thread, the pow-register
-/// layout, a target nothing meets) and returns each with its rate in seals per second.
+/// Measures every path in `levels` for about `per_path` each (one thread of its own, with a
+/// device's stack, the pow-register layout, a target nothing meets) and returns each with its
+/// rate in seals per second.
 fn measure(levels: &[SimdLevel], per_path: Duration) -> Vec<(SimdLevel, f64)> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().name("simd-measure".into()).stack_size(crate::solver::SEARCH_STACK_BYTES);
+        thread.spawn_scoped(scope, || measure_here(levels, per_path)).ok().and_then(|t| t.join().ok())
+    })
+    .unwrap_or_else(|| measure_here(levels, per_path))
+}
+
+fn measure_here(levels: &[SimdLevel], per_path: Duration) -> Vec<(SimdLevel, f64)> {
     // Difficulty u64::MAX: the target's top limb is 0, so no candidates to collect.
     let target = Target::from_difficulty(u64::MAX).expect("non-zero difficulty");
     let challenge = Challenge::pow_register(1, &[0x5a; 32], &[0x6b; 32], &[0x7c; 32]).expect("netuid 1");
@@ -52,7 +61,7 @@ fn measure(levels: &[SimdLevel], per_path: Duration) -> Vec<(SimdLevel, f64)> {
 }
 
 /// Every path this CPU supports ([`SimdLevel::available`]) with its rate in seals per second,
-/// slowest path first, measured for about `per_path` each on the calling thread.
+/// slowest path first, measured for about `per_path` each.
 pub fn measure_paths(per_path: Duration) -> Vec<(SimdLevel, f64)> {
     measure(&SimdLevel::available(), per_path)
 }
