@@ -76,6 +76,11 @@ impl Chain {
             return Ok(at);
         }
         let hash = <HashFor<SubtensorConfig>>::from(block.hash);
+        // The versions by the cheap RPC, so that subxt skips its `Core_version` runtime call; a
+        // node (or light client) without the RPC leaves subxt to ask its own way.
+        if let Ok(Ok(version)) = tokio::time::timeout(CALL_LIMIT, self.rpc.state_get_runtime_version(Some(hash))).await {
+            self.versions.learn(block.number, version.spec_version, version.transaction_version);
+        }
         let at = within(
             &self.endpoint_name(),
             "reading the runtime at a block",

@@ -19,11 +19,38 @@ use subxt::ext::scale_decode::DecodeAsType;
 use subxt::utils::{AccountId32, MultiAddress, MultiSignature, H256};
 use subxt::ArcMetadata;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use scale_info::PortableRegistry;
 
-/// The subxt `Config` regsolver talks to subtensor with.
+/// The subxt `Config` regsolver talks to subtensor with. Clones share [`KnownVersions`].
 #[derive(Debug, Clone, Default)]
-pub struct SubtensorConfig(SubstrateConfig);
+pub struct SubtensorConfig(SubstrateConfig, KnownVersions);
+
+/// Spec and transaction versions of recent blocks, learnt cheaply (`state_getRuntimeVersion`)
+/// before subxt builds a client at the block, so that subxt does not ask with a runtime call
+/// (`Core_version`, which a node runs in Wasm: ~550 ms a block under chopsticks).
+#[derive(Debug, Clone, Default)]
+pub struct KnownVersions(Arc<Mutex<BTreeMap<u64, (u32, u32)>>>);
+
+/// How many blocks' versions are kept.
+const KNOWN_VERSIONS: usize = 64;
+
+impl KnownVersions {
+    /// Block `number` runs spec `spec_version` with `transaction_version`.
+    pub fn learn(&self, number: u64, spec_version: u32, transaction_version: u32) {
+        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        known.insert(number, (spec_version, transaction_version));
+        while known.len() > KNOWN_VERSIONS {
+            known.pop_first();
+        }
+    }
+
+    fn get(&self, number: u64) -> Option<(u32, u32)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&number).copied()
+    }
+}
 
 /// Everything needed to sign for one runtime without a connection (`--dry-run`, tests).
 #[derive(Debug, Clone)]
@@ -37,7 +64,12 @@ pub struct OfflineRuntime {
 impl SubtensorConfig {
     /// For a connection: genesis hash, versions and metadata are read from the chain.
     pub fn new() -> Self {
-        SubtensorConfig(SubstrateConfig::new())
+        SubtensorConfig(SubstrateConfig::new(), KnownVersions::default())
+    }
+
+    /// The versions this configuration (and every clone) tells subxt.
+    pub fn known_versions(&self) -> &KnownVersions {
+        &self.1
     }
 
     /// For offline signing: every block is taken to run `runtime`.
@@ -51,7 +83,7 @@ impl SubtensorConfig {
                 transaction_version: runtime.transaction_version,
             }])
             .build();
-        SubtensorConfig(config)
+        SubtensorConfig(config, KnownVersions::default())
     }
 }
 
@@ -70,7 +102,7 @@ impl Config for SubtensorConfig {
     }
 
     fn spec_and_transaction_version_for_block_number(&self, block_number: u64) -> Option<(u32, u32)> {
-        self.0.spec_and_transaction_version_for_block_number(block_number)
+        self.1.get(block_number).or_else(|| self.0.spec_and_transaction_version_for_block_number(block_number))
     }
 
     fn metadata_for_spec_version(&self, spec_version: u32) -> Option<ArcMetadata> {

@@ -79,10 +79,11 @@ async fn finish(
         wait_for_sync(&rpc, *spec, deadline).await?;
     }
     let backend = Arc::new(LegacyBackend::<SubtensorConfig>::builder().build(rpc_client));
-    let client =
-        within(&name, "starting the client", deadline, OnlineClient::from_backend_with_config(SubtensorConfig::default(), backend)).await?;
+    let config = SubtensorConfig::new();
+    let versions = config.known_versions().clone();
+    let client = within(&name, "starting the client", deadline, OnlineClient::from_backend_with_config(config, backend)).await?;
     tracing::info!(endpoint = %name, genesis = %hex_hash(&genesis), "connected");
-    Ok(Chain { client, rpc, endpoint: endpoint.clone(), genesis, recent: RecentBlocks::shared(), _light_client: light_client })
+    Ok(Chain { client, rpc, endpoint: endpoint.clone(), genesis, recent: RecentBlocks::shared(), versions, _light_client: light_client })
 }
 
 async fn connect_rpc(url: &str, deadline: Duration) -> Result<RpcClient, ChainError> {

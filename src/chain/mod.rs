@@ -43,6 +43,8 @@ pub struct Chain {
     endpoint: Endpoint,
     genesis: [u8; 32],
     recent: Arc<Mutex<blocks::RecentBlocks>>,
+    /// Shared with the client's configuration: versions learnt per block (see [`Chain::at`]).
+    versions: config::KnownVersions,
     /// Keeps smoldot alive as long as any clone of the connection is.
     _light_client: Option<subxt::lightclient::LightClient>,
 }
