@@ -249,8 +249,7 @@ impl Daemon {
 
     /// Prints an event and records its figures.
     fn emit(&self, event: Event) {
-        let rate = self.pool.snapshot().iter().map(|d| d.rate_10s).sum();
-        self.observer.event(&event, rate);
+        self.observer.event(&event, &self.pool);
         self.reporter.emit(event);
     }
 

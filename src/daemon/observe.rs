@@ -49,11 +49,6 @@ impl Observer {
         }
     }
 
-    /// Nothing observed (tests, commands without metrics or systemd).
-    pub fn silent() -> Self {
-        Self::new(None, Notifier::disabled())
-    }
-
     /// The loop is alive: `/healthz`'s heartbeat and, once `READY=1` went out, systemd's
     /// watchdog (systemd arms `WatchdogSec=` when start-up completes; `TimeoutStartSec=` bounds
     /// the start), so systemd hears READY=1, STATUS=, WATCHDOG=1 in that order.
@@ -112,20 +107,22 @@ impl Observer {
         }
     }
 
-    /// An event the reporter prints; the figures it carries go to the series.
-    pub fn event(&self, event: &Event, total_rate: f64) {
-        let Some(t) = &self.telemetry else {
-            if let Event::Job { difficulty, .. } = event {
-                self.difficulty.store(*difficulty, Ordering::Relaxed);
-            }
-            return;
-        };
+    /// An event the reporter prints; the figures it carries go to the series (the pool's
+    /// hashrate is read only for a new job, whose expected time to a seal needs it).
+    pub fn event(&self, event: &Event, pool: &Pool) {
         match event {
             Event::Job { difficulty, switch_ms, .. } => {
                 self.difficulty.store(*difficulty, Ordering::Relaxed);
-                t.on_job(*difficulty, *switch_ms, expected_seconds(*difficulty, total_rate));
+                if let Some(t) = &self.telemetry {
+                    let rate = pool.snapshot().iter().map(|d| d.rate_10s).sum();
+                    t.on_job(*difficulty, *switch_ms, expected_seconds(*difficulty, rate));
+                }
             }
-            Event::Solution { .. } => t.on_solution(),
+            Event::Solution { .. } => {
+                if let Some(t) = &self.telemetry {
+                    t.on_solution();
+                }
+            }
             _ => {}
         }
     }

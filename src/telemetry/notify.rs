@@ -29,11 +29,6 @@ impl Notifier {
         Notifier { enabled: std::env::var_os("NOTIFY_SOCKET").is_some(), watchdog_usec: sd_notify::watchdog_enabled() }
     }
 
-    /// Sends nothing (commands that are not the daemon, tests).
-    pub fn disabled() -> Self {
-        Notifier { enabled: false, watchdog_usec: None }
-    }
-
     /// Whether systemd listens (`NOTIFY_SOCKET` set).
     pub fn enabled(&self) -> bool {
         self.enabled
