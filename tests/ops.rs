@@ -10,6 +10,8 @@ mod chopsticks;
 mod common;
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/proxy.rs"]
+mod proxy;
 #[path = "support/test_wallet.rs"]
 mod test_wallet;
 
@@ -93,6 +95,48 @@ async fn an_unreachable_endpoint_is_retried_with_healthz_503_then_exits_5() {
     assert_eq!(run.code, 5, "{run}");
     assert!(run.stderr.contains("--connect-deadline"), "the exit names the deadline\n{run}");
     assert!(run.stderr.matches("retrying in").count() >= 2, "it retried more than once within 6 s\n{run}");
+}
+
+// ---- 1b. the chain restarted from a different genesis ----
+
+#[tokio::test]
+async fn a_chain_restarted_from_another_genesis_is_detected_and_registered_on_afresh() {
+    // The daemon first follows the chain behind a proxy that reports another genesis (the "old"
+    // chain); the node then dies and comes back from genesis, and the proxy reports its real
+    // genesis. The hotkey signs `pow_register` over the genesis hash (CheckGenesis), so the
+    // registration is only valid if the daemon re-read it with everything else.
+    let mut node = chain().await;
+    let dir = temp();
+    wallet(dir.path(), 1);
+    node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.unwrap();
+    let old_genesis = hex0x(&[0x11; 32]);
+    let overrides = proxy::Overrides { genesis: Arc::new(Mutex::new(Some(old_genesis.clone()))), ..Default::default() };
+    let proxy = proxy::Proxy::start(&node.url(), overrides.clone()).await;
+    let mut d = Running::start(daemon(&proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1"]));
+    d.wait_for("a job on the old chain", |out, _| !events(out, "job").is_empty()).await;
+    assert!(d.stderr().contains(&old_genesis), "connected to the old genesis\n{}", d.stderr());
+
+    *overrides.genesis.lock().unwrap() = None;
+    node.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    node.restart().await.expect("restart chopsticks on the same port");
+    node.prepare_pow_subnet(1, EASY, &[hotkey_public(0)]).await.unwrap();
+    let real_genesis = node.block_hash(0).await.unwrap().expect("the genesis hash");
+    assert_ne!(real_genesis, old_genesis);
+    let best = node.best_number().await.unwrap();
+    let run = d.finish().await;
+    assert_eq!(run.code, 0, "{run}");
+    let warning = run.stderr.lines().find(|l| l.contains("has a new genesis")).unwrap_or_else(|| panic!("no new-genesis warning\n{run}"));
+    assert!(warning.contains(&old_genesis) && warning.contains(&real_genesis), "the warning names both genesis hashes: {warning}");
+    let uid = node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on the new chain\n{run}"));
+    assert_eq!(run.events("registered")[0]["uid"], uid, "{run}");
+    let jobs = run.events("job");
+    assert!(jobs.first().is_some_and(|j| j["difficulty"] == NEVER) && jobs.last().is_some_and(|j| j["difficulty"] == EASY), "{run}");
+    // Exactly one extrinsic ever left the daemon: the registration the new chain included.
+    assert_eq!(proxy.submissions(), 1, "{run}");
+    let sent = node.sent_since(best).await.unwrap();
+    assert_eq!(sent.in_blocks.len(), 1, "{sent:?}");
+    assert!(sent.pending.is_empty(), "{sent:?}");
 }
 
 // ---- 2 + 3. systemd notify protocol and the metrics of a running daemon ----

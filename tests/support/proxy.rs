@@ -1,15 +1,16 @@
 //! A WebSocket proxy in front of a real chain (chopsticks) that changes what one runtime looks
 //! like: it can serve other metadata (a runtime with `pow_register`, derived from a real one),
 //! report another spec version (a burn-only era), and answer submissions with the pool
-//! rejection a real node sends (`1010 Invalid Transaction`, data `Custom error: N`), and hold
+//! rejection a real node sends (`1010 Invalid Transaction`, data `Custom error: N`), hold
 //! the new-head subscription on one old block while the chain moves on (a lagging
-//! subscription). Everything
+//! subscription), and report another genesis hash (chopsticks reports the same one for every
+//! chain it starts, so a chain restarted from another genesis needs the proxy). Everything
 //! else (storage, blocks, subscriptions) is the real chain's, forwarded frame by frame. It
 //! counts every submission it sees, so a test proves that nothing was sent.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -31,6 +32,10 @@ pub struct Overrides {
     /// notification (`chain_newHead`): the subscription says this block is best, whatever the
     /// chain has built since; every other request sees the real chain.
     pub pinned_head: Option<Value>,
+    /// The genesis hash (`0x…`, the answer to `chain_getBlockHash(0)`) to report instead of the
+    /// chain's. Shared by every clone, so a test can change it while the proxy runs: connections
+    /// opened afterwards see the new one; `None` reports the chain's own.
+    pub genesis: Arc<Mutex<Option<String>>>,
 }
 
 pub struct Proxy {
@@ -119,6 +124,7 @@ fn answer_locally(text: &str, overrides: &Overrides, submissions: &AtomicUsize) 
             let data = overrides.reject_with.as_ref()?;
             Some(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": 1010, "message": "Invalid Transaction", "data": data } }).to_string())
         }
+        "chain_getBlockHash" if request["params"][0] == json!(0) => result(json!(overrides.genesis.lock().ok()?.clone()?)),
         "state_getMetadata" => result(json!(format!("0x{}", hex::encode(overrides.metadata.as_ref()?)))),
         "state_call" => {
             let metadata = overrides.metadata.as_ref()?;
