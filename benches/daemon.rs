@@ -16,11 +16,17 @@
 mod chopsticks;
 #[path = "../tests/support/daemon_run.rs"]
 mod daemon_run;
+#[path = "../tests/support/process.rs"]
+mod process;
+#[path = "../tests/support/test_wallet.rs"]
+mod test_wallet;
 
 use std::time::{Duration, Instant};
 
 use chopsticks::{BlockMode, Spec};
-use daemon_run::{chain, command, hotkey_public, json_events, wallet, Running, NEVER};
+use daemon_run::{chain, command, NEVER};
+use process::Running;
+use test_wallet::{hotkey_public, wallet};
 use serde_json::Value;
 
 /// Seconds between blocks while `switch_ms` is collected.
@@ -67,14 +73,14 @@ async fn main() {
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.expect("prepare subnet 1");
     node.new_block().await.expect("a block with the subnet prepared");
     let args = ["--subnet", "1", "--wallet.hotkey", "h0", "--threads", &threads.to_string()];
-    let mut daemon = Running::spawn(command(&[], &node.url(), dir.path(), &args, &[]));
-    daemon.wait_for("job", Duration::from_secs(120)).await;
+    let mut daemon = Running::start(command(&[], &node.url(), dir.path(), &args, &[]));
+    daemon.next_event("job").await;
     // The same warm-up the bench allows itself (self-tests, first batches), then S seconds.
-    let warm = daemon.wait_for("hashrate", Duration::from_secs(30)).await;
+    let warm = daemon.next_event("hashrate").await;
     let measured = Instant::now();
     let mut last = warm.clone();
     while measured.elapsed() < Duration::from_secs(seconds) {
-        last = daemon.wait_for("hashrate", Duration::from_secs(30)).await;
+        last = daemon.next_event("hashrate").await;
     }
     let span_s = last["elapsed_s"].as_f64().unwrap_or(0.0) - warm["elapsed_s"].as_f64().unwrap_or(0.0);
     let hashes = last["hashes"].as_u64().unwrap_or(0).saturating_sub(warm["hashes"].as_u64().unwrap_or(0));
@@ -92,7 +98,7 @@ async fn main() {
     }
     tokio::time::sleep(BLOCK_GAP).await;
     let run = daemon.kill().await;
-    let mut switch_ms: Vec<f64> = json_events(&run.stdout, "job").skip(1).filter_map(|e| e["switch_ms"].as_f64()).collect();
+    let mut switch_ms: Vec<f64> = run.events("job").iter().skip(1).filter_map(|e| e["switch_ms"].as_f64()).collect();
     assert!(!switch_ms.is_empty(), "no job events:\n{run}");
     let count = switch_ms.len();
     let max = switch_ms.iter().copied().fold(0.0, f64::max);

@@ -222,6 +222,7 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
     assert_usage_error(&["solve", "--scheme", "legacy", "--hotkey", "zz", "--block-hash", BLOCK, "--difficulty", "10"], "--hotkey");
     assert_usage_error(&["bench", "--seconds", "0"], "--seconds must be a positive number");
     assert_usage_error(&["frobnicate"], "unrecognized subcommand");
+    assert_usage_error(&["status", "--wallet.path", "/nonexistent"], "--subnet N is required");
     // A device that does not exist is a bad flag, not a reason to fall back to the CPU.
     let opencl_missing =
         ["solve", "--scheme", "legacy", "--hotkey", HOTKEY, "--block-hash", BLOCK, "--difficulty", "10", "--opencl", "9:9"];

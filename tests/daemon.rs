@@ -7,14 +7,19 @@
 mod chopsticks;
 #[path = "support/proxy.rs"]
 mod proxy;
-
 #[path = "support/daemon_run.rs"]
 mod daemon_run;
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/test_wallet.rs"]
+mod test_wallet;
 
 use std::time::Duration;
 
 use chopsticks::{BlockMode, Spec};
-use daemon_run::{chain, command, events, hotkey_public, refused, regsolver, wallet, Running, EASY, NEVER, RUN_LIMIT};
+use daemon_run::{chain, command, refused, regsolver, EASY, NEVER};
+use process::Running;
+use test_wallet::{hotkey_public, wallet};
 
 async fn registers_one_hotkey(spec: Spec) {
     let node = chain(spec, BlockMode::Instant).await;
@@ -25,10 +30,10 @@ async fn registers_one_hotkey(spec: Spec) {
     let run = regsolver(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0"]).await;
     assert_eq!(run.code, 0, "{run}");
     let uid = node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
-    let registered: Vec<_> = events(&run, "registered").collect();
+    let registered = run.events("registered");
     assert_eq!(registered.len(), 1, "{run}");
     assert_eq!(registered[0]["uid"], uid, "the UID printed is the chain's");
-    let connected: Vec<_> = events(&run, "connected").collect();
+    let connected = run.events("connected");
     let order = if spec == Spec::S218 { "be" } else { "le" };
     assert_eq!(connected[0]["byte_order"], order, "{run}");
     assert_eq!(connected[0]["scheme"], "legacy", "{run}");
@@ -64,7 +69,7 @@ async fn registers_three_hotkeys_in_one_run_and_skips_them_the_next_time() {
     let best = node.best_number().await.unwrap();
     let again = regsolver(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkeys", "all"]).await;
     assert_eq!(again.code, 0, "{again}");
-    assert_eq!(events(&again, "already_registered").count(), 3, "{again}");
+    assert_eq!(again.events("already_registered").len(), 3, "{again}");
     assert!(node.sent_since(best).await.unwrap().is_empty(), "an extrinsic was sent for registered hotkeys");
 }
 
@@ -106,8 +111,8 @@ async fn reconnects_after_the_node_restarts_mid_search_and_still_registers() {
     wallet(dir.path(), 1);
     // No device finds this in the test's lifetime: the daemon is mid-search when the node dies.
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.unwrap();
-    let mut daemon = Running::spawn(command(&[], &node.url(), dir.path(), &["--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"], &[]));
-    daemon.wait_for("job", RUN_LIMIT).await;
+    let mut daemon = Running::start(command(&[], &node.url(), dir.path(), &["--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"], &[]));
+    daemon.next_event("job").await;
     node.kill();
     tokio::time::sleep(Duration::from_secs(2)).await;
     node.restart().await.expect("restart chopsticks on the same port");

@@ -10,6 +10,10 @@
 mod chopsticks;
 #[path = "support/daemon_run.rs"]
 mod daemon_run;
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/test_wallet.rs"]
+mod test_wallet;
 #[path = "support/proxy.rs"]
 mod proxy;
 
@@ -17,10 +21,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use chopsticks::{BlockMode, Spec, FUND_RAO};
-use daemon_run::{
-    chain, coldkey_public, command, events, hotkey_public, json_events, password_env, regsolver, regsolver_in, wallet, Run, Running, EASY,
-    PASSWORD, RUN_LIMIT,
-};
+use daemon_run::{chain, command, regsolver, regsolver_in, EASY, RUN_LIMIT};
+use process::{Finished, Running};
+use test_wallet::{coldkey_public, hotkey_public, password_env, wallet, PASSWORD};
 use serde_json::{json, Value};
 
 /// The daemon's limit of failed submissions in a row (src/daemon/mod.rs `MAX_FAILED_SUBMISSIONS`).
@@ -66,10 +69,10 @@ async fn faucet_with_the_coldkey_password(spec: Spec) {
         let run = regsolver_in(&["faucet"], &url, dir.path(), &args, &env).await;
         assert_eq!(run.code, 1, "{run}");
         assert!(run.stderr.contains("FaucetDisabled"), "{run}");
-        assert_eq!(events(&run, "connected").next().map(|e| e["scheme"].clone()), Some(json!("faucet")), "{run}");
+        assert_eq!(run.events("connected").first().map(|e| e["scheme"].clone()), Some(json!("faucet")), "{run}");
         let order = if spec == Spec::S218 { "be" } else { "le" };
-        assert_eq!(events(&run, "connected").next().map(|e| e["byte_order"].clone()), Some(json!(order)), "the era's byte order\n{run}");
-        assert_eq!(events(&run, "submitting").count(), 1, "{run}");
+        assert_eq!(run.events("connected").first().map(|e| e["byte_order"].clone()), Some(json!(order)), "the era's byte order\n{run}");
+        assert_eq!(run.events("submitting").len(), 1, "{run}");
         let sent = node.sent_since(best).await.unwrap();
         // Signed (0x84), by the coldkey: MultiAddress::Id (0x00) then its 32 bytes.
         let by_coldkey = format!("8400{}", hex::encode(coldkey_public()));
@@ -102,8 +105,8 @@ async fn dry_run_prints_the_signed_extrinsic_decoded_and_sends_nothing() {
     let best = node.best_number().await.unwrap();
     let run = regsolver(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--dry-run"]).await;
     assert_eq!(run.code, 0, "{run}");
-    let solution = events(&run, "solution").next().unwrap_or_else(|| panic!("no solution event\n{run}"));
-    let dry: Vec<Value> = events(&run, "dry_run").collect();
+    let solution = run.events("solution").into_iter().next().unwrap_or_else(|| panic!("no solution event\n{run}"));
+    let dry: Vec<Value> = run.events("dry_run");
     assert_eq!(dry.len(), 1, "{run}");
     let extrinsic = dry[0]["extrinsic"].as_str().expect("extrinsic hex");
     assert!(extrinsic.starts_with("0x") && hex::decode(&extrinsic[2..]).is_ok_and(|b| b.len() > 100), "{run}");
@@ -119,7 +122,7 @@ async fn dry_run_prints_the_signed_extrinsic_decoded_and_sends_nothing() {
     assert_eq!(decoded["signer"]["account"], format!("0x{}", hex::encode(hotkey_public(0))), "legacy register is signed by the hotkey\n{run}");
     assert!(decoded["nonce"].is_u64() && decoded["era"]["period_blocks"].is_u64(), "the account nonce and a mortal era\n{run}");
     // Nothing reached the chain: no block, no pool entry, no UID.
-    assert!(events(&run, "submitting").next().is_none(), "{run}");
+    assert!(run.events("submitting").is_empty(), "{run}");
     let sent = node.sent_since(best).await.unwrap();
     assert!(sent.is_empty(), "a dry run sent something: {sent:?}\n{run}");
     assert_eq!(node.registered_uid(1, hotkey_public(0)).await.unwrap(), None, "{run}");
@@ -170,7 +173,7 @@ async fn status_reports_the_runtime_the_subnet_and_each_hotkey_and_refuses_a_mis
 }
 
 /// `status` on a subnet that does not exist says so and exits with the daemon's code for it (12).
-fn assert_missing_subnet_status(run: &Run) {
+fn assert_missing_subnet_status(run: &Finished) {
     assert_eq!(run.code, 12, "{run}");
     assert!(run.says("subnet 77 does not exist"), "{run}");
 }
@@ -191,7 +194,7 @@ fn pow_register_metadata() -> Vec<u8> {
 /// spec 475 and answers every submission with `Custom error: CODE`; the daemon runs with the
 /// coldkey's password (it signs `pow_register`) while the test builds a block every second.
 /// Returns the run and the submissions the proxy saw; nothing reaches the chain.
-async fn pow_register_rejected_with(code: u8) -> (Run, usize) {
+async fn pow_register_rejected_with(code: u8) -> (Finished, usize) {
     let node = chain(Spec::S293, BlockMode::Manual).await;
     let dir = tempfile::tempdir().expect("temp dir");
     wallet(dir.path(), 1);
@@ -201,7 +204,7 @@ async fn pow_register_rejected_with(code: u8) -> (Run, usize) {
     let proxy = proxy::Proxy::start(&node.url(), overrides).await;
     let best = node.best_number().await.unwrap();
     let password = password_env(&coldkey_file(dir.path()), PASSWORD);
-    let daemon = Running::spawn(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[password]));
+    let daemon = Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[password]));
     // New blocks while the daemon runs (a rejection is retried on the next one), bounded.
     let blocks = async {
         for _ in 0..RUN_LIMIT.as_secs() {
@@ -216,9 +219,9 @@ async fn pow_register_rejected_with(code: u8) -> (Run, usize) {
     let sent = node.sent_since(best).await.unwrap();
     assert!(sent.is_empty(), "a submission got past the proxy: {sent:?}\n{run}");
     assert_eq!(node.registered_uid(1, hotkey_public(0)).await.unwrap(), None, "{run}");
-    assert_eq!(events(&run, "connected").next().map(|e| e["scheme"].clone()), Some(json!("pow-register")), "{run}");
+    assert_eq!(run.events("connected").first().map(|e| e["scheme"].clone()), Some(json!("pow-register")), "{run}");
     // Each submission was a verified seal, signed by the coldkey.
-    assert_eq!(events(&run, "submitting").count(), proxy.submissions(), "{run}");
+    assert_eq!(run.events("submitting").len(), proxy.submissions(), "{run}");
     (run, proxy.submissions())
 }
 
@@ -228,7 +231,7 @@ async fn pow_register_rejected_as_subnet_missing_stops_with_exit_12() {
     assert_eq!(run.code, 12, "{run}");
     assert!(run.says("subnet 1 does not exist"), "{run}");
     assert_eq!(submissions, 1, "nothing more is sent after a lasting refusal\n{run}");
-    assert!(events(&run, "outcome").any(|e| e["outcome"].as_str().is_some_and(|o| o.contains("custom code 3"))), "{run}");
+    assert!(run.events("outcome").iter().any(|e| e["outcome"].as_str().is_some_and(|o| o.contains("custom code 3"))), "{run}");
 }
 
 #[tokio::test]
@@ -247,7 +250,7 @@ async fn pow_register_rejected_with_255_retries_on_new_blocks_then_stops_at_the_
     assert!(run.says("custom code 255"), "{run}");
     assert_eq!(submissions, MAX_FAILED_SUBMISSIONS, "exactly the limit is sent, never more\n{run}");
     // Each retry mined a new block: the state was read again at each.
-    let mut blocks: Vec<u64> = events(&run, "submitting").filter_map(|e| e["block"].as_u64()).collect();
+    let mut blocks: Vec<u64> = run.events("submitting").iter().filter_map(|e| e["block"].as_u64()).collect();
     blocks.dedup();
     assert_eq!(blocks.len(), MAX_FAILED_SUBMISSIONS, "one submission per work block\n{run}");
     assert!(blocks.windows(2).all(|w| w[0] < w[1]), "{run}");
@@ -275,15 +278,15 @@ async fn a_seal_found_after_its_window_closed_is_dropped_not_sent() {
     let best = node.best_number().await.unwrap();
     assert_eq!(best, work_block + 3);
     let proxy = proxy::Proxy::start(&node.url(), proxy::Overrides { pinned_head: Some(header), ..Default::default() }).await;
-    let mut daemon = Running::spawn(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[]));
-    let job = daemon.wait_for("job", Duration::from_secs(60)).await;
-    assert_eq!(job["block"], work_block, "the daemon mines the block its subscription calls best\n{}", daemon.seen);
-    let stale = daemon.wait_for("stale", Duration::from_secs(60)).await;
+    let mut daemon = Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[]));
+    let job = daemon.next_event("job").await;
+    assert_eq!(job["block"], work_block, "the daemon mines the block its subscription calls best\n{}", daemon.stdout());
+    let stale = daemon.next_event("stale").await;
     let run = daemon.kill().await;
     assert_eq!(stale["block"], work_block, "{run}");
     assert_eq!(stale["best"], best, "the window is judged at the node's real best block\n{run}");
-    assert!(json_events(&run.stdout, "solution").next().is_none(), "a stale seal is not announced as a solution to submit\n{run}");
-    assert!(json_events(&run.stdout, "submitting").next().is_none(), "{run}");
+    assert!(run.events("solution").is_empty(), "a stale seal is not announced as a solution to submit\n{run}");
+    assert!(run.events("submitting").is_empty(), "{run}");
     assert_eq!(proxy.submissions(), 0, "a stale seal was submitted\n{run}");
     let sent = node.sent_since(work_block).await.unwrap();
     assert!(sent.is_empty(), "something was sent: {sent:?}\n{run}");

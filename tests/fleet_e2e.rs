@@ -8,6 +8,12 @@
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
 mod common;
+#[path = "support/daemon_run.rs"]
+mod daemon_run;
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/test_wallet.rs"]
+mod test_wallet;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,49 +21,26 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
+use daemon_run::{target_args, EASY, NEVER as HARD};
+use process::free_port;
 use futures::{SinkExt, StreamExt};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::ws_client::WsClientBuilder;
 use regsolver::fleet::protocol::{codes, FleetApiClient};
 use regsolver::fleet::PROTOCOL_VERSION;
-use regsolver::wallet::{create_wallet, Keypair};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
+use test_wallet::{hotkey_public, wallet, PASSWORD};
 
-const PASSWORD: &str = "correct horse battery staple";
-const COLDKEY_SEED: [u8; 32] = [0x21; 32];
 const TOKEN: &str = "fleet-test-token-7f3a";
-/// Low enough that one CPU thread finds a seal in well under a second.
-const EASY: u64 = 20_000;
-/// Years of work here (chopsticks takes numbers up to 2^53): nothing is found while it holds.
-const HARD: u64 = 1 << 52;
 /// The longest any one wait in these tests takes before the test fails (never hangs).
 const BOUND: Duration = Duration::from_secs(180);
 /// How long a worker may take to stop after SIGINT before the test fails.
 const STOP_BOUND: Duration = Duration::from_secs(20);
 
-fn hotkey_seed(i: u8) -> [u8; 32] {
-    [0x60 + i; 32]
-}
-
-fn hotkey_public(i: u8) -> [u8; 32] {
-    Keypair::from_seed(&hotkey_seed(i)).expect("seed").public()
-}
-
-/// A wallet `w` under `root` with an encrypted coldkey and hotkeys `h0..hN`.
-fn wallet(root: &Path, hotkeys: u8) {
-    let seeds: Vec<(String, [u8; 32])> = (0..hotkeys).map(|i| (format!("h{i}"), hotkey_seed(i))).collect();
-    let named: Vec<(&str, [u8; 32])> = seeds.iter().map(|(n, s)| (n.as_str(), *s)).collect();
-    create_wallet(root, "w", &COLDKEY_SEED, Some(PASSWORD), &named).expect("write the test wallet");
-}
-
-fn free_port() -> u16 {
-    chopsticks::free_port().expect("a free loopback port")
-}
-
 async fn chain() -> Chopsticks {
-    Chopsticks::start_with(Spec::S293, BlockMode::Instant).await.unwrap_or_else(|e| panic!("{e}"))
+    daemon_run::chain(Spec::S293, BlockMode::Instant).await
 }
 
 /// A `regsolver` process this test started, its output collected line by line.
@@ -178,9 +161,8 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 /// The daemon's flags for the test chain and wallet, JSON events on stdout.
 fn daemon_args(node: &Chopsticks, root: &Path, hotkeys: &str) -> Vec<String> {
-    let mut args = strings(&["--network", "local", "--chain-endpoint", &node.url(), "--wallet.path"]);
-    args.push(root.display().to_string());
-    args.extend(strings(&["--wallet.name", "w", "--wallet.hotkeys", hotkeys, "--subnet", "1", "--json", "--connect-timeout", "20"]));
+    let mut args = target_args(&node.url(), root);
+    args.extend(strings(&["--wallet.hotkeys", hotkeys, "--subnet", "1", "--connect-timeout", "20"]));
     args
 }
 
@@ -432,6 +414,11 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     assert_eq!(status.exit_code(BOUND).await, 0, "{}", status.dump());
     let report: serde_json::Value = serde_json::from_str(status.stdout().last().expect("a line")).expect("one JSON object");
     assert_eq!(report["fleet"][0]["name"], "honest", "{report}");
+    // `--fleet` alone (no subnet): only the coordinator is asked; no wallet, chain or device.
+    let mut fleet_only = Proc::spawn("status --fleet", &strings(&["status", "--wallet.path", "/nonexistent", "--fleet", &url, "--fleet-token-file", &token]));
+    assert_eq!(fleet_only.exit_code(BOUND).await, 0, "{}", fleet_only.dump());
+    let text = fleet_only.stdout().join("\n");
+    assert!(text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest") && !text.contains("subnet"), "{}", fleet_only.dump());
 
     assert!(coord.running(), "the coordinator survived every hostile client\n{}", coord.dump());
     let sent = node.sent_since(start).await.unwrap();

@@ -8,6 +8,8 @@
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
 mod common;
+#[path = "support/daemon_run.rs"]
+mod daemon_run;
 #[path = "support/process.rs"]
 mod process;
 #[path = "support/proxy.rs"]
@@ -20,26 +22,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
+use daemon_run::{command, EASY, NEVER};
 use process::{events, free_port, get, regsolver, run, sample, Running, LIMIT};
 use test_wallet::{hotkey_public, wallet};
 use serde_json::{json, Value};
 
-/// Low enough that two CPU threads find a seal in well under a second.
-const EASY: u64 = 20_000;
-/// Never met in a test's lifetime (chopsticks takes numbers up to 2^53).
-const NEVER: u64 = 1 << 52;
-
-/// The flags every daemon run here shares: the chain at `url`, wallet `w` under `root`, JSON events.
-fn base(url: &str, root: &Path) -> Vec<String> {
-    let root = root.display().to_string();
-    ["--network", "local", "--chain-endpoint", url, "--wallet.path", &root, "--wallet.name", "w", "--json"].map(str::to_owned).to_vec()
-}
-
+/// The daemon on the chain at `url` with wallet `w` under `root`, JSON events, and `extra`.
 fn daemon(url: &str, root: &Path, extra: &[&str]) -> tokio::process::Command {
-    let mut args = base(url, root);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    regsolver(&args)
+    command(&[], url, root, extra, &[])
 }
 
 /// A URL where nothing listens.
@@ -48,7 +38,7 @@ fn unreachable_url() -> String {
 }
 
 async fn chain() -> Chopsticks {
-    Chopsticks::start_with(Spec::S293, BlockMode::Instant).await.unwrap_or_else(|e| panic!("{e}"))
+    daemon_run::chain(Spec::S293, BlockMode::Instant).await
 }
 
 fn temp() -> tempfile::TempDir {
@@ -442,11 +432,7 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
     std::fs::create_dir(&folder).unwrap();
     for password in [&missing, &folder] {
         let file = password.display().to_string();
-        let mut args = vec!["faucet".to_string()];
-        args.extend(base(&url, dir.path()));
-        args.extend(["--threads", "1", "--connect-deadline", "30", "--coldkey-password-file", &file].map(str::to_owned));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run(regsolver(&args)).await;
+        let out = run(command(&["faucet"], &url, dir.path(), &["--threads", "1", "--connect-deadline", "30", "--coldkey-password-file", &file], &[])).await;
         assert_eq!(out.code, 2, "{out}");
         assert!(out.stderr.contains(&file) && out.stderr.contains("password"), "{out}");
         assert!(!out.stderr.contains("retrying"), "it tried to connect first\n{out}");

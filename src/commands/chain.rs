@@ -17,6 +17,7 @@ use crate::daemon::observe::Observer;
 use crate::daemon::report::Reporter;
 use crate::daemon::status::{self, Status};
 use crate::daemon::{DaemonError, DaemonOptions, HotkeyResult};
+use crate::fleet::protocol::WorkerStatus;
 use crate::pow::AccountId;
 use crate::selection::{self, DeviceIds, DeviceSelection};
 use crate::solver::bench::measure;
@@ -42,7 +43,7 @@ fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandEr
 const RUNTIME_STACK_BYTES: usize = 32 << 20;
 
 /// How long the devices get to stop after an interruption.
-pub(super) const STOP_LIMIT: Duration = Duration::from_secs(2);
+const STOP_LIMIT: Duration = Duration::from_secs(2);
 
 impl From<DaemonError> for CommandError {
     fn from(err: DaemonError) -> Self {
@@ -112,7 +113,14 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     let loaded = load(&args.target, &flags)?;
     let config = &loaded.config;
     telemetry::init_logging(config.log_format, verbose)?;
-    let netuid = config.subnet.ok_or_else(|| usage("--subnet N is required: the subnet to report on"))?;
+    let Some(netuid) = config.subnet else {
+        // `status --fleet URL` alone: the coordinator's workers; no wallet, chain or device.
+        let Some((url, workers)) = super::fleet::fleet_status(&args.fleet)? else {
+            return Err(usage("--subnet N is required: the subnet to report on (or --fleet URL alone: a coordinator's workers)"));
+        };
+        print_status(None, Some((&url, &workers)), args.target.json);
+        return Ok(());
+    };
     let (wallet, _) = open_wallet(config)?;
     let names = hotkey_names(&wallet, config)?;
     let hotkeys: Vec<(String, AccountId)> =
@@ -125,19 +133,27 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     let runtime = runtime()?;
     let report: Status = on_big_stack(|| runtime.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured)))??;
     let fleet = super::fleet::fleet_status(&args.fleet)?;
-    if args.target.json {
-        let mut value = serde_json::to_value(&report).unwrap_or_default();
-        if let (Some((_, workers)), Some(object)) = (&fleet, value.as_object_mut()) {
+    print_status(Some(&report), fleet.as_ref().map(|(url, workers)| (url.as_str(), workers.as_slice())), args.target.json);
+    Ok(())
+}
+
+/// `status`'s report: the chain's and the hotkeys' (with `--subnet`), a coordinator's workers
+/// (with `--fleet`), as text or one JSON object.
+fn print_status(report: Option<&Status>, fleet: Option<(&str, &[WorkerStatus])>, json: bool) {
+    if json {
+        let mut value = report.map_or_else(|| serde_json::json!({}), |r| serde_json::to_value(r).unwrap_or_default());
+        if let (Some((_, workers)), Some(object)) = (fleet, value.as_object_mut()) {
             object.insert("fleet".into(), serde_json::to_value(workers).unwrap_or_default());
         }
         println!("{value}");
-    } else {
-        print!("{}", status::text(&report));
-        if let Some((url, workers)) = &fleet {
-            print!("{}", crate::fleet::status::workers_text(url, workers));
-        }
+        return;
     }
-    Ok(())
+    if let Some(report) = report {
+        print!("{}", status::text(report));
+    }
+    if let Some((url, workers)) = fleet {
+        print!("{}", crate::fleet::status::workers_text(url, workers));
+    }
 }
 
 /// `regsolver config check ...`: the effective configuration, each value with its source.
@@ -341,9 +357,8 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         let pool = Arc::new(Pool::start(specs));
         let fleet = super::fleet::serve(serve, &pool).await?;
         let coordinator = fleet.as_ref().map(|f| f.coordinator().clone());
-        let sampler = observer.spawn_sampler(pool.clone(), coordinator.clone());
-        let reporter = Reporter::new(json);
-        reporter.spawn_status_line(pool.clone(), network, netuid, coordinator);
+        let reporter = Reporter::new(json, &format!("{network} subnet {netuid}"));
+        let sampler = observer.spawn_sampler(pool.clone(), coordinator, reporter.clone());
         let mut daemon = tokio::spawn(crate::daemon::run(options, pool.clone(), reporter, observer.clone()));
         let outcome = tokio::select! {
             result = &mut daemon => Some(result.unwrap_or_else(|join| Err(DaemonError::Other(format!("the daemon's loop failed: {join}"))))),
@@ -358,15 +373,23 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         daemon.abort();
         observer.stopping();
         sampler.abort();
-        pool.shutdown();
-        let stopped = pool.join(STOP_LIMIT);
-        match outcome {
-            None if stopped => Ok(()),
-            None => Err(CommandError::Failed("the devices did not stop within 2 s".into())),
+        match stop_devices(&pool, outcome)? {
+            None => Ok(()),
             Some(Ok(results)) => finish(&results, json),
             Some(Err(err)) => Err(err.into()),
         }
     })
+}
+
+/// Stops the pool's devices once a command's work ended: with its `outcome`, or (`None`) on a stop
+/// signal, which is a clean stop only if every device stopped within [`STOP_LIMIT`].
+pub(super) fn stop_devices<T>(pool: &Pool, outcome: Option<T>) -> Result<Option<T>, CommandError> {
+    pool.shutdown();
+    let stopped = pool.join(STOP_LIMIT);
+    match outcome {
+        None if !stopped => Err(CommandError::Failed(format!("the devices did not stop within {} s", STOP_LIMIT.as_secs()))),
+        outcome => Ok(outcome),
+    }
 }
 
 /// Every hotkey's result; with `--json` the events already said it.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::chain::{runtime, STOP_LIMIT};
+use super::chain::{runtime, stop_devices};
 use super::{usage, CommandError};
 use crate::cli::{FleetStatusArgs, ServeArgs, WorkerArgs};
 use crate::fleet::worker::check_url;
@@ -114,11 +114,8 @@ pub fn worker(args: WorkerArgs) -> Result<(), CommandError> {
                 None
             }
         };
-        pool.shutdown();
-        let stopped = pool.join(STOP_LIMIT);
-        match outcome {
-            None if stopped => Ok(()),
-            None => Err(CommandError::Failed("the devices did not stop within 2 s".into())),
+        match stop_devices(&pool, outcome)? {
+            None => Ok(()),
             Some(Ok(())) => {
                 warn!("the local devices stopped; the worker ends");
                 Ok(())

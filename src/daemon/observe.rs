@@ -12,16 +12,16 @@ use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
-use super::report::{format_duration, Event};
+use super::report::{Event, Glance, Reporter};
 use crate::chain::outcome::OutcomeClass;
 use crate::fleet::status as fleet_status;
-use crate::fleet::{Coordinator, WorkerInfo};
-use crate::solver::hashrate::format_rate;
+use crate::fleet::Coordinator;
 use crate::solver::pool::Pool;
 use crate::telemetry::metrics::{DeviceFigures, Telemetry};
 use crate::telemetry::notify::Notifier;
 
-/// How often the sampler copies device figures (and checks readiness).
+/// How often the sampler copies device figures (and checks readiness, and hands the reporter its
+/// sample).
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// How often `STATUS=` is refreshed.
 const STATUS_EVERY_SAMPLES: u64 = 5;
@@ -127,11 +127,12 @@ impl Observer {
         }
     }
 
-    /// Copies the pool's figures (and a coordinator's workers) to the series every second,
-    /// sends `READY=1` (with the first `STATUS=`) once a block was followed and every device
-    /// settled with at least one running (with `--serve` and no local device: at once), then
-    /// refreshes `STATUS=` every few seconds.
-    pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>, fleet: Option<Arc<Coordinator>>) -> tokio::task::JoinHandle<()> {
+    /// Copies the pool's figures (and a coordinator's workers) to the series every second and
+    /// hands the reporter the same sample (its status line, `--json` hashrates), sends `READY=1`
+    /// (with the first `STATUS=`) once a block was followed and every device settled with at
+    /// least one running (with `--serve` and no local device: at once), then refreshes `STATUS=`
+    /// every few seconds.
+    pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>, fleet: Option<Arc<Coordinator>>, reporter: Reporter) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(SAMPLE_EVERY);
@@ -140,7 +141,6 @@ impl Observer {
                 tick.tick().await;
                 turns += 1;
                 let devices = pool.snapshot();
-                let total: f64 = devices.iter().map(|d| d.rate_10s).sum();
                 if let Some(t) = &me.telemetry {
                     let figures: Vec<DeviceFigures> = devices
                         .iter()
@@ -161,15 +161,23 @@ impl Observer {
                 if let (Some(t), Some(workers)) = (&me.telemetry, &workers) {
                     t.on_workers(&fleet_status::figures(workers));
                 }
-                if !me.maybe_ready(&pool, total, workers.as_deref()) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
-                    me.status_line(total, workers.as_deref());
+                let known = |v: u64| (v > 0).then_some(v);
+                let glance = Glance {
+                    block: known(me.block.load(Ordering::Relaxed)),
+                    difficulty: known(me.difficulty.load(Ordering::Relaxed)),
+                    devices: &devices,
+                    workers: workers.as_deref(),
+                };
+                reporter.sample(&glance, turns);
+                if !me.maybe_ready(&pool, &glance) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
+                    me.status_line(&glance);
                 }
             }
         })
     }
 
     /// Sends `READY=1` and the first `STATUS=` once ready (true then); only this sampler calls it.
-    fn maybe_ready(&self, pool: &Pool, total_rate: f64, workers: Option<&[WorkerInfo]>) -> bool {
+    fn maybe_ready(&self, pool: &Pool, glance: &Glance<'_>) -> bool {
         let devices_ready = pool.all_settled() && (pool.any_alive() || pool.snapshot().is_empty());
         if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !devices_ready {
             return false;
@@ -178,27 +186,17 @@ impl Observer {
         if let Err(err) = self.notifier.ready() {
             warn!("{err}");
         }
-        self.status_line(total_rate, workers);
+        self.status_line(glance);
         // Set last: the loop's heartbeat sends WATCHDOG=1 only after READY=1 and STATUS=.
         self.ready_sent.store(true, Ordering::Relaxed);
         true
     }
 
-    fn status_line(&self, total_rate: f64, workers: Option<&[WorkerInfo]>) {
+    fn status_line(&self, glance: &Glance<'_>) {
         if !self.notifier.enabled() {
             return;
         }
-        let block = self.block.load(Ordering::Relaxed);
-        let difficulty = self.difficulty.load(Ordering::Relaxed);
-        let expected = match expected_seconds(difficulty, total_rate) {
-            s if s > 0.0 => format_duration(s),
-            _ => "-".into(),
-        };
-        let mut line = format!("block {block} | difficulty {difficulty} | {}/s | expected {expected}", format_rate(total_rate));
-        if let Some(workers) = workers {
-            line = format!("{line} | {}", fleet_status::status_line(workers));
-        }
-        if let Err(err) = self.notifier.status(&line) {
+        if let Err(err) = self.notifier.status(&glance.text()) {
             debug!("{err}");
         }
     }

@@ -1,10 +1,10 @@
 //! What the user sees: one JSON event per line on stdout (`--json`, with a `hashrate` event every
 //! few seconds), or log lines, plus a live status line on a terminal (network, subnet, scheme,
-//! difficulty, block, hashrates, expected time to a seal, elapsed).
+//! then the [`Glance`] systemd's `STATUS=` shows too, then the time elapsed).
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 use tracing::info;
@@ -12,9 +12,10 @@ use tracing::info;
 use super::HotkeyResult;
 use crate::pow::{ByteOrder, Scheme};
 use crate::fleet::status as fleet_status;
-use crate::fleet::{Coordinator, WorkerInfo};
+use crate::fleet::WorkerInfo;
 use crate::solver::hashrate::format_rate;
-use crate::solver::pool::Pool;
+use crate::solver::pool::DeviceSnapshot;
+use crate::solver::search_loop::progress;
 
 /// Something the daemon did, in the order it happened.
 #[derive(Clone, Debug, Serialize)]
@@ -32,7 +33,7 @@ pub enum Event {
     Outcome { block: u64, extrinsic: String, outcome: String },
     AlreadyRegistered { hotkey: String, ss58: String, uid: u16 },
     Registered(HotkeyResult),
-    /// `--json`, every [`HASHRATE_INTERVAL`]: positions searched since the devices started
+    /// `--json`, every [`HASHRATE_EVERY_SAMPLES`] samples (5 s): positions searched since the devices started
     /// (monotonic: rates over any span are differences) and each device's 10-second rate.
     Hashrate { elapsed_s: f64, hashes: u64, seals_per_second: f64, devices: Vec<DeviceRate> },
 }
@@ -46,41 +47,75 @@ pub struct DeviceRate {
     pub seals_per_second: f64,
 }
 
-/// How often `--json` reports the devices' hashrate.
-pub const HASHRATE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often `--json` reports the devices' hashrate, in samples of the daemon's figures (one a
+/// second: [`Reporter::sample`]).
+pub const HASHRATE_EVERY_SAMPLES: u64 = 5;
 
-/// Where events go. Cheap to clone; the status line shares it.
+/// One sample of the daemon's figures, as both status lines show it (the terminal's and
+/// systemd's `STATUS=`): `block 4521 | difficulty 10000000 | 13.1 M/s | expected 1 s`, with the
+/// devices' rates where more than one searches and a coordinator's fleet.
+pub struct Glance<'a> {
+    /// The best block followed.
+    pub block: Option<u64>,
+    /// The difficulty of the job being searched.
+    pub difficulty: Option<u64>,
+    pub devices: &'a [DeviceSnapshot],
+    /// A coordinator's remote workers.
+    pub workers: Option<&'a [WorkerInfo]>,
+}
+
+impl Glance<'_> {
+    /// Local devices and remote workers, over the last 10 s.
+    pub fn total_rate(&self) -> f64 {
+        let fleet: f64 = self.workers.iter().flat_map(|w| w.iter()).map(WorkerInfo::hashes_per_second).sum();
+        self.devices.iter().map(|d| d.rate_10s).sum::<f64>() + fleet
+    }
+
+    pub fn text(&self) -> String {
+        let dash = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
+        let mut line = format!("block {} | difficulty {} | {}", dash(self.block), dash(self.difficulty), progress(self.devices).1);
+        if let Some(workers) = self.workers {
+            line = format!("{line} | {}", fleet_status::status_line(workers));
+        }
+        let expected = match self.difficulty.map(|d| super::observe::expected_seconds(d, self.total_rate())) {
+            Some(s) if s > 0.0 => format_duration(s),
+            _ => "-".into(),
+        };
+        format!("{line} | expected {expected}")
+    }
+}
+
+/// Where events go. Cheap to clone.
 #[derive(Clone)]
 pub struct Reporter {
     json: bool,
+    /// `finney subnet 1`: what the terminal's status line starts with.
+    title: Arc<str>,
+    /// Whether a status line is drawn (not `--json`, stderr a terminal).
+    terminal: bool,
+    started: Instant,
     live: Arc<Mutex<Live>>,
 }
 
-/// The figures of the live status line.
+/// What the terminal's status line keeps between samples.
 #[derive(Default)]
 struct Live {
     scheme: Option<Scheme>,
-    block: Option<u64>,
-    difficulty: Option<u64>,
     /// Whether a status line is on screen (it is erased before anything else is printed).
     shown: bool,
 }
 
 impl Reporter {
-    pub fn new(json: bool) -> Self {
-        Reporter { json, live: Arc::new(Mutex::new(Live::default())) }
+    pub fn new(json: bool, title: &str) -> Self {
+        let terminal = !json && std::io::stderr().is_terminal();
+        Reporter { json, title: title.into(), terminal, started: Instant::now(), live: Arc::new(Mutex::new(Live::default())) }
     }
 
     pub fn emit(&self, event: Event) {
         {
             let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            match &event {
-                Event::Connected { scheme, .. } => live.scheme = Some(*scheme),
-                Event::Job { block, difficulty, .. } => {
-                    live.block = Some(*block);
-                    live.difficulty = Some(*difficulty);
-                }
-                _ => {}
+            if let Event::Connected { scheme, .. } = &event {
+                live.scheme = Some(*scheme);
             }
             if live.shown {
                 let _ = write!(std::io::stderr(), "\r\x1b[2K");
@@ -120,70 +155,29 @@ impl Reporter {
         }
     }
 
-    /// On a terminal (and not `--json`), redraws one status line every second until the pool
-    /// stops. With `--json`, emits a `hashrate` event every [`HASHRATE_INTERVAL`] instead.
+    /// A sample of the daemon's figures, the `turn`-th (one a second). On a terminal it redraws
+    /// the status line; with `--json` every [`HASHRATE_EVERY_SAMPLES`]th is a `hashrate` event.
     /// Elsewhere it does nothing: log lines say the same at each event.
-    pub fn spawn_status_line(&self, pool: Arc<Pool>, network: String, netuid: u16, fleet: Option<Arc<Coordinator>>) {
-        if self.json {
-            self.spawn_hashrate_events(pool);
+    pub fn sample(&self, glance: &Glance<'_>, turn: u64) {
+        if self.json && turn.is_multiple_of(HASHRATE_EVERY_SAMPLES) {
+            let devices: Vec<DeviceRate> =
+                glance.devices.iter().map(|d| DeviceRate { tag: d.tag.clone(), hashes: d.hashes, seals_per_second: d.rate_10s }).collect();
+            self.emit(Event::Hashrate {
+                elapsed_s: self.started.elapsed().as_secs_f64(),
+                hashes: devices.iter().map(|d| d.hashes).sum(),
+                seals_per_second: devices.iter().map(|d| d.seals_per_second).sum(),
+                devices,
+            });
+        }
+        if !self.terminal {
             return;
         }
-        if !std::io::stderr().is_terminal() {
-            return;
-        }
-        let live = self.live.clone();
-        let started = Instant::now();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let devices = pool.snapshot();
-                let workers = fleet.as_ref().map(|c| c.workers());
-                let fleet_rate: f64 = workers.iter().flatten().map(WorkerInfo::hashes_per_second).sum();
-                let total: f64 = devices.iter().map(|d| d.rate_10s).sum::<f64>() + fleet_rate;
-                let mut each: Vec<String> = devices.iter().filter(|d| d.rate_10s > 0.0).map(|d| format!("{} {}", d.tag, format_rate(d.rate_10s))).collect();
-                if let Some(workers) = &workers {
-                    each.push(fleet_status::status_line(workers));
-                }
-                let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
-                let expected = match (live.difficulty, total > 0.0) {
-                    (Some(d), true) => format_duration(d as f64 / total),
-                    _ => "-".into(),
-                };
-                let line = format!(
-                    "{network} subnet {netuid} {} | block {} | difficulty {} | {}/s ({}) | expected {} | {}",
-                    live.scheme.map_or("-", |s| s.name()),
-                    live.block.map_or("-".into(), |b| b.to_string()),
-                    live.difficulty.map_or("-".into(), |d| d.to_string()),
-                    format_rate(total),
-                    each.join(", "),
-                    expected,
-                    format_duration(started.elapsed().as_secs_f64()),
-                );
-                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
-                let _ = std::io::stderr().flush();
-                live.shown = true;
-            }
-        });
-    }
-
-    fn spawn_hashrate_events(&self, pool: Arc<Pool>) {
-        let reporter = self.clone();
-        let started = Instant::now();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HASHRATE_INTERVAL, HASHRATE_INTERVAL);
-            loop {
-                tick.tick().await;
-                let devices: Vec<DeviceRate> =
-                    pool.snapshot().into_iter().map(|d| DeviceRate { tag: d.tag, hashes: d.hashes, seals_per_second: d.rate_10s }).collect();
-                reporter.emit(Event::Hashrate {
-                    elapsed_s: started.elapsed().as_secs_f64(),
-                    hashes: devices.iter().map(|d| d.hashes).sum(),
-                    seals_per_second: devices.iter().map(|d| d.seals_per_second).sum(),
-                    devices,
-                });
-            }
-        });
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let scheme = live.scheme.map_or("-", |s| s.name());
+        let line = format!("{} {scheme} | {} | {}", self.title, glance.text(), format_duration(self.started.elapsed().as_secs_f64()));
+        let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+        let _ = std::io::stderr().flush();
+        live.shown = true;
     }
 }
 
@@ -207,6 +201,34 @@ pub fn format_duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn device(tag: &str, backend: crate::solver::Backend, rate_10s: f64) -> DeviceSnapshot {
+        DeviceSnapshot {
+            tag: tag.into(),
+            name: tag.into(),
+            backend,
+            state: crate::solver::pool::DeviceState::Running,
+            idle: false,
+            hashes: 0,
+            rate_10s,
+            rate_60s: rate_10s,
+            rate_15m: rate_10s,
+            compute_errors: 0,
+            solutions: 0,
+            stale: 0,
+        }
+    }
+
+    #[test]
+    fn the_glance_shows_block_difficulty_rates_and_the_expected_time() {
+        use crate::solver::Backend;
+        let devices = [device("cpu:0", Backend::Cpu, 1e6), device("cpu:1", Backend::Cpu, 1e6), device("cuda:0", Backend::Cuda, 8e6)];
+        let glance = Glance { block: Some(4521), difficulty: Some(600_000_000), devices: &devices, workers: None };
+        assert_eq!(glance.total_rate(), 10e6);
+        assert_eq!(glance.text(), "block 4521 | difficulty 600000000 | 10.00 M/s: cpu 2.00 M/s, cuda:0 8.00 M/s | expected 1 min 0 s");
+        let unknown = Glance { block: None, difficulty: None, devices: &[], workers: None };
+        assert_eq!(unknown.text(), "block - | difficulty - | 0/s | expected -");
+    }
 
     #[test]
     fn figures_read_as_a_person_expects() {

@@ -51,6 +51,8 @@ impl RateWindows {
 /// A rate for people: `2.63 G`, `14.42 M`, `500` (append the unit, e.g. `/s`).
 pub fn format_rate(rate: f64) -> String {
     match rate {
+        // Also -0.0, the sum of no rates (`Iterator::sum` of f64 starts there).
+        r if r <= 0.0 => "0".into(),
         r if r >= 1e9 => format!("{:.2} G", r / 1e9),
         r if r >= 1e6 => format!("{:.2} M", r / 1e6),
         r if r >= 1e3 => format!("{:.2} k", r / 1e3),

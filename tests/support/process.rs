@@ -1,6 +1,8 @@
 //! A `regsolver` process a test started: its stdout and stderr collected as they arrive, bounded
-//! waits for what it prints, signals, and its exit; plus plain HTTP GETs of its metrics endpoint.
-//! Dropping it kills the process (only it: `kill_on_drop`).
+//! waits for what it prints (or its next JSON event), signals, and its exit, with the checks every
+//! run gets (no panic, the test wallet's password never printed); plus plain HTTP GETs of its
+//! metrics endpoint. Dropping it kills the process (only it: `kill_on_drop`). Include it with
+//! `#[path = "support/process.rs"] mod process;` beside `mod test_wallet;`.
 #![allow(dead_code)]
 
 use std::process::Stdio;
@@ -10,6 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
+
+use crate::test_wallet::PASSWORD;
 
 /// How long any one wait on a process may take before the test fails (never hangs).
 pub const LIMIT: Duration = Duration::from_secs(180);
@@ -39,6 +43,8 @@ pub struct Running {
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
+    /// How much of stdout [`Running::next_event`] has read.
+    read_to: usize,
 }
 
 /// How a process ended and everything it printed.
@@ -55,6 +61,11 @@ impl std::fmt::Display for Finished {
 }
 
 impl Finished {
+    /// Whether stdout or stderr says `text`.
+    pub fn says(&self, text: &str) -> bool {
+        self.stdout.contains(text) || self.stderr.contains(text)
+    }
+
     /// The JSON events on stdout with `"event": kind`.
     pub fn events(&self, kind: &str) -> Vec<serde_json::Value> {
         events(&self.stdout, kind)
@@ -95,7 +106,7 @@ impl Running {
         if let Some(err) = child.stderr.take() {
             readers.push(collect(err, stderr.clone()));
         }
-        Running { child, stdout, stderr, readers }
+        Running { child, stdout, stderr, readers, read_to: 0 }
     }
 
     pub fn stdout(&self) -> String {
@@ -113,7 +124,7 @@ impl Running {
 
     /// Waits (bounded) until `seen(stdout, stderr)`; fails the test, showing the output, if the
     /// process exits first or the limit passes.
-    pub async fn wait_for(&mut self, what: &str, seen: impl Fn(&str, &str) -> bool) {
+    pub async fn wait_for(&mut self, what: &str, mut seen: impl FnMut(&str, &str) -> bool) {
         let started = tokio::time::Instant::now();
         loop {
             if seen(&self.stdout(), &self.stderr()) {
@@ -139,6 +150,30 @@ impl Running {
         }
     }
 
+    /// The next JSON event with `"event": kind` after the last one this returned (bounded); fails
+    /// the test, showing the output, if the process exits first or the limit passes.
+    pub async fn next_event(&mut self, kind: &str) -> serde_json::Value {
+        let mut found = None;
+        let read_to = self.read_to;
+        self.wait_for(&format!("a '{kind}' event"), |out, _| {
+            let mut at = read_to;
+            for line in out.get(read_to..).unwrap_or_default().split_inclusive('\n').take_while(|l| l.ends_with('\n')) {
+                at += line.len();
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(line) {
+                    if event["event"] == kind {
+                        found = Some((event, at));
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+        .await;
+        let (event, at) = found.expect("wait_for returned on a found event");
+        self.read_to = at;
+        event
+    }
+
     /// Sends `signal` (libc::SIGTERM, SIGHUP...) to this process only.
     pub fn signal(&self, signal: i32) {
         let pid = self.child.id().expect("the process is running") as i32;
@@ -158,7 +193,14 @@ impl Running {
         }
         let finished = Finished { code: status.code().unwrap_or(-1), stdout: self.stdout(), stderr: self.stderr() };
         assert!(!finished.stderr.contains("panicked") && !finished.stderr.contains("overflowed"), "regsolver panicked:\n{finished}");
+        assert!(!finished.says(PASSWORD), "the password was printed");
         finished
+    }
+
+    /// Kills it (this test started it) and returns what it printed.
+    pub async fn kill(mut self) -> Finished {
+        let _ = self.child.start_kill();
+        self.finish().await
     }
 }
 
