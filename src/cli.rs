@@ -63,7 +63,8 @@ impl std::str::FromStr for SimdArg {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Read-only: what the chain offers on a subnet, each hotkey's state, the burn price, and the
-    /// expected time to a seal on this machine's devices.
+    /// expected time to a seal on this machine's devices; with --fleet, a coordinator's workers
+    /// (--fleet alone: only those).
     Status(StatusArgs),
     /// Mint test TAO with the `faucet` proof of work (local networks built with pow-faucet only).
     Faucet(FaucetArgs),
@@ -318,7 +319,8 @@ pub struct DaemonArgs {
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
-    /// The subnet to report on (here or in the configuration).
+    /// The subnet to report on (here or in the configuration); required unless --fleet asks
+    /// only for a coordinator's workers.
     #[arg(long, alias = "netuid")]
     pub subnet: Option<u16>,
     #[command(flatten)]
@@ -400,7 +402,8 @@ pub struct WorkerArgs {
     pub devices: DeviceArgs,
 }
 
-/// `regsolver status --fleet URL`: the coordinator's connected workers too.
+/// `regsolver status --fleet URL`: the coordinator's connected workers (with `--subnet`, after the
+/// chain's report; without, alone).
 #[derive(Args, Debug, Clone, Default)]
 pub struct FleetStatusArgs {
     /// A coordinator to ask for its connected workers (ws:// or wss://).

@@ -93,8 +93,9 @@ async fn an_unreachable_endpoint_is_retried_with_healthz_503_then_exits_5() {
 async fn a_chain_restarted_from_another_genesis_is_detected_and_registered_on_afresh() {
     // The daemon first follows the chain behind a proxy that reports another genesis (the "old"
     // chain); the node then dies and comes back from genesis, and the proxy reports its real
-    // genesis. The hotkey signs `pow_register` over the genesis hash (CheckGenesis), so the
-    // registration is only valid if the daemon re-read it with everything else.
+    // genesis. The hotkey signs its registration over the genesis hash (CheckGenesis), so it is
+    // only valid if the daemon re-read the genesis with everything else. The proxy turns the
+    // daemon away until the new chain is prepared, so it never reads a half-made one.
     let mut node = chain().await;
     let dir = temp();
     wallet(dir.path(), 1);
@@ -102,18 +103,21 @@ async fn a_chain_restarted_from_another_genesis_is_detected_and_registered_on_af
     let old_genesis = hex0x(&[0x11; 32]);
     let overrides = proxy::Overrides { genesis: Arc::new(Mutex::new(Some(old_genesis.clone()))), ..Default::default() };
     let proxy = proxy::Proxy::start(&node.url(), overrides.clone()).await;
-    let mut d = Running::start(daemon(&proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1"]));
+    let args = ["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1", "--max-backoff", "2"];
+    let mut d = Running::start(daemon(&proxy.url, dir.path(), &args));
     d.wait_for("a job on the old chain", |out, _| !events(out, "job").is_empty()).await;
-    assert!(d.stderr().contains(&old_genesis), "connected to the old genesis\n{}", d.stderr());
+    d.wait_for("the connection to the old genesis logged", |_, err| err.contains(&old_genesis)).await;
 
-    *overrides.genesis.lock().unwrap() = None;
+    overrides.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
     node.kill();
     tokio::time::sleep(Duration::from_secs(2)).await;
     node.restart().await.expect("restart chopsticks on the same port");
+    let best = node.best_number().await.unwrap();
     node.prepare_pow_subnet(1, EASY, &[hotkey_public(0)]).await.unwrap();
     let real_genesis = node.block_hash(0).await.unwrap().expect("the genesis hash");
     assert_ne!(real_genesis, old_genesis);
-    let best = node.best_number().await.unwrap();
+    *overrides.genesis.lock().unwrap() = None;
+    overrides.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
     let run = d.finish().await;
     assert_eq!(run.code, 0, "{run}");
     let warning = run.stderr.lines().find(|l| l.contains("has a new genesis")).unwrap_or_else(|| panic!("no new-genesis warning\n{run}"));

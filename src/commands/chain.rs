@@ -371,8 +371,9 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
             }
         };
         daemon.abort();
-        observer.stopping();
+        // The sampler first: nothing follows STOPPING=1.
         sampler.abort();
+        observer.stopping();
         match stop_devices(&pool, outcome)? {
             None => Ok(()),
             Some(Ok(results)) => finish(&results, json),

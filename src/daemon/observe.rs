@@ -66,8 +66,9 @@ impl Observer {
 
     /// A new best block on a live connection.
     pub fn block(&self, number: u64) {
-        self.following.store(true, Ordering::Relaxed);
+        // The block first: a sampler that sees `following` (Acquire) sees it too.
         self.block.store(number, Ordering::Relaxed);
+        self.following.store(true, Ordering::Release);
         if let Some(t) = &self.telemetry {
             t.on_block(number);
         }
@@ -161,6 +162,8 @@ impl Observer {
                 if let (Some(t), Some(workers)) = (&me.telemetry, &workers) {
                     t.on_workers(&fleet_status::figures(workers));
                 }
+                // Read before the figures, so a READY=1 sent on it has the block in its STATUS=.
+                let following = me.following.load(Ordering::Acquire);
                 let known = |v: u64| (v > 0).then_some(v);
                 let glance = Glance {
                     block: known(me.block.load(Ordering::Relaxed)),
@@ -168,18 +171,19 @@ impl Observer {
                     devices: &devices,
                     workers: workers.as_deref(),
                 };
-                reporter.sample(&glance, turns);
-                if !me.maybe_ready(&pool, &glance) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
+                reporter.sample(&glance, turns - 1);
+                if !me.maybe_ready(&pool, &glance, following) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
                     me.status_line(&glance);
                 }
             }
         })
     }
 
-    /// Sends `READY=1` and the first `STATUS=` once ready (true then); only this sampler calls it.
-    fn maybe_ready(&self, pool: &Pool, glance: &Glance<'_>) -> bool {
+    /// Sends `READY=1` and the first `STATUS=` once ready (true then): `following` a best block
+    /// when `glance` was sampled, every device settled. Only the sampler calls it.
+    fn maybe_ready(&self, pool: &Pool, glance: &Glance<'_>, following: bool) -> bool {
         let devices_ready = pool.all_settled() && (pool.any_alive() || pool.snapshot().is_empty());
-        if self.ready_sent.load(Ordering::Relaxed) || !self.following.load(Ordering::Relaxed) || !devices_ready {
+        if self.ready_sent.load(Ordering::Relaxed) || !following || !devices_ready {
             return false;
         }
         info!("ready: the chain is followed and the devices passed their self-tests");

@@ -33,7 +33,7 @@ pub enum Event {
     Outcome { block: u64, extrinsic: String, outcome: String },
     AlreadyRegistered { hotkey: String, ss58: String, uid: u16 },
     Registered(HotkeyResult),
-    /// `--json`, every [`HASHRATE_EVERY_SAMPLES`] samples (5 s): positions searched since the devices started
+    /// `--json`, every [`HASHRATE_EVERY_S`] seconds: positions searched since the devices started
     /// (monotonic: rates over any span are differences) and each device's 10-second rate.
     Hashrate { elapsed_s: f64, hashes: u64, seals_per_second: f64, devices: Vec<DeviceRate> },
 }
@@ -47,13 +47,15 @@ pub struct DeviceRate {
     pub seals_per_second: f64,
 }
 
-/// How often `--json` reports the devices' hashrate, in samples of the daemon's figures (one a
-/// second: [`Reporter::sample`]).
-pub const HASHRATE_EVERY_SAMPLES: u64 = 5;
+/// How often `--json` reports the devices' hashrate, in seconds (samples of the daemon's figures
+/// are one a second: [`Reporter::sample`]).
+pub const HASHRATE_EVERY_S: u64 = 5;
 
 /// One sample of the daemon's figures, as both status lines show it (the terminal's and
-/// systemd's `STATUS=`): `block 4521 | difficulty 10000000 | 13.1 M/s | expected 1 s`, with the
-/// devices' rates where more than one searches and a coordinator's fleet.
+/// systemd's `STATUS=`): `block 4521 | difficulty 10000000 | 13.10 M/s | expected 1 s`. The rate
+/// is split by device where more than one kind searches (CPU threads summed under `cpu`:
+/// `10.00 M/s: cpu 2.00 M/s, cuda:0 8.00 M/s`); a coordinator's line gives the total, then the
+/// local devices' part and its fleet's.
 pub struct Glance<'a> {
     /// The best block followed.
     pub block: Option<u64>,
@@ -73,10 +75,13 @@ impl Glance<'_> {
 
     pub fn text(&self) -> String {
         let dash = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
-        let mut line = format!("block {} | difficulty {} | {}", dash(self.block), dash(self.difficulty), progress(self.devices).1);
-        if let Some(workers) = self.workers {
-            line = format!("{line} | {}", fleet_status::status_line(workers));
-        }
+        let local = progress(self.devices).1;
+        let rates = match self.workers {
+            None => local,
+            Some(workers) if self.devices.is_empty() => format!("{}/s | {}", format_rate(self.total_rate()), fleet_status::status_line(workers)),
+            Some(workers) => format!("{}/s | local {local} | {}", format_rate(self.total_rate()), fleet_status::status_line(workers)),
+        };
+        let line = format!("block {} | difficulty {} | {rates}", dash(self.block), dash(self.difficulty));
         let expected = match self.difficulty.map(|d| super::observe::expected_seconds(d, self.total_rate())) {
             Some(s) if s > 0.0 => format_duration(s),
             _ => "-".into(),
@@ -155,11 +160,12 @@ impl Reporter {
         }
     }
 
-    /// A sample of the daemon's figures, the `turn`-th (one a second). On a terminal it redraws
-    /// the status line; with `--json` every [`HASHRATE_EVERY_SAMPLES`]th is a `hashrate` event.
-    /// Elsewhere it does nothing: log lines say the same at each event.
-    pub fn sample(&self, glance: &Glance<'_>, turn: u64) {
-        if self.json && turn.is_multiple_of(HASHRATE_EVERY_SAMPLES) {
+    /// The sample of the daemon's figures taken `second` seconds after the first (one a second).
+    /// On a terminal it redraws the status line; with `--json` every [`HASHRATE_EVERY_S`] seconds
+    /// (not at 0) is a `hashrate` event. Elsewhere it does nothing: log lines say the same at each
+    /// event.
+    pub fn sample(&self, glance: &Glance<'_>, second: u64) {
+        if self.json && second > 0 && second.is_multiple_of(HASHRATE_EVERY_S) {
             let devices: Vec<DeviceRate> =
                 glance.devices.iter().map(|d| DeviceRate { tag: d.tag.clone(), hashes: d.hashes, seals_per_second: d.rate_10s }).collect();
             self.emit(Event::Hashrate {
@@ -228,6 +234,27 @@ mod tests {
         assert_eq!(glance.text(), "block 4521 | difficulty 600000000 | 10.00 M/s: cpu 2.00 M/s, cuda:0 8.00 M/s | expected 1 min 0 s");
         let unknown = Glance { block: None, difficulty: None, devices: &[], workers: None };
         assert_eq!(unknown.text(), "block - | difficulty - | 0/s | expected -");
+    }
+
+    #[test]
+    fn a_coordinators_glance_counts_its_fleet_in_the_total_and_the_expected_time() {
+        use crate::fleet::DeviceRate;
+        let worker = WorkerInfo {
+            name: "rig-a".into(),
+            address: "127.0.0.1:5000".parse().unwrap(),
+            devices: vec!["cuda:0".into()],
+            hashrate: vec![DeviceRate { device: "cuda:0".into(), hashes_per_second: 9e6 }],
+            last_seen: Instant::now(),
+            compute_errors: 0,
+            candidates_forwarded: 0,
+            slice_index: 1,
+        };
+        let workers = [worker];
+        let devices = [device("cpu:0", crate::solver::Backend::Cpu, 1e6)];
+        let both = Glance { block: Some(7), difficulty: Some(100_000_000), devices: &devices, workers: Some(&workers) };
+        assert_eq!(both.text(), "block 7 | difficulty 100000000 | 10.00 M/s | local 1.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 10 s");
+        let fleet_only = Glance { devices: &[], ..both };
+        assert_eq!(fleet_only.text(), "block 7 | difficulty 100000000 | 9.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 11 s");
     }
 
     #[test]

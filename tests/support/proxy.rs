@@ -3,13 +3,14 @@
 //! report another spec version (a burn-only era), and answer submissions with the pool
 //! rejection a real node sends (`1010 Invalid Transaction`, data `Custom error: N`), hold
 //! the new-head subscription on one old block while the chain moves on (a lagging
-//! subscription), and report another genesis hash (chopsticks reports the same one for every
-//! chain it starts, so a chain restarted from another genesis needs the proxy). Everything
+//! subscription), report another genesis hash (chopsticks reports the same one for every
+//! chain it starts, so a chain restarted from another genesis needs the proxy), and turn clients
+//! away as a node that is down would. Everything
 //! else (storage, blocks, subscriptions) is the real chain's, forwarded frame by frame. It
 //! counts every submission it sees, so a test proves that nothing was sent.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::{SinkExt, StreamExt};
@@ -36,6 +37,9 @@ pub struct Overrides {
     /// chain's. Shared by every clone, so a test can change it while the proxy runs: connections
     /// opened afterwards see the new one; `None` reports the chain's own.
     pub genesis: Arc<Mutex<Option<String>>>,
+    /// While set, every new connection is closed at once (a node that is down). Shared like
+    /// `genesis`.
+    pub refuse: Arc<AtomicBool>,
 }
 
 pub struct Proxy {
@@ -53,6 +57,9 @@ impl Proxy {
         let (upstream, counter) = (upstream.to_string(), submissions.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                if overrides.refuse.load(Ordering::SeqCst) {
+                    continue;
+                }
                 let (upstream, overrides, counter) = (upstream.clone(), overrides.clone(), counter.clone());
                 tokio::spawn(async move {
                     let _ = relay(stream, &upstream, &overrides, &counter).await;
