@@ -16,143 +16,40 @@ mod process;
 mod test_wallet;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
 use daemon_run::{target_args, EASY, NEVER as HARD};
-use process::free_port;
+use process::{events, free_port, Running, LIMIT, STOP_LIMIT};
 use futures::{SinkExt, StreamExt};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::ws_client::WsClientBuilder;
 use regsolver::fleet::protocol::{codes, FleetApiClient};
 use regsolver::fleet::PROTOCOL_VERSION;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use test_wallet::{hotkey_public, wallet, PASSWORD};
+use test_wallet::{hotkey_public, wallet};
 
 const TOKEN: &str = "fleet-test-token-7f3a";
 /// The longest any one wait in these tests takes before the test fails (never hangs).
-const BOUND: Duration = Duration::from_secs(180);
-/// How long a worker may take to stop after SIGINT before the test fails.
-const STOP_BOUND: Duration = Duration::from_secs(20);
+const BOUND: Duration = LIMIT;
 
 async fn chain() -> Chopsticks {
     daemon_run::chain(Spec::S293, BlockMode::Instant).await
 }
 
-/// A `regsolver` process this test started, its output collected line by line.
-struct Proc {
-    label: String,
-    child: tokio::process::Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
+/// A `regsolver` process of this test by its role (`coordinator`, `worker rig-a`), which must
+/// never print the fleet token either.
+fn spawn(label: &str, args: &[String]) -> Running {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Running::start(process::regsolver(&args)).labelled(label).keeping(TOKEN)
 }
 
-fn collect(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            into.lock().unwrap().push(line);
-        }
-    });
-}
-
-impl Proc {
-    fn spawn(label: &str, args: &[String]) -> Proc {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_regsolver"))
-            .args(args)
-            .env("REGSOLVER_LOG", "info")
-            // The tests run as root in CI containers (tests/cli.rs checks the refusal).
-            .env("REGSOLVER_ALLOW_ROOT", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start regsolver");
-        let (stdout, stderr) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
-        collect(child.stdout.take().expect("stdout"), stdout.clone());
-        collect(child.stderr.take().expect("stderr"), stderr.clone());
-        Proc { label: label.into(), child, stdout, stderr }
-    }
-
-    fn stdout(&self) -> Vec<String> {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn dump(&self) -> String {
-        format!("--- {} stdout ---\n{}\n--- {} stderr ---\n{}", self.label, self.stdout().join("\n"), self.label, self.stderr().join("\n"))
-    }
-
-    /// The JSON events on stdout with `"event": kind`.
-    fn events(&self, kind: &str) -> Vec<serde_json::Value> {
-        self.stdout().iter().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|e| e["event"] == kind).collect()
-    }
-
-    /// How many stderr lines contain `text`.
-    fn logged(&self, text: &str) -> usize {
-        self.stderr().iter().filter(|l| l.contains(text)).count()
-    }
-
-    /// Waits (bounded) until `done(self)`; fails the test with the output otherwise, or if the
-    /// process exits first.
-    async fn until(&mut self, what: &str, done: impl Fn(&Proc) -> bool) {
-        let deadline = Instant::now() + BOUND;
-        while !done(self) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                panic!("{} exited ({status}) before {what}\n{}", self.label, self.dump());
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.dump());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits (bounded) for the exit code; the output is complete afterwards.
-    async fn exit_code(&mut self, bound: Duration) -> i32 {
-        let status = match tokio::time::timeout(bound, self.child.wait()).await {
-            Ok(status) => status.expect("exit status"),
-            Err(_) => panic!("{} did not exit in time\n{}", self.label, self.dump()),
-        };
-        // Let the readers drain the pipes.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let dump = self.dump();
-        assert!(!dump.contains("panicked"), "{} panicked\n{dump}", self.label);
-        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
-            eprintln!("{} ended by signal {signal}", self.label);
-        }
-        assert!(!dump.contains(PASSWORD) && !dump.contains(TOKEN), "{} printed a secret", self.label);
-        status.code().unwrap_or(-1)
-    }
-
-    fn signal(&self, signal: i32) {
-        let pid = self.child.id().expect("still running") as libc::pid_t;
-        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
-        unsafe { libc::kill(pid, signal) };
-    }
-
-    /// SIGINT, then the exit code (bounded).
-    async fn interrupt(&mut self) -> i32 {
-        self.signal(libc::SIGINT);
-        self.exit_code(STOP_BOUND).await
-    }
-
-    /// SIGKILL: the process dies at once, as on a crash or a power cut.
-    async fn kill(&mut self) {
-        self.signal(libc::SIGKILL);
-        let _ = tokio::time::timeout(STOP_BOUND, self.child.wait()).await;
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
+/// SIGKILL: the process dies at once, as on a crash or a power cut.
+async fn crash(process: &mut Running) {
+    process.signal(libc::SIGKILL);
+    process.exit_code(STOP_LIMIT).await;
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
@@ -167,17 +64,17 @@ fn daemon_args(node: &Chopsticks, root: &Path, hotkeys: &str) -> Vec<String> {
 }
 
 /// A coordinator: the daemon with `--serve` on `port` and no local device.
-fn coordinator(node: &Chopsticks, root: &Path, hotkeys: &str, port: u16, extra: &[&str]) -> Proc {
+fn coordinator(node: &Chopsticks, root: &Path, hotkeys: &str, port: u16, extra: &[&str]) -> Running {
     let mut args = daemon_args(node, root, hotkeys);
     args.extend(strings(&["--serve", &format!("127.0.0.1:{port}"), "--no-local-devices"]));
     args.extend(strings(extra));
-    Proc::spawn("coordinator", &args)
+    spawn("coordinator", &args)
 }
 
-fn worker(url: &str, name: &str, extra: &[String]) -> Proc {
+fn worker(url: &str, name: &str, extra: &[String]) -> Running {
     let mut args = strings(&["worker", "--connect", url, "--name", name]);
     args.extend(extra.iter().cloned());
-    Proc::spawn(&format!("worker {name}"), &args)
+    spawn(&format!("worker {name}"), &args)
 }
 
 fn token_file(dir: &Path) -> PathBuf {
@@ -244,7 +141,7 @@ async fn a_coordinator_over_tls_and_three_workers_register_three_hotkeys_each_on
     let port = free_port();
     let (cert, key, token, ca) = (cert.display().to_string(), key.display().to_string(), token.display().to_string(), ca.display().to_string());
     let mut coord = coordinator(&node, dir.path(), "h0,h1,h2", port, &["--token-file", &token, "--tls-cert", &cert, "--tls-key", &key]);
-    coord.until("the coordinator listening", |p| p.logged("fleet coordinator listening") > 0).await;
+    coord.wait_for("the coordinator listening", |_, err| err.contains("fleet coordinator listening")).await;
     let url = format!("wss://127.0.0.1:{port}");
     let common = strings(&["--token-file", &token, "--ca", &ca]);
     let with = |devices: Vec<String>| [common.clone(), devices].concat();
@@ -254,7 +151,7 @@ async fn a_coordinator_over_tls_and_three_workers_register_three_hotkeys_each_on
         worker(&url, "opencl", &with(opencl_or_cpu())),
     ];
     let code = coord.exit_code(BOUND).await;
-    let context = [coord.dump(), workers.iter().map(Proc::dump).collect::<Vec<_>>().join("\n")].join("\n");
+    let context = [coord.dump(), workers.iter().map(Running::dump).collect::<Vec<_>>().join("\n")].join("\n");
     assert_eq!(code, 0, "{context}");
     uids(&node, 3, &context).await;
     assert_eq!(coord.events("registered").len(), 3, "three registered in this run\n{context}");
@@ -284,15 +181,15 @@ async fn workers_follow_a_restarted_coordinator_and_carry_on_without_a_killed_on
     let port = free_port();
     let url = format!("ws://127.0.0.1:{port}");
     let mut first = coordinator(&node, dir.path(), "h0", port, &[]);
-    first.until("the first job", |p| !p.events("job").is_empty()).await;
+    first.wait_for("the first job", |out, _| !events(out, "job").is_empty()).await;
     let mut doomed = worker(&url, "doomed", &strings(&["--threads", "1"]));
     let mut survivor = worker(&url, "survivor", &strings(&["--threads", "1"]));
-    doomed.until("the job", |p| p.logged("running job") > 0).await;
-    survivor.until("the job", |p| p.logged("running job") > 0).await;
+    doomed.wait_for("the job", |_, err| err.contains("running job")).await;
+    survivor.wait_for("the job", |_, err| err.contains("running job")).await;
     // Mid-search: one worker dies, then the coordinator.
-    doomed.kill().await;
-    first.kill().await;
-    survivor.until("noticing the coordinator is gone", |p| p.logged("lost the coordinator") > 0).await;
+    crash(&mut doomed).await;
+    crash(&mut first).await;
+    survivor.wait_for("noticing the coordinator is gone", |_, err| err.contains("lost the coordinator")).await;
     assert!(survivor.running(), "{}", survivor.dump());
     node.prepare_pow_subnet(1, EASY, &[hotkey_public(0)]).await.expect("make it solvable");
     let mut second = coordinator(&node, dir.path(), "h0", port, &[]);
@@ -325,7 +222,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     let port = free_port();
     let url = format!("ws://127.0.0.1:{port}");
     let mut coord = coordinator(&node, dir.path(), "h0", port, &["--token-file", &token]);
-    coord.until("the first job", |p| !p.events("job").is_empty()).await;
+    coord.wait_for("the first job", |out, _| !events(out, "job").is_empty()).await;
 
     let client = |bearer: Option<&str>| {
         let mut headers = http::HeaderMap::new();
@@ -396,28 +293,28 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
         }
     };
     assert!(invalid > 0 && refusal.to_string().contains("failed verification"), "{refusal}");
-    coord.until("the liar logged with its address", |p| p.logged("disconnecting a worker past the compute-error threshold") > 0).await;
+    coord.wait_for("the liar logged with its address", |_, err| err.contains("disconnecting a worker past the compute-error threshold")).await;
 
     // An honest worker still joins, and `status --fleet` lists it.
     let mut honest = worker(&url, "honest", &strings(&["--threads", "1", "--token-file", &token]));
-    honest.until("the job", |p| p.logged("running job") > 0).await;
+    honest.wait_for("the job", |_, err| err.contains("running job")).await;
     let mut status_args = strings(&["status", "--network", "local", "--chain-endpoint", &node.url(), "--wallet.path"]);
     status_args.push(dir.path().display().to_string());
     status_args.extend(strings(&["--wallet.name", "w", "--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"]));
     status_args.extend(strings(&["--measure-seconds", "0.2", "--fleet", &url, "--fleet-token-file", &token]));
-    let mut status = Proc::spawn("status", &status_args);
+    let mut status = spawn("status", &status_args);
     assert_eq!(status.exit_code(BOUND).await, 0, "{}", status.dump());
-    let text = status.stdout().join("\n");
+    let text = status.stdout();
     assert!(text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest"), "{}", status.dump());
     status_args.push("--json".into());
-    let mut status = Proc::spawn("status --json", &status_args);
+    let mut status = spawn("status --json", &status_args);
     assert_eq!(status.exit_code(BOUND).await, 0, "{}", status.dump());
-    let report: serde_json::Value = serde_json::from_str(status.stdout().last().expect("a line")).expect("one JSON object");
+    let report: serde_json::Value = serde_json::from_str(status.stdout().lines().last().expect("a line")).expect("one JSON object");
     assert_eq!(report["fleet"][0]["name"], "honest", "{report}");
     // `--fleet` alone (no subnet): only the coordinator is asked; no wallet, chain or device.
-    let mut fleet_only = Proc::spawn("status --fleet", &strings(&["status", "--wallet.path", "/nonexistent", "--fleet", &url, "--fleet-token-file", &token]));
+    let mut fleet_only = spawn("status --fleet", &strings(&["status", "--wallet.path", "/nonexistent", "--fleet", &url, "--fleet-token-file", &token]));
     assert_eq!(fleet_only.exit_code(BOUND).await, 0, "{}", fleet_only.dump());
-    let text = fleet_only.stdout().join("\n");
+    let text = fleet_only.stdout();
     assert!(text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest") && !text.contains("subnet"), "{}", fleet_only.dump());
 
     assert!(coord.running(), "the coordinator survived every hostile client\n{}", coord.dump());
@@ -437,7 +334,7 @@ async fn two_independent_daemons_share_three_hotkeys_through_the_chain() {
     let rig = |label: &str| {
         let mut args = daemon_args(&node, dir.path(), "h0,h1,h2");
         args.extend(strings(&["--threads", "1"]));
-        Proc::spawn(label, &args)
+        spawn(label, &args)
     };
     let (mut a, mut b) = (rig("rig a"), rig("rig b"));
     let (code_a, code_b) = (a.exit_code(BOUND).await, b.exit_code(BOUND).await);
@@ -460,7 +357,7 @@ async fn the_worker_command_refuses_bad_input_and_retries_an_unreachable_coordin
     // Nothing listens on this port: the worker says so, retries with backoff, and stops on SIGINT.
     let port = free_port();
     let mut waiting = worker(&format!("ws://127.0.0.1:{port}"), "waiting", &strings(&["--threads", "1"]));
-    waiting.until("two attempts", |p| p.logged("cannot connect to coordinator") >= 2).await;
+    waiting.wait_for("two attempts", |_, err| err.matches("cannot connect to coordinator").count() >= 2).await;
     assert!(waiting.logged("retrying in") >= 2, "{}", waiting.dump());
     assert_eq!(waiting.interrupt().await, 0, "{}", waiting.dump());
 }
@@ -522,7 +419,7 @@ async fn coordinator_flags_are_checked_before_anything_starts() {
         (&["--serve", "0.0.0.0:7733"], "without a token"),
     ];
     for (extra, message) in cases {
-        let mut run = Proc::spawn("coordinator flags", &base(extra));
+        let mut run = spawn("coordinator flags", &base(extra));
         assert_eq!(run.exit_code(BOUND).await, 2, "{extra:?}\n{}", run.dump());
         assert!(run.logged(message) > 0, "expected '{message}'\n{}", run.dump());
     }

@@ -17,6 +17,8 @@ use crate::test_wallet::PASSWORD;
 
 /// How long any one wait on a process may take before the test fails (never hangs).
 pub const LIMIT: Duration = Duration::from_secs(180);
+/// How long a process may take to stop after SIGINT before the test fails.
+pub const STOP_LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(200);
 
 /// `regsolver ARGS` as the tests run it: no stdin, piped output, allowed to run as root (the
@@ -39,12 +41,16 @@ pub fn regsolver(args: &[&str]) -> Command {
 
 /// A running process and what it printed so far.
 pub struct Running {
+    /// What the process is in the test (`regsolver`, `coordinator`, `worker rig-a`), in failures.
+    label: String,
     child: Child,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
     /// How much of stdout [`Running::next_event`] has read.
     read_to: usize,
+    /// Never to be printed: checked in everything printed at the exit.
+    secrets: Vec<String>,
 }
 
 /// How a process ended and everything it printed.
@@ -106,7 +112,34 @@ impl Running {
         if let Some(err) = child.stderr.take() {
             readers.push(collect(err, stderr.clone()));
         }
-        Running { child, stdout, stderr, readers, read_to: 0 }
+        Running { label: "regsolver".into(), child, stdout, stderr, readers, read_to: 0, secrets: vec![PASSWORD.into()] }
+    }
+
+    /// Names the process in failures.
+    pub fn labelled(mut self, label: &str) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Adds a secret (besides the wallet password) that the process must never print.
+    pub fn keeping(mut self, secret: &str) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// Everything printed so far, under the process's label.
+    pub fn dump(&self) -> String {
+        format!("--- {0} stdout ---\n{1}\n--- {0} stderr ---\n{2}", self.label, self.stdout(), self.stderr())
+    }
+
+    /// The JSON events printed so far with `"event": kind`.
+    pub fn events(&self, kind: &str) -> Vec<serde_json::Value> {
+        events(&self.stdout(), kind)
+    }
+
+    /// How many times stderr says `text`.
+    pub fn logged(&self, text: &str) -> usize {
+        self.stderr().matches(text).count()
     }
 
     pub fn stdout(&self) -> String {
@@ -136,15 +169,10 @@ impl Running {
                 if seen(&self.stdout(), &self.stderr()) {
                     return;
                 }
-                panic!(
-                    "regsolver exited ({:?}) before {what}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                    self.child.try_wait(),
-                    self.stdout(),
-                    self.stderr()
-                );
+                panic!("{} exited ({:?}) before {what}\n{}", self.label, self.child.try_wait(), self.dump());
             }
             if started.elapsed() > LIMIT {
-                panic!("no {what} within {} s\n--- stdout ---\n{}\n--- stderr ---\n{}", LIMIT.as_secs(), self.stdout(), self.stderr());
+                panic!("no {what} from {} within {} s\n{}", self.label, LIMIT.as_secs(), self.dump());
             }
             tokio::time::sleep(POLL).await;
         }
@@ -182,19 +210,34 @@ impl Running {
         assert_eq!(sent, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
     }
 
-    /// Waits (bounded) for the exit; everything printed.
-    pub async fn finish(mut self) -> Finished {
-        let status = match tokio::time::timeout(LIMIT, self.child.wait()).await {
-            Ok(status) => status.expect("wait for regsolver"),
-            Err(_) => panic!("regsolver did not exit within {} s\n--- stderr ---\n{}", LIMIT.as_secs(), self.stderr()),
+    /// Waits (within `limit`) for the exit and for the last of its output, checks what every run
+    /// must satisfy (no panic, no secret printed), and returns the exit code (-1 for a signal).
+    pub async fn exit_code(&mut self, limit: Duration) -> i32 {
+        let status = match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status.expect("wait for the process"),
+            Err(_) => panic!("{} did not exit within {} s\n{}", self.label, limit.as_secs(), self.dump()),
         };
         for reader in std::mem::take(&mut self.readers) {
             let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
         }
-        let finished = Finished { code: status.code().unwrap_or(-1), stdout: self.stdout(), stderr: self.stderr() };
-        assert!(!finished.stderr.contains("panicked") && !finished.stderr.contains("overflowed"), "regsolver panicked:\n{finished}");
-        assert!(!finished.says(PASSWORD), "the password was printed");
-        finished
+        let (stdout, stderr) = (self.stdout(), self.stderr());
+        assert!(!stderr.contains("panicked") && !stderr.contains("overflowed"), "{} panicked:\n{}", self.label, self.dump());
+        for secret in &self.secrets {
+            assert!(!stdout.contains(secret.as_str()) && !stderr.contains(secret.as_str()), "{} printed a secret", self.label);
+        }
+        status.code().unwrap_or(-1)
+    }
+
+    /// SIGINT, then the exit code: a stop must come within [`STOP_LIMIT`].
+    pub async fn interrupt(&mut self) -> i32 {
+        self.signal(libc::SIGINT);
+        self.exit_code(STOP_LIMIT).await
+    }
+
+    /// Waits (bounded) for the exit; everything printed.
+    pub async fn finish(mut self) -> Finished {
+        let code = self.exit_code(LIMIT).await;
+        Finished { code, stdout: self.stdout(), stderr: self.stderr() }
     }
 
     /// Kills it (this test started it) and returns what it printed.
