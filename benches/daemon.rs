@@ -2,7 +2,9 @@
 //! chopsticks (spec 293, manual blocks):
 //! 1. hashrate: `regsolver bench --scheme legacy --threads N --seconds S --json` against the daemon
 //!    mining a difficulty no device meets (2^52) for S seconds with no new block, read from its
-//!    `hashrate` events (`hashes` is monotonic: the rate is a difference over the span);
+//!    `hashrate` events (`hashes` is monotonic: the rate is a difference over the span). The bench
+//!    runs before the daemon and again after it, and the daemon is compared with both and their
+//!    mean: on a shared machine the load drifts between one measurement and the next;
 //! 2. job switch, end to end: the daemon's `switch_ms` (new-head notification -> chain state read
 //!    -> job set) for blocks built every few seconds while it mines (chopsticks builds each
 //!    block on the same cores: the load is reported with the figure);
@@ -65,9 +67,9 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     wallet(dir.path(), 1);
 
-    // 1. The bench first, alone on the machine.
-    let bench = bench_rate(threads, seconds);
-    println!("regsolver bench --scheme legacy --threads {threads} --seconds {seconds}: {:.3} M seals/s", bench / 1e6);
+    // 1. The bench first, alone on the machine (and again at the end).
+    let bench_before = bench_rate(threads, seconds);
+    println!("regsolver bench --scheme legacy --threads {threads} --seconds {seconds}, before the daemon: {:.3} M seals/s", bench_before / 1e6);
 
     let node = chain(Spec::S293, BlockMode::Manual).await;
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.expect("prepare subnet 1");
@@ -85,11 +87,7 @@ async fn main() {
     let span_s = last["elapsed_s"].as_f64().unwrap_or(0.0) - warm["elapsed_s"].as_f64().unwrap_or(0.0);
     let hashes = last["hashes"].as_u64().unwrap_or(0).saturating_sub(warm["hashes"].as_u64().unwrap_or(0));
     let daemon_rate = hashes as f64 / span_s;
-    println!(
-        "daemon, {threads} threads, {span_s:.1} s on one job: {:.3} M seals/s = {:.1} % of the bench",
-        daemon_rate / 1e6,
-        daemon_rate / bench * 100.0
-    );
+    println!("daemon, {threads} threads, {span_s:.1} s on one job: {:.3} M seals/s", daemon_rate / 1e6);
 
     // 2. Job switches on new blocks.
     for _ in 0..blocks {
@@ -109,6 +107,15 @@ async fn main() {
         median(&mut switch_ms)
     );
     drop(node);
+    let bench_after = bench_rate(threads, seconds);
+    println!("regsolver bench --scheme legacy --threads {threads} --seconds {seconds}, after the daemon: {:.3} M seals/s", bench_after / 1e6);
+    let percent = |bench: f64| daemon_rate / bench * 100.0;
+    println!(
+        "daemon / bench: {:.1} % of the mean ({:.1} % of the bench before, {:.1} % of the one after)",
+        percent((bench_before + bench_after) / 2.0),
+        percent(bench_before),
+        percent(bench_after)
+    );
 
     // 3. The light client's memory with the finney spec loaded (no peers here).
     let mut status = std::process::Command::new(env!("CARGO_BIN_EXE_regsolver"))
