@@ -21,8 +21,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use chopsticks::{BlockMode, Spec, FUND_RAO};
-use daemon_run::{chain, command, regsolver, regsolver_in, EASY, RUN_LIMIT};
-use process::{Finished, Running};
+use daemon_run::{chain, command, regsolver, regsolver_in, EASY};
+use process::{Finished, Running, LIMIT};
 use test_wallet::{coldkey_public, hotkey_public, password_env, wallet, PASSWORD};
 use serde_json::{json, Value};
 
@@ -207,7 +207,7 @@ async fn pow_register_rejected_with(code: u8) -> (Finished, usize) {
     let daemon = Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[password]));
     // New blocks while the daemon runs (a rejection is retried on the next one), bounded.
     let blocks = async {
-        for _ in 0..RUN_LIMIT.as_secs() {
+        for _ in 0..LIMIT.as_secs() {
             tokio::time::sleep(Duration::from_secs(1)).await;
             node.new_block().await.expect("dev_newBlock");
         }

@@ -32,8 +32,6 @@ use tokio_tungstenite::tungstenite::Message;
 use test_wallet::{hotkey_public, wallet};
 
 const TOKEN: &str = "fleet-test-token-7f3a";
-/// The longest any one wait in these tests takes before the test fails (never hangs).
-const BOUND: Duration = LIMIT;
 
 async fn chain() -> Chopsticks {
     daemon_run::chain(Spec::S293, BlockMode::Instant).await
@@ -150,7 +148,7 @@ async fn a_coordinator_over_tls_and_three_workers_register_three_hotkeys_each_on
         worker(&url, "cpu-2", &with(strings(&["--threads", "2"]))),
         worker(&url, "opencl", &with(opencl_or_cpu())),
     ];
-    let code = coord.exit_code(BOUND).await;
+    let code = coord.exit_code(LIMIT).await;
     let context = [coord.dump(), workers.iter().map(Running::dump).collect::<Vec<_>>().join("\n")].join("\n");
     assert_eq!(code, 0, "{context}");
     uids(&node, 3, &context).await;
@@ -193,7 +191,7 @@ async fn workers_follow_a_restarted_coordinator_and_carry_on_without_a_killed_on
     assert!(survivor.running(), "{}", survivor.dump());
     node.prepare_pow_subnet(1, EASY, &[hotkey_public(0)]).await.expect("make it solvable");
     let mut second = coordinator(&node, dir.path(), "h0", port, &[]);
-    let code = second.exit_code(BOUND).await;
+    let code = second.exit_code(LIMIT).await;
     let context = [first.dump(), second.dump(), survivor.dump(), doomed.dump()].join("\n");
     assert_eq!(code, 0, "{context}");
     uids(&node, 1, &context).await;
@@ -240,7 +238,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     let wrong = dir.path().join("wrong.token");
     std::fs::write(&wrong, "wrong-token").unwrap();
     let mut refused = worker(&url, "wrong-token", &strings(&["--threads", "1", "--token-file", &wrong.display().to_string()]));
-    assert_ne!(refused.exit_code(BOUND).await, 0, "{}", refused.dump());
+    assert_ne!(refused.exit_code(LIMIT).await, 0, "{}", refused.dump());
     assert!(refused.logged("refused the token") > 0, "{}", refused.dump());
 
     // Another protocol version: refused, both versions named.
@@ -254,14 +252,14 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     request.headers_mut().insert(http::header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().unwrap());
     let (mut raw, _) = tokio_tungstenite::connect_async(request.clone()).await.expect("raw connect");
     raw.send(Message::text("{\"jsonrpc\": \"2.0\", \"method\": ")).await.unwrap();
-    let reply = tokio::time::timeout(BOUND, raw.next()).await.expect("a reply").expect("open").expect("a frame");
+    let reply = tokio::time::timeout(LIMIT, raw.next()).await.expect("a reply").expect("open").expect("a frame");
     let reply: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).expect("JSON");
     assert_eq!(reply["error"]["code"], -32700, "{reply}");
     let (mut raw, _) = tokio_tungstenite::connect_async(request).await.expect("raw connect");
     let huge = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"fleet_hello\",\"params\":[1,\"{}\",[]]}}", "x".repeat(1 << 20));
     let _ = raw.send(Message::text(huge)).await;
     // Refused unread: jsonrpsee answers "Request is too big" (-32007) or closes; never runs it.
-    match tokio::time::timeout(BOUND, raw.next()).await.expect("an answer to an oversized message") {
+    match tokio::time::timeout(LIMIT, raw.next()).await.expect("an answer to an oversized message") {
         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {}
         Some(Ok(frame)) => {
             let reply: serde_json::Value = serde_json::from_str(frame.to_text().unwrap_or_default()).expect("JSON");
@@ -274,7 +272,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     liar.hello(PROTOCOL_VERSION, "liar".into(), vec!["cpu".into()]).await.expect("hello");
     let mut jobs = liar.subscribe_jobs().await.expect("subscribe");
     let job = loop {
-        match tokio::time::timeout(BOUND, jobs.next()).await.expect("a job in time") {
+        match tokio::time::timeout(LIMIT, jobs.next()).await.expect("a job in time") {
             Some(Ok(Some(job))) => break job,
             Some(Ok(None)) => continue,
             other => panic!("no job: {other:?}"),
@@ -303,17 +301,17 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     status_args.extend(strings(&["--wallet.name", "w", "--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"]));
     status_args.extend(strings(&["--measure-seconds", "0.2", "--fleet", &url, "--fleet-token-file", &token]));
     let mut status = spawn("status", &status_args);
-    assert_eq!(status.exit_code(BOUND).await, 0, "{}", status.dump());
+    assert_eq!(status.exit_code(LIMIT).await, 0, "{}", status.dump());
     let text = status.stdout();
     assert!(text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest"), "{}", status.dump());
     status_args.push("--json".into());
     let mut status = spawn("status --json", &status_args);
-    assert_eq!(status.exit_code(BOUND).await, 0, "{}", status.dump());
+    assert_eq!(status.exit_code(LIMIT).await, 0, "{}", status.dump());
     let report: serde_json::Value = serde_json::from_str(status.stdout().lines().last().expect("a line")).expect("one JSON object");
     assert_eq!(report["fleet"][0]["name"], "honest", "{report}");
     // `--fleet` alone (no subnet): only the coordinator is asked; no wallet, chain or device.
     let mut fleet_only = spawn("status --fleet", &strings(&["status", "--wallet.path", "/nonexistent", "--fleet", &url, "--fleet-token-file", &token]));
-    assert_eq!(fleet_only.exit_code(BOUND).await, 0, "{}", fleet_only.dump());
+    assert_eq!(fleet_only.exit_code(LIMIT).await, 0, "{}", fleet_only.dump());
     let text = fleet_only.stdout();
     assert!(text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest") && !text.contains("subnet"), "{}", fleet_only.dump());
 
@@ -337,7 +335,7 @@ async fn two_independent_daemons_share_three_hotkeys_through_the_chain() {
         spawn(label, &args)
     };
     let (mut a, mut b) = (rig("rig a"), rig("rig b"));
-    let (code_a, code_b) = (a.exit_code(BOUND).await, b.exit_code(BOUND).await);
+    let (code_a, code_b) = (a.exit_code(LIMIT).await, b.exit_code(LIMIT).await);
     let context = [a.dump(), b.dump()].join("\n");
     assert_eq!((code_a, code_b), (0, 0), "{context}");
     uids(&node, 3, &context).await;
@@ -348,12 +346,12 @@ async fn two_independent_daemons_share_three_hotkeys_through_the_chain() {
 #[tokio::test]
 async fn the_worker_command_refuses_bad_input_and_retries_an_unreachable_coordinator() {
     let mut bad = worker("http://127.0.0.1:1", "bad", &strings(&["--threads", "1"]));
-    assert_eq!(bad.exit_code(BOUND).await, 2, "{}", bad.dump());
+    assert_eq!(bad.exit_code(LIMIT).await, 2, "{}", bad.dump());
     assert!(bad.logged("ws:// or wss://") > 0, "{}", bad.dump());
     let dir = tempfile::tempdir().expect("temp dir");
     let (ca, _, _) = certificates(dir.path());
     let mut plain_ca = worker("ws://127.0.0.1:1", "ca", &strings(&["--threads", "1", "--ca", &ca.display().to_string()]));
-    assert_eq!(plain_ca.exit_code(BOUND).await, 2, "{}", plain_ca.dump());
+    assert_eq!(plain_ca.exit_code(LIMIT).await, 2, "{}", plain_ca.dump());
     // Nothing listens on this port: the worker says so, retries with backoff, and stops on SIGINT.
     let port = free_port();
     let mut waiting = worker(&format!("ws://127.0.0.1:{port}"), "waiting", &strings(&["--threads", "1"]));
@@ -420,7 +418,7 @@ async fn coordinator_flags_are_checked_before_anything_starts() {
     ];
     for (extra, message) in cases {
         let mut run = spawn("coordinator flags", &base(extra));
-        assert_eq!(run.exit_code(BOUND).await, 2, "{extra:?}\n{}", run.dump());
+        assert_eq!(run.exit_code(LIMIT).await, 2, "{extra:?}\n{}", run.dump());
         assert!(run.logged(message) > 0, "expected '{message}'\n{}", run.dump());
     }
 }

@@ -182,7 +182,7 @@ impl Observer {
     /// Sends `READY=1` and the first `STATUS=` once ready (true then): `following` a best block
     /// when `glance` was sampled, every device settled. Only the sampler calls it.
     fn maybe_ready(&self, pool: &Pool, glance: &Glance<'_>, following: bool) -> bool {
-        let devices_ready = pool.all_settled() && (pool.any_alive() || pool.snapshot().is_empty());
+        let devices_ready = pool.all_settled() && (pool.any_alive() || glance.devices.is_empty());
         if self.ready_sent.load(Ordering::Relaxed) || !following || !devices_ready {
             return false;
         }

@@ -75,14 +75,14 @@ impl Glance<'_> {
 
     pub fn text(&self) -> String {
         let dash = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
-        let local = progress(self.devices).1;
+        let (total, local) = (self.total_rate(), progress(self.devices).1);
         let rates = match self.workers {
             None => local,
-            Some(workers) if self.devices.is_empty() => format!("{}/s | {}", format_rate(self.total_rate()), fleet_status::status_line(workers)),
-            Some(workers) => format!("{}/s | local {local} | {}", format_rate(self.total_rate()), fleet_status::status_line(workers)),
+            Some(workers) if self.devices.is_empty() => format!("{}/s | {}", format_rate(total), fleet_status::status_line(workers)),
+            Some(workers) => format!("{}/s | local {local} | {}", format_rate(total), fleet_status::status_line(workers)),
         };
         let line = format!("block {} | difficulty {} | {rates}", dash(self.block), dash(self.difficulty));
-        let expected = match self.difficulty.map(|d| super::observe::expected_seconds(d, self.total_rate())) {
+        let expected = match self.difficulty.map(|d| super::observe::expected_seconds(d, total)) {
             Some(s) if s > 0.0 => format_duration(s),
             _ => "-".into(),
         };

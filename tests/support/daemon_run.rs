@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::time::Duration;
 
 use tokio::process::Command;
 
@@ -18,8 +17,6 @@ pub const EASY: u64 = 20_000;
 /// No device finds a seal at this difficulty in a test's lifetime (chopsticks takes numbers up
 /// to 2^53; 2^52 is years of work here).
 pub const NEVER: u64 = 1 << 52;
-/// How long one wait in a test may take before it fails (never hangs).
-pub const RUN_LIMIT: Duration = process::LIMIT;
 
 /// `--network local --chain-endpoint URL --wallet.path ROOT --wallet.name w --json`: the chain and
 /// wallet every daemon test names.
