@@ -149,6 +149,15 @@ impl Challenge {
         Ok(Challenge::PowRegister { prefix })
     }
 
+    /// The challenge `scheme` commits to: `pow_register` binds the netuid, the hotkey (`key`) and
+    /// the coldkey; legacy `register` and `faucet` bind the block and `key` alone.
+    pub fn for_scheme(scheme: Scheme, netuid: u16, block_hash: &BlockHash, key: &AccountId, coldkey: &AccountId) -> Result<Self, PowError> {
+        match scheme {
+            Scheme::PowRegister => Challenge::pow_register(netuid, block_hash, key, coldkey),
+            Scheme::Legacy | Scheme::Faucet => Ok(Challenge::legacy(block_hash, key)),
+        }
+    }
+
     /// Schemes B and C: `key` is the hotkey for `register`, the coldkey for `faucet`.
     pub fn legacy(block_hash: &BlockHash, key: &AccountId) -> Self {
         let mut input = [0u8; 64];
