@@ -330,3 +330,74 @@ async fn legacy_register_on_spec_218_registers_then_fails_by_name() {
     let missing = tx::submit(&client, block_hash, &pow, &coldkey_pair, deadline).await;
     assert!(matches!(missing, Err(TxError::CallMissing { call: "pow_register", .. })), "{missing:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// burned_register on the spec-293 runtime under chopsticks
+// ---------------------------------------------------------------------------------------------
+
+/// The burn price set on the test subnet: 1.5 TAO, pinned by `MinBurn` and `MaxBurn`.
+const BURN_PRICE_RAO: u64 = 1_500_000_000;
+
+/// The free balance of `account` at the best block, as regsolver reads it.
+async fn free_rao(chain: &regsolver::chain::Chain, netuid: u16, account: &[u8; 32]) -> u128 {
+    let best = chain.best_block().await.expect("best block");
+    chain.burn_quote(&best, netuid, account).await.expect("quote").free_rao
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn burned_register_on_spec_293_registers_and_costs_the_price_plus_the_fee() {
+    burned_register_registers_and_costs_the_price_plus_the_fee(chopsticks::Spec::S293).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn burned_register_on_spec_218_registers_and_costs_the_price_plus_the_fee() {
+    burned_register_registers_and_costs_the_price_plus_the_fee(chopsticks::Spec::S218).await;
+}
+
+/// A `burned_register` built, signed by the coldkey, priced and checked by regsolver's code, then
+/// sent: the hotkey holds a UID and the coldkey's free balance dropped by the price plus the fee.
+async fn burned_register_registers_and_costs_the_price_plus_the_fee(spec: chopsticks::Spec) {
+    use regsolver::chain::{connect, Endpoint};
+    let node = chopsticks::Chopsticks::start(spec).await.unwrap_or_else(|e| panic!("{e}"));
+    let coldkey = Keypair::from_seed(&[0xb0; 32]).unwrap();
+    let hotkey = Keypair::from_seed(&[0xb1; 32]).unwrap().public();
+    let price = BURN_PRICE_RAO;
+    node.set_storage(serde_json::json!({ "SubtensorModule": {
+        "Burn": [[[1], price]],
+        "MinBurn": [[[1], price]],
+        "MaxBurn": [[[1], price]],
+        "NetworkRegistrationAllowed": [[[1], true]],
+        "MaxRegistrationsPerBlock": [[[1], 10]],
+        "TargetRegistrationsPerInterval": [[[1], 10]],
+    }}))
+    .await
+    .unwrap();
+    node.fund(&[coldkey.public()], chopsticks::FUND_RAO).await.unwrap();
+    node.new_block().await.unwrap();
+    let chain = connect(&Endpoint::Rpc(node.url()), None, Duration::from_secs(60)).await.expect("connects");
+
+    // What the loop reads before deciding: the price and the coldkey's balance at the best block.
+    let best = chain.best_block().await.expect("best block");
+    let quote = chain.burn_quote(&best, 1, &coldkey.public()).await.expect("quote");
+    assert_eq!((quote.price_rao, quote.free_rao), (price, chopsticks::FUND_RAO), "the storage set is what is read");
+    let at = chain.client().at_block(H256(best.hash)).await.expect("at block");
+    assert_eq!(BurnCall::of(at.metadata_ref()), Some(BurnCall::BurnedRegister), "the test runtimes have no register_limit");
+
+    // Built, signed by the coldkey, priced by the runtime, checked by the rule, sent.
+    let burn = BurnRegistration { netuid: 1, hotkey, coldkey: coldkey.public(), limit_rao: price };
+    let signed = tx::sign(chain.client(), best.hash, &burn, &coldkey).await.expect("signs");
+    let described = tx::describe_extrinsic(at.metadata_ref(), &signed.bytes).expect("decodes");
+    assert_eq!(described["call"], "SubtensorModule.burned_register");
+    assert_eq!(described["arguments"], serde_json::json!({ "netuid": 1, "hotkey": format!("0x{}", hex::encode(hotkey)) }));
+    assert_eq!(described["signer"]["account"], format!("0x{}", hex::encode(coldkey.public())));
+    let fee = chain.fee_rao(&best, &signed.bytes).await.expect("fee");
+    let options = regsolver::burn::BurnOptions { max_rao: price, after: None, budget_rao: None, ledger: "unused".into() };
+    let cost = regsolver::burn::check(&options, quote.price_rao, fee, quote.free_rao, 0).expect("within the cap");
+    let outcome = tx::submit_signed(chain.client(), &signed, &burn, Duration::from_secs(60)).await.expect("submitted");
+    let Outcome::Registered { uid: Some(uid), .. } = outcome else { panic!("not registered: {outcome:?}") };
+    assert_eq!(node.registered_uid(1, hotkey).await.unwrap(), Some(uid));
+
+    let after = free_rao(&chain, 1, &coldkey.public()).await;
+    eprintln!("burned_register on spec {}: price {price} RAO, fee {fee} RAO (payment_queryInfo), balance {} -> {after} RAO", spec.version(), quote.free_rao);
+    assert_eq!(quote.free_rao - after, cost, "the balance drops by the price plus the fee");
+}
