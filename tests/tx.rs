@@ -400,4 +400,26 @@ async fn burned_register_registers_and_costs_the_price_plus_the_fee(spec: chopst
     let after = free_rao(&chain, 1, &coldkey.public()).await;
     eprintln!("burned_register on spec {}: price {price} RAO, fee {fee} RAO (payment_queryInfo), balance {} -> {after} RAO", spec.version(), quote.free_rao);
     assert_eq!(quote.free_rao - after, cost, "the balance drops by the price plus the fee");
+
+    // burned_register pays no fee on these runtimes; a call that pays shows the fee read is the
+    // one the chain takes: System.remark, signed by the coldkey, costs exactly its queried fee.
+    let best = chain.best_block().await.expect("best block");
+    let at = chain.client().at_block(H256(best.hash)).await.expect("at block");
+    let nonce = at.tx().account_nonce(&AccountId32(coldkey.public())).await.expect("nonce");
+    let remark = subxt::dynamic::tx("System", "remark", vec![subxt::dynamic::Value::from_bytes(b"regsolver fee check")]);
+    let mortality = Mortality { birth_number: best.number, birth_hash: best.hash, period_blocks: 64 };
+    let params = regsolver::chain::config::transaction_params(nonce, mortality);
+    let bytes = at.tx().create_signable_offline(&remark, params).expect("signable").sign(&coldkey).expect("signs").into_encoded();
+    let remark_fee = chain.fee_rao(&best, &bytes).await.expect("fee");
+    assert!(remark_fee > 0, "System.remark pays a fee");
+    at.tx().from_bytes(bytes).submit().await.expect("submitted");
+    for _ in 0..100 {
+        if node.best_number().await.unwrap() > best.number {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let end = free_rao(&chain, 1, &coldkey.public()).await;
+    eprintln!("System.remark on spec {}: fee {remark_fee} RAO (payment_queryInfo), balance {after} -> {end} RAO", spec.version());
+    assert_eq!(after - end, remark_fee, "the queried fee is what the chain charged");
 }
