@@ -56,6 +56,9 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo::new("wait", Some("--wait"), None),
     KeyInfo::new("max_difficulty", Some("--max-difficulty"), None),
     KeyInfo::new("keep_going", Some("--keep-going"), None),
+    KeyInfo::new("burn_max", Some("--burn-max"), None),
+    KeyInfo::new("burn_after", Some("--burn-after"), None),
+    KeyInfo::new("burn_budget", Some("--burn-budget"), None),
     KeyInfo::new("dry_run", Some("--dry-run"), None),
     KeyInfo::new("allow_root", Some("--allow-root"), None),
     KeyInfo::new("serve.address", Some("--serve"), None),
@@ -111,6 +114,16 @@ pub struct Config {
     pub max_difficulty: Option<u64>,
     /// Stay up after the last hotkey registered; re-register hotkeys that are deregistered.
     pub keep_going: bool,
+    /// Register by burn when the price is at or below this many TAO (a string or an integer:
+    /// exact; unset: never burn).
+    #[serde(deserialize_with = "lenient_string_opt")]
+    pub burn_max: Option<String>,
+    /// With PoW open too, mine this long (`30m`, `2h`) for a seal before burning.
+    #[serde(deserialize_with = "lenient_string_opt")]
+    pub burn_after: Option<String>,
+    /// The most TAO burned in total (prices and fees), over all hotkeys and restarts.
+    #[serde(deserialize_with = "lenient_string_opt")]
+    pub burn_budget: Option<String>,
     /// Do everything except submit.
     pub dry_run: bool,
     /// Run even as root.
@@ -134,6 +147,9 @@ impl Default for Config {
             wait: false,
             max_difficulty: None,
             keep_going: false,
+            burn_max: None,
+            burn_after: None,
+            burn_budget: None,
             dry_run: false,
             allow_root: false,
             serve: CoordinatorConfig::default(),
@@ -337,6 +353,9 @@ pub struct FlagOverrides {
     pub wait: Option<bool>,
     pub max_difficulty: Option<u64>,
     pub keep_going: Option<bool>,
+    pub burn_max: Option<String>,
+    pub burn_after: Option<String>,
+    pub burn_budget: Option<String>,
     pub dry_run: Option<bool>,
     pub allow_root: Option<bool>,
     /// `--serve [ADDR]`.
@@ -385,6 +404,9 @@ impl FlagOverrides {
         put(&mut out, "wait", &self.wait)?;
         put(&mut out, "max_difficulty", &self.max_difficulty)?;
         put(&mut out, "keep_going", &self.keep_going)?;
+        put(&mut out, "burn_max", &self.burn_max)?;
+        put(&mut out, "burn_after", &self.burn_after)?;
+        put(&mut out, "burn_budget", &self.burn_budget)?;
         put(&mut out, "dry_run", &self.dry_run)?;
         put(&mut out, "allow_root", &self.allow_root)?;
         put(&mut out, "serve.address", &self.serve)?;
@@ -743,6 +765,11 @@ impl Config {
         }
         if self.max_difficulty == Some(0) {
             out.push(("max_difficulty", "must be at least 1".into()));
+        }
+        // The ledger's place is the command's business; only the values are checked here.
+        let burn = crate::burn::BurnOptions::parse(self.burn_max.as_deref(), self.burn_after.as_deref(), self.burn_budget.as_deref(), Some(PathBuf::new()));
+        if let Some((key, err)) = burn.err().and_then(|e| Some((e.key()?, e))) {
+            out.push((key, err.to_string()));
         }
         for (key, value) in [
             ("retry.connect_deadline_s", self.retry.connect_deadline_s),

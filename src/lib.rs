@@ -12,12 +12,15 @@
 //! - [`engine`]: one search to a solution, one benchmark, on a selection (what commands call).
 //! - [`chain`]: subxt connection (bundled light client or RPC), scheme and era detection, the
 //!   state the runtime checks, registration extrinsics and their outcomes. Knows no devices.
+//! - [`burn`]: the burn route's options, exact TAO amounts, the ledger of TAO spent, and the
+//!   rule that decides whether a burn may be sent.
 //! - [`wallet`]: bittensor keyfiles, the `$NACL` coldkey, passwords, sr25519 keypairs.
 //! - [`daemon`]: the loop (blocks -> jobs -> solutions -> submissions -> exit codes), `status`.
 //! - [`cli`]: command-line definitions; [`commands`]: the daemon, `status`, `faucet`, `solve`,
 //!   `bench`, `devices`, exit codes.
 //! - [`fleet`]: the coordinator/worker protocol that spreads one job over several machines.
 
+pub mod burn;
 pub mod chain;
 pub mod cli;
 pub mod commands;

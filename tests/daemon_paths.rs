@@ -16,6 +16,8 @@ mod process;
 mod test_wallet;
 #[path = "support/proxy.rs"]
 mod proxy;
+#[path = "support/mainnet_metadata.rs"]
+mod mainnet_metadata;
 
 use std::path::Path;
 use std::time::Duration;
@@ -28,8 +30,6 @@ use serde_json::{json, Value};
 
 /// The daemon's limit of failed submissions in a row (src/daemon/mod.rs `MAX_FAILED_SUBMISSIONS`).
 const MAX_FAILED_SUBMISSIONS: usize = 5;
-/// Spec 293's metadata with `pow_register` and mainnet's extension list (see tests/tx.rs).
-const POW_REGISTER_METADATA: &str = "tests/data/metadata/spec293-pow-register-mainnet-extensions.scale.zst";
 
 fn coldkey_file(root: &Path) -> std::path::PathBuf {
     root.join("w").join("coldkey")
@@ -182,17 +182,10 @@ fn assert_missing_subnet_status(run: &Finished) {
 // pow_register: the pool's rejections
 // ---------------------------------------------------------------------------------------------
 
-fn pow_register_metadata() -> Vec<u8> {
-    let compressed = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(POW_REGISTER_METADATA)).expect("derived metadata is committed");
-    let mut decoder = ruzstd::decoding::StreamingDecoder::new(&compressed[..]).expect("zstd frame");
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut decoder, &mut bytes).expect("zstd data");
-    bytes
-}
-
-/// Spec 293's chain (manual blocks) behind a proxy that serves metadata with `pow_register` as
-/// spec 475 and answers every submission with `Custom error: CODE`; the daemon runs with the
-/// coldkey's password (it signs `pow_register`) while the test builds a block every second.
+/// Spec 293's chain (manual blocks) behind a proxy that serves a runtime with `pow_register`
+/// (spec 461's metadata with the call added: support/mainnet_metadata.rs) as spec 475 and
+/// answers every submission with `Custom error: CODE`; the daemon runs with the coldkey's
+/// password (it signs `pow_register`) while the test builds a block every second.
 /// Returns the run and the submissions the proxy saw; nothing reaches the chain.
 async fn pow_register_rejected_with(code: u8) -> (Finished, usize) {
     let node = chain(Spec::S293, BlockMode::Manual).await;
@@ -200,7 +193,7 @@ async fn pow_register_rejected_with(code: u8) -> (Finished, usize) {
     wallet(dir.path(), 1);
     node.prepare_pow_subnet(1, EASY, &[hotkey_public(0)]).await.unwrap();
     let overrides =
-        proxy::Overrides { metadata: Some(pow_register_metadata()), spec_version: Some(475), reject_with: Some(format!("Custom error: {code}")), ..Default::default() };
+        proxy::Overrides { metadata: Some(mainnet_metadata::derived_bytes()), spec_version: Some(mainnet_metadata::DERIVED_SPEC), reject_with: Some(format!("Custom error: {code}")), ..Default::default() };
     let proxy = proxy::Proxy::start(&node.url(), overrides).await;
     let best = node.best_number().await.unwrap();
     let password = password_env(&coldkey_file(dir.path()), PASSWORD);

@@ -105,8 +105,8 @@ fn verify_catches_a_broken_unit() {
 /// `RestartPreventExitStatus=` as the daemon's exit-code table has it: bad input and every
 /// refusal a restart cannot mend.
 fn restart_prevented() -> String {
-    use regsolver::daemon::code::{COLDKEY_MISMATCH, NO_POW_REGISTRATION, NO_SUCH_SUBNET, POW_DISABLED, TOO_DIFFICULT, USAGE};
-    let codes = [USAGE, NO_POW_REGISTRATION, POW_DISABLED, NO_SUCH_SUBNET, COLDKEY_MISMATCH, TOO_DIFFICULT];
+    use regsolver::daemon::code::{BURN_LIMIT, COLDKEY_MISMATCH, NO_POW_REGISTRATION, NO_SUCH_SUBNET, POW_DISABLED, TOO_DIFFICULT, USAGE};
+    let codes = [USAGE, NO_POW_REGISTRATION, POW_DISABLED, NO_SUCH_SUBNET, COLDKEY_MISMATCH, TOO_DIFFICULT, BURN_LIMIT];
     format!("RestartPreventExitStatus={}", codes.map(|c| c.to_string()).join(" "))
 }
 
@@ -142,6 +142,10 @@ fn units_keep_the_promised_settings() {
     }
     let template = std::fs::read_to_string(manifest_dir().join("systemd/regsolver@.service")).unwrap();
     assert!(template.contains("ExecStart=/usr/local/bin/regsolver --config /etc/regsolver/%i.toml"));
+    // The burn ledger: one per unit (an instance's budget is its own), where the daemon looks.
+    let plain = std::fs::read_to_string(manifest_dir().join("systemd/regsolver.service")).unwrap();
+    assert!(plain.lines().any(|l| l.trim() == "StateDirectory=regsolver"));
+    assert!(template.lines().any(|l| l.trim() == "StateDirectory=regsolver/%i"));
 }
 
 // ---- notify protocol ----

@@ -1,63 +1,31 @@
 //! Registration extrinsics against real runtimes: the legacy `register` on spec 218 under
 //! chopsticks (registers and reads the UID; a bad seal and a second registration fail by name),
-//! and `pow_register` signed for mainnet's extension list, built against metadata derived from
-//! the real spec-293 runtime's and decoded back field by field.
+//! and `pow_register` and `register_limit` signed for mainnet's extension list against a real
+//! runtime's metadata (spec 461's, with `pow_register` added: support/mainnet_metadata.rs),
+//! checked byte by byte against PROTOCOL.md's encodings and decoded back field by field.
 
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
+#[path = "support/mainnet_metadata.rs"]
+mod mainnet_metadata;
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mainnet_metadata::{DERIVED_SPEC, MAINNET_EXTENSIONS};
+use regsolver::chain::burn::{BurnCall, BurnRegistration};
 use regsolver::chain::config::{Mortality, OfflineRuntime, SubtensorConfig};
 use regsolver::chain::outcome::{Outcome, Rejection};
 use regsolver::chain::tx::{self, Registration, TxError};
 use regsolver::pow::{ByteOrder, Challenge, Scheme, Target};
 use regsolver::wallet::keypair::Keypair;
 use subxt::backend::LegacyBackend;
-use subxt::ext::codec::{Compact, Decode, Encode};
-use subxt::ext::frame_metadata::{v14, RuntimeMetadata, RuntimeMetadataPrefixed};
+use subxt::ext::codec::{Compact, Encode};
 use subxt::rpcs::{rpc_params, RpcClient};
 use subxt::utils::{AccountId32, H256};
-use subxt::{Metadata, OnlineClient};
-
-/// Metadata of the spec-293 runtime with `SubtensorModule.pow_register` added (PROTOCOL.md's
-/// argument types) and mainnet's transaction-extension list. Made by
-/// `cargo test --test tx -- --ignored regenerate_pow_register_metadata` (see [`derive_mainnet_like`]).
-const POW_REGISTER_METADATA: &str = "tests/data/metadata/spec293-pow-register-mainnet-extensions.scale.zst";
-/// The spec version the derived metadata stands for (mainnet has `pow_register` since 475).
-const POW_REGISTER_SPEC: u32 = 475;
-/// Mainnet's transaction extensions for `pow_register` runtimes (PROTOCOL.md), in order.
-const MAINNET_EXTENSIONS: [&str; 13] = [
-    "CheckNonZeroSender",
-    "CheckSpecVersion",
-    "CheckTxVersion",
-    "CheckGenesis",
-    "CheckMortality",
-    "CheckNonce",
-    "CheckWeight",
-    "ChargeTransactionPaymentWrapper",
-    "SudoTransactionExtension",
-    "CheckShieldedTxValidity",
-    "SubtensorTransactionExtension",
-    "DrandPriority",
-    "CheckMetadataHash",
-];
-
-fn manifest_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-fn load_pow_register_metadata() -> Metadata {
-    let compressed = std::fs::read(manifest_path(POW_REGISTER_METADATA)).expect("derived metadata is committed");
-    let mut decoder = ruzstd::decoding::StreamingDecoder::new(&compressed[..]).expect("zstd frame");
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut decoder, &mut bytes).expect("zstd data");
-    Metadata::decode_from(&bytes).expect("metadata decodes")
-}
+use subxt::OnlineClient;
 
 // ---------------------------------------------------------------------------------------------
 // pow_register, offline, mainnet's extension list
@@ -85,7 +53,7 @@ fn blake2_256(bytes: &[u8]) -> [u8; 32] {
 
 #[test]
 fn derived_metadata_has_pow_register_and_mainnets_extension_list() {
-    let metadata = load_pow_register_metadata();
+    let metadata = mainnet_metadata::derived();
     let names: Vec<_> = metadata.extrinsic().transaction_extensions_to_use_for_encoding().map(|e| e.identifier().to_string()).collect();
     assert_eq!(names, MAINNET_EXTENSIONS);
     let pallet = metadata.pallet_by_name("SubtensorModule").expect("pallet");
@@ -97,7 +65,7 @@ fn derived_metadata_has_pow_register_and_mainnets_extension_list() {
 
 #[test]
 fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_back() {
-    let metadata = Arc::new(load_pow_register_metadata());
+    let metadata = Arc::new(mainnet_metadata::derived());
     let vector = pow_register_vector();
     let (netuid, nonce) = (vector["netuid"].as_u64().unwrap() as u16, common::u64_of(&vector["nonce"]));
     let (block_hash, hotkey, seal) =
@@ -111,7 +79,7 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
     let work_block = 5_123_457u64;
     let registration = Registration { scheme: Scheme::PowRegister, netuid, work_block, nonce, seal, hotkey, coldkey: coldkey.public() };
     let genesis_hash = [0x2f; 32];
-    let runtime = OfflineRuntime { metadata: metadata.clone(), genesis_hash, spec_version: POW_REGISTER_SPEC, transaction_version: 1 };
+    let runtime = OfflineRuntime { metadata: metadata.clone(), genesis_hash, spec_version: DERIVED_SPEC, transaction_version: 1 };
     let mortality = Mortality { birth_number: work_block, birth_hash: block_hash, period_blocks: 64 };
     let account_nonce = 300u64;
     let bytes = tx::encode_signed(&runtime, &registration, &coldkey, account_nonce, mortality).expect("signs");
@@ -140,49 +108,97 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
     call.extend(nonce.to_le_bytes());
     call.extend(seal);
     call.extend(hotkey);
-    // Extra (in the extrinsic and the payload): era, nonce, tip (the wrapper's Compact), metadata-hash mode.
-    let mut extra = mortal_era_bytes(64, work_block).to_vec();
+    assert_signed_as_protocol_says(&bytes, &coldkey, &call, genesis_hash, account_nonce, mortality);
+}
+
+/// `bytes` is the signed v4 extrinsic PROTOCOL.md describes for mainnet's extension list: signer
+/// `signer` (MultiAddress::Id), an sr25519 signature that verifies over the signing payload, the
+/// extra data (era, nonce, tip 0, metadata-hash mode 0), then `call`; written out by hand here.
+fn assert_signed_as_protocol_says(bytes: &[u8], signer: &Keypair, call: &[u8], genesis_hash: [u8; 32], account_nonce: u64, mortality: Mortality) {
+    // Extra (in the extrinsic and the payload): era, nonce, tip, metadata-hash mode.
+    let mut extra = mortal_era_bytes(mortality.period_blocks, mortality.birth_number).to_vec();
     extra.extend(Compact(account_nonce).encode());
-    extra.push(0); // ChargeTransactionPaymentWrapper: Compact(0)
+    extra.push(0); // ChargeTransactionPayment: Compact(0) tip (subtensor's wrapper type, the same bytes)
     extra.push(0); // CheckMetadataHash: mode Disabled
-                   // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
-    let mut implicit = POW_REGISTER_SPEC.to_le_bytes().to_vec();
+    // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
+    let mut implicit = DERIVED_SPEC.to_le_bytes().to_vec();
     implicit.extend(1u32.to_le_bytes());
     implicit.extend(genesis_hash);
-    implicit.extend(block_hash);
+    implicit.extend(mortality.birth_hash);
     implicit.push(0);
 
     let mut body = vec![0x84, 0x00]; // signed v4; MultiAddress::Id
-    body.extend(coldkey.public());
+    body.extend(signer.public());
     body.push(0x01); // MultiSignature::Sr25519
     let mut expected_body = body.clone();
     expected_body.extend([0u8; 64]);
     expected_body.extend(&extra);
-    expected_body.extend(&call);
+    expected_body.extend(call);
     let expected_prefix = Compact(expected_body.len() as u32).encode();
     assert_eq!(bytes.len(), expected_prefix.len() + expected_body.len(), "extrinsic length");
     let signature_start = expected_prefix.len() + body.len();
     let signature: [u8; 64] = bytes[signature_start..signature_start + 64].try_into().unwrap();
-    let mut without_signature = bytes.clone();
+    let mut without_signature = bytes.to_vec();
     without_signature[signature_start..signature_start + 64].fill(0);
     assert_eq!(without_signature, [expected_prefix, expected_body].concat(), "bytes as PROTOCOL.md encodes them");
 
-    // The coldkey's sr25519 signature over the signing payload (hashed when over 256 bytes).
-    let payload = [call, extra, implicit].concat();
+    // The signer's sr25519 signature over the signing payload (hashed when over 256 bytes).
+    let payload = [call.to_vec(), extra, implicit].concat();
     let signed = if payload.len() > 256 { blake2_256(&payload).to_vec() } else { payload };
-    let public = schnorrkel::PublicKey::from_bytes(&coldkey.public()).unwrap();
+    let public = schnorrkel::PublicKey::from_bytes(&signer.public()).unwrap();
     let signature = schnorrkel::Signature::from_bytes(&signature).unwrap();
-    assert!(public.verify_simple(b"substrate", &signed, &signature).is_ok(), "coldkey signature verifies");
+    assert!(public.verify_simple(b"substrate", &signed, &signature).is_ok(), "the signature verifies");
     let mut tampered = signed.clone();
     tampered[0] ^= 1;
     assert!(public.verify_simple(b"substrate", &tampered, &signature).is_err());
 }
 
 #[test]
-fn register_and_wrong_signers_are_refused_where_pow_register_exists_and_faucet_is_signed_by_the_coldkey() {
-    let metadata = load_pow_register_metadata();
+fn register_limit_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_back() {
+    let metadata = Arc::new(mainnet_metadata::derived());
+    assert_eq!(BurnCall::of(&metadata), Some(BurnCall::RegisterLimit), "spec 461 has register_limit natively");
+    let coldkey = Keypair::from_seed(&[0x5d; 32]).unwrap();
+    let hotkey = Keypair::from_seed(&[0x6e; 32]).unwrap();
+    let burn = BurnRegistration { netuid: 3, hotkey: hotkey.public(), coldkey: coldkey.public(), limit_rao: 1_250_000_000 };
+    let genesis_hash = [0x2f; 32];
+    let runtime = OfflineRuntime { metadata: metadata.clone(), genesis_hash, spec_version: DERIVED_SPEC, transaction_version: 1 };
+    let mortality = Mortality { birth_number: 9_240_388, birth_hash: [0x44; 32], period_blocks: 64 };
+    let account_nonce = 12u64;
+    let bytes = tx::encode_signed(&runtime, &burn, &coldkey, account_nonce, mortality).expect("signs");
+
+    let described = tx::describe_extrinsic(&metadata, &bytes).expect("decodes");
+    assert_eq!(described["call"], "SubtensorModule.register_limit");
+    assert_eq!(
+        described["arguments"],
+        serde_json::json!({ "netuid": 3, "hotkey": format!("0x{}", hex::encode(hotkey.public())), "limit_price": 1_250_000_000u64 })
+    );
+    assert_eq!(described["signer"]["account"], format!("0x{}", hex::encode(coldkey.public())));
+    assert_eq!(described["nonce"], account_nonce);
+    assert_eq!(described["tip"], 0);
+    assert_eq!(described["era"], serde_json::json!({ "period_blocks": 64, "phase": mortality.birth_number % 64 }));
+    let extensions: Vec<&String> = described["extensions"].as_object().expect("extensions").keys().collect();
+    assert!(extensions.iter().all(|name| MAINNET_EXTENSIONS.contains(&name.as_str())), "{extensions:?}");
+    assert!(extensions.iter().any(|name| *name == "ChargeTransactionPayment"), "{extensions:?}");
+
+    let pallet = metadata.pallet_by_name("SubtensorModule").unwrap();
+    let variant = pallet.call_variant_by_name("register_limit").unwrap();
+    eprintln!("spec 461: SubtensorModule = pallet {}, register_limit = call {}", pallet.call_index(), variant.index);
+    let mut call = vec![pallet.call_index(), variant.index];
+    call.extend(3u16.to_le_bytes());
+    call.extend(hotkey.public());
+    call.extend(1_250_000_000u64.to_le_bytes());
+    assert_signed_as_protocol_says(&bytes, &coldkey, &call, genesis_hash, account_nonce, mortality);
+
+    // The coldkey pays: the hotkey's signature is refused before anything is built.
+    let refused = tx::encode_signed(&runtime, &burn, &hotkey, account_nonce, mortality);
+    assert!(matches!(&refused, Err(TxError::WrongSigner { role: "coldkey", scheme: "register_limit", .. })), "{refused:?}");
+}
+
+#[test]
+fn register_wrong_signers_and_the_faucet_are_refused_where_pow_register_exists() {
+    let metadata = mainnet_metadata::derived();
     let runtime =
-        OfflineRuntime { metadata: Arc::new(metadata), genesis_hash: [1; 32], spec_version: POW_REGISTER_SPEC, transaction_version: 1 };
+        OfflineRuntime { metadata: Arc::new(metadata), genesis_hash: [1; 32], spec_version: DERIVED_SPEC, transaction_version: 1 };
     let hotkey = Keypair::from_seed(&[1; 32]).unwrap();
     let coldkey = Keypair::from_seed(&[2; 32]).unwrap();
     let mortality = Mortality { birth_number: 10, birth_hash: [3; 32], period_blocks: 64 };
@@ -200,134 +216,10 @@ fn register_and_wrong_signers_are_refused_where_pow_register_exists_and_faucet_i
     let pow = Registration { scheme: Scheme::PowRegister, ..legacy.clone() };
     let refused = tx::encode_signed(&runtime, &pow, &hotkey, 0, mortality);
     assert!(matches!(&refused, Err(TxError::WrongSigner { role: "coldkey", .. })), "{refused:?}");
-    // spec 293 is a development build with the faucet: signed by the coldkey, work as Vec<u8>.
+    // Mainnet has no faucet (PROTOCOL.md), nor has the spec-461 node: nothing is built.
     let faucet = Registration { scheme: Scheme::Faucet, ..legacy };
-    assert!(matches!(tx::encode_signed(&runtime, &faucet, &hotkey, 0, mortality), Err(TxError::WrongSigner { .. })));
-    let bytes = tx::encode_signed(&runtime, &faucet, &coldkey, 0, mortality).expect("faucet signs");
-    let described = tx::describe_extrinsic(&runtime.metadata, &bytes).expect("decodes");
-    assert_eq!(described["call"], "SubtensorModule.faucet");
-    assert_eq!(
-        described["arguments"],
-        serde_json::json!({ "block_number": 10, "nonce": 1, "work": format!("0x{}", hex::encode([4u8; 32])) })
-    );
-    assert_eq!(described["signer"]["ss58"], regsolver::pow::ss58::encode_ss58(&coldkey.public()));
-}
-
-// ---------------------------------------------------------------------------------------------
-// The generator of the derived metadata
-// ---------------------------------------------------------------------------------------------
-
-/// Derives the `pow_register` test metadata from a real runtime's (V14, as spec 293 serves it):
-/// adds `SubtensorModule.pow_register(netuid, work_block: u64, nonce: u64, work: [u8; 32],
-/// hotkey)` at call index 152 (argument types taken from the runtime's own `register`), and
-/// replaces the extension list with mainnet's: `ChargeTransactionPayment` becomes
-/// `ChargeTransactionPaymentWrapper { inner: ChargeTransactionPayment }`, and the data-less
-/// `SudoTransactionExtension`, `CheckShieldedTxValidity` and `DrandPriority` are added.
-fn derive_mainnet_like(original: &[u8]) -> Vec<u8> {
-    use scale_info::form::PortableForm;
-    use scale_info::{Field, Path as TypePath, PortableType, Type, TypeDef, TypeDefComposite, Variant};
-
-    let prefixed = RuntimeMetadataPrefixed::decode(&mut &original[..]).expect("metadata");
-    let RuntimeMetadata::V14(mut metadata) = prefixed.1 else { panic!("expected V14 metadata") };
-    let types = &mut metadata.types.types;
-    assert!(types.iter().enumerate().all(|(i, t)| t.id == i as u32), "type ids are contiguous");
-    let find = |types: &[PortableType], pred: &dyn Fn(&Type<PortableForm>) -> bool| {
-        types.iter().find(|t| pred(&t.ty)).map(|t| t.id).expect("type present")
-    };
-    let u8_id = find(types, &|t| matches!(t.type_def, TypeDef::Primitive(scale_info::TypeDefPrimitive::U8)));
-    let bytes32_id = find(types, &|t| matches!(&t.type_def, TypeDef::Array(a) if a.len == 32 && a.type_param.id == u8_id));
-    let unit_id = find(types, &|t| matches!(&t.type_def, TypeDef::Tuple(tuple) if tuple.fields.is_empty()));
-
-    // pow_register, with register's own argument types for netuid, the u64s and the hotkey.
-    let pallet = metadata.pallets.iter().find(|p| p.name == "SubtensorModule").expect("SubtensorModule");
-    let call_ty = pallet.calls.as_ref().expect("calls").ty.id as usize;
-    let TypeDef::Variant(calls) = &mut types[call_ty].ty.type_def else { panic!("call enum") };
-    let register = calls.variants.iter().find(|v| v.name == "register").expect("register").clone();
-    assert!(calls.variants.iter().all(|v| v.index != 152 && v.name != "pow_register"), "index 152 is free");
-    let arg = |name: &str, from: usize, type_name: &str| Field::<PortableForm> {
-        name: Some(name.into()),
-        ty: register.fields[from].ty,
-        type_name: Some(type_name.into()),
-        docs: vec![],
-    };
-    calls.variants.push(Variant {
-        name: "pow_register".into(),
-        fields: vec![
-            arg("netuid", 0, "NetUid"),
-            arg("work_block", 1, "u64"),
-            arg("nonce", 2, "u64"),
-            Field { name: Some("work".into()), ty: bytes32_id.into(), type_name: Some("[u8; 32]".into()), docs: vec![] },
-            arg("hotkey", 4, "T::AccountId"),
-        ],
-        index: 152,
-        docs: vec!["Proof-of-work registration signed by the coldkey (derived for tests).".into()],
-    });
-
-    // Mainnet's extension list.
-    let existing = metadata.extrinsic.signed_extensions.clone();
-    let take = |name: &str| existing.iter().find(|e| e.identifier == name).cloned().expect(name);
-    let add_type = |types: &mut Vec<PortableType>, path: &[&str], fields: Vec<Field<PortableForm>>| {
-        let id = types.len() as u32;
-        let ty = Type {
-            path: TypePath { segments: path.iter().map(|s| s.to_string()).collect() },
-            type_params: vec![],
-            type_def: TypeDef::Composite(TypeDefComposite { fields }),
-            docs: vec![],
-        };
-        types.push(PortableType { id, ty });
-        id
-    };
-    let charge = take("ChargeTransactionPayment");
-    let inner = Field { name: Some("inner".into()), ty: charge.ty, type_name: Some("ChargeTransactionPayment<T>".into()), docs: vec![] };
-    let wrapper_id =
-        add_type(types, &["node_subtensor_runtime", "transaction_payment_wrapper", "ChargeTransactionPaymentWrapper"], vec![inner]);
-    let dataless = |types: &mut Vec<PortableType>, name: &str, path: &[&str]| v14::SignedExtensionMetadata::<PortableForm> {
-        identifier: name.into(),
-        ty: add_type(types, path, vec![]).into(),
-        additional_signed: unit_id.into(),
-    };
-    let sudo = dataless(types, "SudoTransactionExtension", &["node_subtensor_runtime", "sudo_wrapper", "SudoTransactionExtension"]);
-    let shield = dataless(types, "CheckShieldedTxValidity", &["pallet_shield", "CheckShieldedTxValidity"]);
-    let drand = dataless(types, "DrandPriority", &["pallet_drand", "drand_priority", "DrandPriority"]);
-    let wrapper = v14::SignedExtensionMetadata::<PortableForm> {
-        identifier: "ChargeTransactionPaymentWrapper".into(),
-        ty: wrapper_id.into(),
-        additional_signed: charge.additional_signed,
-    };
-    metadata.extrinsic.signed_extensions = vec![
-        take("CheckNonZeroSender"),
-        take("CheckSpecVersion"),
-        take("CheckTxVersion"),
-        take("CheckGenesis"),
-        take("CheckMortality"),
-        take("CheckNonce"),
-        take("CheckWeight"),
-        wrapper,
-        sudo,
-        shield,
-        take("SubtensorTransactionExtension"),
-        drand,
-        take("CheckMetadataHash"),
-    ];
-    RuntimeMetadataPrefixed(prefixed.0, RuntimeMetadata::V14(metadata)).encode()
-}
-
-/// Regenerates [`POW_REGISTER_METADATA`]: starts the spec-293 runtime under chopsticks, reads its
-/// metadata (`state_getMetadata`), derives the test metadata from it and writes it zstd-compressed.
-#[tokio::test]
-#[ignore = "regenerates committed test data; needs chopsticks"]
-async fn regenerate_pow_register_metadata() {
-    let chain = chopsticks::Chopsticks::start(chopsticks::Spec::S293).await.unwrap_or_else(|e| panic!("{e}"));
-    let rpc = RpcClient::from_insecure_url(chain.url()).await.expect("connects");
-    let hex: String = rpc.request("state_getMetadata", rpc_params![]).await.expect("metadata");
-    let original = hex::decode(hex.trim_start_matches("0x")).expect("hex");
-    let derived = derive_mainnet_like(&original);
-    Metadata::decode_from(&derived).expect("derived metadata decodes");
-    let compressed = ruzstd::encoding::compress_to_vec(&derived[..], ruzstd::encoding::CompressionLevel::Fastest);
-    let path = manifest_path(POW_REGISTER_METADATA);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, compressed).unwrap();
-    eprintln!("wrote {} ({} bytes of metadata)", path.display(), derived.len());
+    let missing = tx::encode_signed(&runtime, &faucet, &coldkey, 0, mortality);
+    assert!(matches!(&missing, Err(TxError::CallMissing { call: "faucet", .. })), "{missing:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,4 +329,97 @@ async fn legacy_register_on_spec_218_registers_then_fails_by_name() {
     let pow = Registration { scheme: Scheme::PowRegister, ..bad };
     let missing = tx::submit(&client, block_hash, &pow, &coldkey_pair, deadline).await;
     assert!(matches!(missing, Err(TxError::CallMissing { call: "pow_register", .. })), "{missing:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// burned_register on the spec-293 runtime under chopsticks
+// ---------------------------------------------------------------------------------------------
+
+/// The burn price set on the test subnet: 1.5 TAO, pinned by `MinBurn` and `MaxBurn`.
+const BURN_PRICE_RAO: u64 = 1_500_000_000;
+
+/// The free balance of `account` at the best block, as regsolver reads it.
+async fn free_rao(chain: &regsolver::chain::Chain, netuid: u16, account: &[u8; 32]) -> u128 {
+    let best = chain.best_block().await.expect("best block");
+    chain.burn_quote(&best, netuid, account).await.expect("quote").free_rao
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn burned_register_on_spec_293_registers_and_costs_the_price_plus_the_fee() {
+    burned_register_registers_and_costs_the_price_plus_the_fee(chopsticks::Spec::S293).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn burned_register_on_spec_218_registers_and_costs_the_price_plus_the_fee() {
+    burned_register_registers_and_costs_the_price_plus_the_fee(chopsticks::Spec::S218).await;
+}
+
+/// A `burned_register` built, signed by the coldkey, priced and checked by regsolver's code, then
+/// sent: the hotkey holds a UID and the coldkey's free balance dropped by the price plus the fee.
+async fn burned_register_registers_and_costs_the_price_plus_the_fee(spec: chopsticks::Spec) {
+    use regsolver::chain::{connect, Endpoint};
+    let node = chopsticks::Chopsticks::start(spec).await.unwrap_or_else(|e| panic!("{e}"));
+    let coldkey = Keypair::from_seed(&[0xb0; 32]).unwrap();
+    let hotkey = Keypair::from_seed(&[0xb1; 32]).unwrap().public();
+    let price = BURN_PRICE_RAO;
+    node.set_storage(serde_json::json!({ "SubtensorModule": {
+        "Burn": [[[1], price]],
+        "MinBurn": [[[1], price]],
+        "MaxBurn": [[[1], price]],
+        "NetworkRegistrationAllowed": [[[1], true]],
+        "MaxRegistrationsPerBlock": [[[1], 10]],
+        "TargetRegistrationsPerInterval": [[[1], 10]],
+    }}))
+    .await
+    .unwrap();
+    node.fund(&[coldkey.public()], chopsticks::FUND_RAO).await.unwrap();
+    node.new_block().await.unwrap();
+    let chain = connect(&Endpoint::Rpc(node.url()), None, Duration::from_secs(60)).await.expect("connects");
+
+    // What the loop reads before deciding: the price and the coldkey's balance at the best block.
+    let best = chain.best_block().await.expect("best block");
+    let quote = chain.burn_quote(&best, 1, &coldkey.public()).await.expect("quote");
+    assert_eq!((quote.price_rao, quote.free_rao), (price, chopsticks::FUND_RAO), "the storage set is what is read");
+    let at = chain.client().at_block(H256(best.hash)).await.expect("at block");
+    assert_eq!(BurnCall::of(at.metadata_ref()), Some(BurnCall::BurnedRegister), "the test runtimes have no register_limit");
+
+    // Built, signed by the coldkey, priced by the runtime, checked by the rule, sent.
+    let burn = BurnRegistration { netuid: 1, hotkey, coldkey: coldkey.public(), limit_rao: price };
+    let signed = tx::sign(chain.client(), best.hash, &burn, &coldkey).await.expect("signs");
+    let described = tx::describe_extrinsic(at.metadata_ref(), &signed.bytes).expect("decodes");
+    assert_eq!(described["call"], "SubtensorModule.burned_register");
+    assert_eq!(described["arguments"], serde_json::json!({ "netuid": 1, "hotkey": format!("0x{}", hex::encode(hotkey)) }));
+    assert_eq!(described["signer"]["account"], format!("0x{}", hex::encode(coldkey.public())));
+    let fee = chain.fee_rao(&best, &signed.bytes).await.expect("fee");
+    let options = regsolver::burn::BurnOptions { max_rao: price, after: None, budget_rao: None, ledger: "unused".into() };
+    let cost = regsolver::burn::check(&options, quote.price_rao, fee, quote.free_rao, 0).expect("within the cap");
+    let outcome = tx::submit_signed(chain.client(), &signed, &burn, Duration::from_secs(60)).await.expect("submitted");
+    let Outcome::Registered { uid: Some(uid), .. } = outcome else { panic!("not registered: {outcome:?}") };
+    assert_eq!(node.registered_uid(1, hotkey).await.unwrap(), Some(uid));
+
+    let after = free_rao(&chain, 1, &coldkey.public()).await;
+    eprintln!("burned_register on spec {}: price {price} RAO, fee {fee} RAO (payment_queryInfo), balance {} -> {after} RAO", spec.version(), quote.free_rao);
+    assert_eq!(quote.free_rao - after, cost, "the balance drops by the price plus the fee");
+
+    // burned_register pays no fee on these runtimes; a call that pays shows the fee read is the
+    // one the chain takes: System.remark, signed by the coldkey, costs exactly its queried fee.
+    let best = chain.best_block().await.expect("best block");
+    let at = chain.client().at_block(H256(best.hash)).await.expect("at block");
+    let nonce = at.tx().account_nonce(&AccountId32(coldkey.public())).await.expect("nonce");
+    let remark = subxt::dynamic::tx("System", "remark", vec![subxt::dynamic::Value::from_bytes(b"regsolver fee check")]);
+    let mortality = Mortality { birth_number: best.number, birth_hash: best.hash, period_blocks: 64 };
+    let params = regsolver::chain::config::transaction_params(nonce, mortality);
+    let bytes = at.tx().create_signable_offline(&remark, params).expect("signable").sign(&coldkey).expect("signs").into_encoded();
+    let remark_fee = chain.fee_rao(&best, &bytes).await.expect("fee");
+    assert!(remark_fee > 0, "System.remark pays a fee");
+    at.tx().from_bytes(bytes).submit().await.expect("submitted");
+    for _ in 0..100 {
+        if node.best_number().await.unwrap() > best.number {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let end = free_rao(&chain, 1, &coldkey.public()).await;
+    eprintln!("System.remark on spec {}: fee {remark_fee} RAO (payment_queryInfo), balance {after} -> {end} RAO", spec.version());
+    assert_eq!(after - end, remark_fee, "the queried fee is what the chain charged");
 }

@@ -1,28 +1,24 @@
 //! subxt configuration for subtensor: Substrate's types, and the transaction extensions of every
-//! runtime era regsolver signs for, mainnet's `ChargeTransactionPaymentWrapper` included.
+//! runtime era regsolver signs for.
 //!
 //! subxt encodes the extensions a runtime's metadata lists, in the metadata's order: a known one
 //! by its name below, an unknown one only if it carries no data (subtensor's
 //! `SubtensorSignedExtension`, `SudoTransactionExtension`, `DrandPriority`, ... are skipped so).
-//! Subtensor's own `CheckMortality` and `CheckNonce` wrappers keep the standard names and encodings.
+//! Subtensor's own `CheckMortality`, `CheckNonce` and payment wrappers keep the standard names and
+//! encodings: mainnet lists its payment extension as `ChargeTransactionPayment` (the type is
+//! subtensor's wrapper; the bytes are the standard `Compact` tip).
 
 use subxt::config::substrate::{SpecVersionForRange, SubstrateConfig};
 use subxt::config::transaction_extensions::{
     ChargeTransactionPayment, ChargeTransactionPaymentParams, CheckGenesis, CheckMetadataHash, CheckMortality, CheckMortalityParams,
-    CheckNonce, CheckNonceParams, CheckSpecVersion, CheckTxVersion, Params, VerifySignature,
+    CheckNonce, CheckNonceParams, CheckSpecVersion, CheckTxVersion, VerifySignature,
 };
-use subxt::config::{ClientState, Config, HashFor, TransactionExtension};
-use subxt::error::TransactionExtensionError;
-use subxt::ext::codec::{Compact, Encode};
-use subxt::ext::frame_decode::extrinsics::TransactionExtensionError as EncodeError;
-use subxt::ext::scale_decode::DecodeAsType;
+use subxt::config::{Config, HashFor};
 use subxt::utils::{AccountId32, MultiAddress, MultiSignature, H256};
 use subxt::ArcMetadata;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-
-use scale_info::PortableRegistry;
 
 /// The subxt `Config` regsolver talks to subtensor with. Clones share [`KnownVersions`].
 #[derive(Debug, Clone, Default)]
@@ -124,7 +120,6 @@ pub type SubtensorExtensions = (
     CheckGenesis<SubtensorConfig>,
     CheckMortality<SubtensorConfig>,
     ChargeTransactionPayment,
-    ChargeTransactionPaymentWrapper,
     CheckMetadataHash,
 );
 
@@ -150,58 +145,6 @@ pub fn transaction_params(account_nonce: u64, mortality: Mortality) -> Subtensor
         (),
         CheckMortalityParams::mortal_from_unchecked(mortality.period_blocks, mortality.birth_number, H256(mortality.birth_hash)),
         ChargeTransactionPaymentParams::no_tip(),
-        ChargeTransactionPaymentWrapperParams::no_tip(),
         (),
     )
-}
-
-/// Mainnet's `ChargeTransactionPaymentWrapper`: subtensor's wrapper around
-/// `ChargeTransactionPayment`, encoded the same way (a `Compact` tip; no implicit data).
-#[derive(Clone, Debug, DecodeAsType)]
-#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
-pub struct ChargeTransactionPaymentWrapper {
-    tip: Compact<u128>,
-}
-
-impl ChargeTransactionPaymentWrapper {
-    /// The tip to the block author, in RAO.
-    pub fn tip(&self) -> u128 {
-        self.tip.0
-    }
-}
-
-/// The tip for [`ChargeTransactionPaymentWrapper`]; regsolver always sends 0 (priority is fixed per class).
-#[derive(Clone, Debug, Default)]
-pub struct ChargeTransactionPaymentWrapperParams {
-    tip: u128,
-}
-
-impl ChargeTransactionPaymentWrapperParams {
-    pub fn no_tip() -> Self {
-        ChargeTransactionPaymentWrapperParams { tip: 0 }
-    }
-}
-
-impl<T: Config> Params<T> for ChargeTransactionPaymentWrapperParams {}
-
-impl<T: Config> TransactionExtension<T> for ChargeTransactionPaymentWrapper {
-    type Decoded = Self;
-    type Params = ChargeTransactionPaymentWrapperParams;
-
-    fn new(_client: &ClientState<T>, params: Self::Params) -> Result<Self, TransactionExtensionError> {
-        Ok(ChargeTransactionPaymentWrapper { tip: Compact(params.tip) })
-    }
-}
-
-impl subxt::ext::frame_decode::extrinsics::TransactionExtension<PortableRegistry> for ChargeTransactionPaymentWrapper {
-    const NAME: &str = "ChargeTransactionPaymentWrapper";
-
-    fn encode_value_to(&self, _type_id: u32, _types: &PortableRegistry, v: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.tip.encode_to(v);
-        Ok(())
-    }
-
-    fn encode_implicit_to(&self, _type_id: u32, _types: &PortableRegistry, _v: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Ok(())
-    }
 }

@@ -11,8 +11,10 @@
 //! - [`state`]: [`RegistrationState`], what the runtime checks, read at a block.
 //! - [`tx`], [`signer`], [`outcome`]: registration extrinsics from the metadata, signed by a
 //!   wallet keypair, submitted and watched to an [`outcome::Outcome`].
+//! - [`burn`]: the burn price, the coldkey's balance, the fee, and the burn registration extrinsic.
 
 pub mod blocks;
+pub mod burn;
 pub mod config;
 pub mod connect;
 pub mod error;

@@ -152,7 +152,7 @@ fn has_item(at: &AtBlock, item: &str) -> bool {
 
 /// `SubtensorModule.<item>[keys]` at the block: `None` when the runtime has no such item or the
 /// key holds nothing and the item has no default; the stored value or its default otherwise.
-async fn read<K, V>(at: &AtBlock, number: u64, item: &'static str, keys: K) -> Result<Option<V>, ChainError>
+pub(super) async fn read<K, V>(at: &AtBlock, number: u64, item: &'static str, keys: K) -> Result<Option<V>, ChainError>
 where
     K: IntoEncodableValues + IntoDecodableValues,
     V: DecodeAsType,

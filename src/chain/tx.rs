@@ -80,7 +80,7 @@ pub struct Registration {
 
 /// What a call argument must be, after single-field wrappers (`NetUid`, `AccountId32`) are peeled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ArgKind {
+pub(crate) enum ArgKind {
     U16,
     U64,
     Bytes32,
@@ -158,39 +158,45 @@ impl Registration {
         if self.scheme == Scheme::Legacy && variant("pow_register").is_some() {
             return Err(TxError::RegisterIsBurn);
         }
-        let found = variant(call).ok_or(TxError::CallMissing { call, scheme: self.scheme.name() })?;
-        let arguments = self.arguments();
-        let types = metadata.types();
-        let matches = found.fields.len() == arguments.len()
-            && found
-                .fields
-                .iter()
-                .zip(&arguments)
-                .all(|(field, (name, kind, _))| field.name.as_deref() == Some(*name) && kind_of(types, field.ty.id) == Some(*kind));
-        if !matches {
-            let expected = arguments.iter().map(|(n, k, _)| format!("{n}: {}", k.name())).collect::<Vec<_>>();
-            let found = found
-                .fields
-                .iter()
-                .map(|f| format!("{}: {}", f.name.as_deref().unwrap_or("_"), type_name(types, f.ty.id)))
-                .collect::<Vec<_>>();
-            return Err(TxError::CallShape { call, expected: expected.join(", "), found: found.join(", ") });
-        }
-        let values = arguments.into_iter().map(|(name, _, value)| (name.to_string(), value));
-        Ok(subxt::dynamic::tx(PALLET, call, Composite::named(values)))
+        checked_call(metadata, call, self.scheme.name(), self.arguments())
     }
 
     fn check_signer(&self, signer: &Keypair) -> Result<(), TxError> {
-        if signer.public() == self.signer_account() {
-            return Ok(());
-        }
-        Err(TxError::WrongSigner {
-            role: self.signer_role().name(),
-            scheme: self.call_name(),
-            expected: encode_ss58(&self.signer_account()),
-            given: encode_ss58(&signer.public()),
-        })
+        check_signer(signer, self.signer_account(), self.signer_role(), self.call_name())
     }
+}
+
+/// `PALLET.call(arguments)`, after checking that `metadata` has the call with exactly these
+/// argument names and kinds (`scheme` names what is missing where the call is not there).
+pub(crate) fn checked_call(
+    metadata: &Metadata,
+    call: &'static str,
+    scheme: &'static str,
+    arguments: Vec<(&'static str, ArgKind, Value)>,
+) -> Result<DynamicPayload<Composite<()>>, TxError> {
+    let found = metadata.pallet_by_name(PALLET).and_then(|p| p.call_variant_by_name(call)).ok_or(TxError::CallMissing { call, scheme })?;
+    let types = metadata.types();
+    let matches = found.fields.len() == arguments.len()
+        && found
+            .fields
+            .iter()
+            .zip(&arguments)
+            .all(|(field, (name, kind, _))| field.name.as_deref() == Some(*name) && kind_of(types, field.ty.id) == Some(*kind));
+    if !matches {
+        let expected = arguments.iter().map(|(n, k, _)| format!("{n}: {}", k.name())).collect::<Vec<_>>();
+        let found = found.fields.iter().map(|f| format!("{}: {}", f.name.as_deref().unwrap_or("_"), type_name(types, f.ty.id))).collect::<Vec<_>>();
+        return Err(TxError::CallShape { call, expected: expected.join(", "), found: found.join(", ") });
+    }
+    let values = arguments.into_iter().map(|(name, _, value)| (name.to_string(), value));
+    Ok(subxt::dynamic::tx(PALLET, call, Composite::named(values)))
+}
+
+/// `signer` must be `expected`, the `role` key that signs `call`.
+pub(crate) fn check_signer(signer: &Keypair, expected: AccountId, role: SignerRole, call: &'static str) -> Result<(), TxError> {
+    if signer.public() == expected {
+        return Ok(());
+    }
+    Err(TxError::WrongSigner { role: role.name(), scheme: call, expected: encode_ss58(&expected), given: encode_ss58(&signer.public()) })
 }
 
 /// The argument kind `id` encodes as, looking through single-field wrappers.
@@ -228,30 +234,51 @@ fn type_name(types: &PortableRegistry, id: u32) -> String {
     }
 }
 
-/// Signs `registration` with `signer` at a client's block: the call checked against its
-/// metadata, the extensions its metadata lists, `account_nonce` and `mortality`, tip 0.
-/// Returns the extrinsic's SCALE bytes (with their length prefix), ready to submit.
-pub fn sign_at<C: OfflineClientAtBlockT<SubtensorConfig>>(
+/// An extrinsic regsolver signs: a PoW [`Registration`] or a burn registration
+/// ([`crate::chain::burn::BurnRegistration`]). Submissions are watched for the hotkey it registers.
+pub trait Signable {
+    /// The call, checked against the runtime (its metadata and spec version) and the signer.
+    fn payload(&self, metadata: &Metadata, spec_version: u32, signer: &Keypair) -> Result<DynamicPayload<Composite<()>>, TxError>;
+    /// The subnet and hotkey whose `NeuronRegistered` event says it registered.
+    fn registers(&self) -> (u16, AccountId);
+}
+
+impl Signable for Registration {
+    /// Refuses legacy `register` past spec 393 (there it burns TAO) and a signer the scheme does not take.
+    fn payload(&self, metadata: &Metadata, spec_version: u32, signer: &Keypair) -> Result<DynamicPayload<Composite<()>>, TxError> {
+        let call = self.call(metadata)?;
+        if self.scheme == Scheme::Legacy && spec_version > LEGACY_REGISTER_MAX_SPEC_VERSION {
+            return Err(TxError::RegisterIsBurnEra { spec_version });
+        }
+        self.check_signer(signer)?;
+        Ok(call)
+    }
+
+    fn registers(&self) -> (u16, AccountId) {
+        (self.netuid, self.hotkey)
+    }
+}
+
+/// Signs `signable` with `signer` at a client's block: the call checked against its metadata,
+/// the extensions its metadata lists, `account_nonce` and `mortality`, tip 0. Returns the
+/// extrinsic's SCALE bytes (with their length prefix), ready to submit.
+pub fn sign_at<C: OfflineClientAtBlockT<SubtensorConfig>, S: Signable>(
     at: &ClientAtBlock<SubtensorConfig, C>,
-    registration: &Registration,
+    signable: &S,
     signer: &Keypair,
     account_nonce: u64,
     mortality: Mortality,
 ) -> Result<Vec<u8>, TxError> {
-    let call = registration.call(at.metadata_ref())?;
-    if registration.scheme == Scheme::Legacy && at.spec_version() > LEGACY_REGISTER_MAX_SPEC_VERSION {
-        return Err(TxError::RegisterIsBurnEra { spec_version: at.spec_version() });
-    }
-    registration.check_signer(signer)?;
+    let call = signable.payload(at.metadata_ref(), at.spec_version(), signer)?;
     let mut signable = at.tx().create_signable_offline(&call, transaction_params(account_nonce, mortality))?;
     Ok(signable.sign(signer)?.into_encoded())
 }
 
 /// Offline signing (`--dry-run`, tests): the same bytes [`submit`] would send, given the runtime,
 /// the signer's account nonce and the era's birth block.
-pub fn encode_signed(
+pub fn encode_signed<S: Signable>(
     runtime: &OfflineRuntime,
-    registration: &Registration,
+    registration: &S,
     signer: &Keypair,
     account_nonce: u64,
     mortality: Mortality,
@@ -275,10 +302,10 @@ pub struct SignedRegistration {
 /// Signs `registration` against the chain: the runtime, the signer's account nonce and the era's
 /// birth are all read at block `best_hash`, which should be the current best block (the nonce
 /// must count the signer's latest included extrinsic, or the pool answers `Stale`).
-pub async fn sign(
+pub async fn sign<S: Signable>(
     client: &OnlineClient<SubtensorConfig>,
     best_hash: [u8; 32],
-    registration: &Registration,
+    registration: &S,
     signer: &Keypair,
 ) -> Result<SignedRegistration, TxError> {
     let at = client.at_block(H256(best_hash)).await.map_err(|e| TxError::Runtime(e.to_string()))?;
@@ -293,10 +320,10 @@ pub async fn sign(
 /// Submits a signed registration and watches it until it is in a block, refused or dropped, for
 /// at most `deadline`. A pool rejection is an [`Outcome`], not an error; errors are about the
 /// connection.
-pub async fn submit_signed(
+pub async fn submit_signed<S: Signable>(
     client: &OnlineClient<SubtensorConfig>,
     signed: &SignedRegistration,
-    registration: &Registration,
+    registration: &S,
     deadline: Duration,
 ) -> Result<Outcome, TxError> {
     let at = client.at_block(H256(signed.mortality.birth_hash)).await.map_err(|e| TxError::Runtime(e.to_string()))?;
@@ -310,16 +337,16 @@ pub async fn submit_signed(
         }
         Err(other) => return Err(TxError::Submit(other.to_string())),
     };
-    tokio::time::timeout(deadline, watch(&mut progress, registration))
+    tokio::time::timeout(deadline, watch(&mut progress, registration.registers()))
         .await
         .map_err(|_| TxError::WatchTimeout { waited_s: deadline.as_secs() })?
 }
 
 /// [`sign`] then [`submit_signed`].
-pub async fn submit(
+pub async fn submit<S: Signable>(
     client: &OnlineClient<SubtensorConfig>,
     best_hash: [u8; 32],
-    registration: &Registration,
+    registration: &S,
     signer: &Keypair,
     deadline: Duration,
 ) -> Result<(SignedRegistration, Outcome), TxError> {
@@ -340,12 +367,12 @@ fn pool_rejection(error: &BackendError) -> Option<Rejection> {
 
 async fn watch<C: OnlineClientAtBlockT<SubtensorConfig>>(
     progress: &mut TransactionProgress<SubtensorConfig, C>,
-    registration: &Registration,
+    registers: (u16, AccountId),
 ) -> Result<Outcome, TxError> {
     while let Some(status) = progress.next().await {
         match status.map_err(|e| TxError::Watch(e.to_string()))? {
             TransactionStatus::InBestBlock(in_block) | TransactionStatus::InFinalizedBlock(in_block) => {
-                return included(&in_block, registration).await;
+                return included(&in_block, registers).await;
             }
             TransactionStatus::Invalid { message } => return Ok(Outcome::Invalid(message)),
             TransactionStatus::Dropped { message } => return Ok(Outcome::Dropped(message)),
@@ -363,7 +390,7 @@ struct NeuronRegistered(u16, u16, [u8; 32]);
 
 async fn included<C: OnlineClientAtBlockT<SubtensorConfig>>(
     in_block: &TransactionInBlock<SubtensorConfig, C>,
-    registration: &Registration,
+    (netuid_registered, hotkey_registered): (u16, AccountId),
 ) -> Result<Outcome, TxError> {
     let block_hash = in_block.block_hash().0;
     let block_number = in_block.at().await.map_err(|e| TxError::Events(e.to_string()))?.block_number();
@@ -381,7 +408,7 @@ async fn included<C: OnlineClientAtBlockT<SubtensorConfig>>(
         if event.pallet_name() == PALLET && event.event_name() == "NeuronRegistered" {
             let NeuronRegistered(netuid, event_uid, hotkey) =
                 event.decode_fields_unchecked_as().map_err(|e| TxError::Events(e.to_string()))?;
-            if netuid == registration.netuid && hotkey == registration.hotkey {
+            if netuid == netuid_registered && hotkey == hotkey_registered {
                 uid = Some(event_uid);
             }
         }
@@ -445,7 +472,7 @@ pub fn describe_extrinsic(metadata: &Metadata, bytes: &[u8]) -> Result<serde_jso
             match extension.name() {
                 "CheckMortality" => out["era"] = era_json(raw)?,
                 "CheckNonce" => out["nonce"] = compact_json(raw)?,
-                "ChargeTransactionPayment" | "ChargeTransactionPaymentWrapper" => out["tip"] = compact_json(raw)?,
+                "ChargeTransactionPayment" => out["tip"] = compact_json(raw)?,
                 _ => {}
             }
         }

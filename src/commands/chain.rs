@@ -100,6 +100,7 @@ pub fn faucet(args: FaucetArgs, verbose: bool) -> Result<(), CommandError> {
     let mut options = options(config, wallet, password, 0, Vec::new(), true)?;
     options.keep_going = false;
     options.wait = false;
+    options.burn = None;
     run(options, &selection, config, args.target.json, None, None)
 }
 
@@ -214,6 +215,9 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
         tls_cert: args.serve.tls_cert.clone(),
         tls_key: args.serve.tls_key.clone(),
         local_devices: args.serve.no_local_devices.then_some(false),
+        burn_max: args.burn.burn_max.clone(),
+        burn_after: args.burn.burn_after.clone(),
+        burn_budget: args.burn.burn_budget.clone(),
         ..target_flags(&args.target)
     }
 }
@@ -308,7 +312,17 @@ fn options(config: &Config, wallet: Wallet, password: PasswordSource, netuid: u1
         max_difficulty: config.max_difficulty,
         keep_going: config.keep_going,
         max_backoff: Duration::from_secs(config.retry.max_backoff_s),
+        burn: burn_options(config)?,
     })
+}
+
+/// `burn_max`, `burn_after`, `burn_budget` validated, with the ledger's place from the
+/// environment (`$STATE_DIRECTORY` under systemd); `None` without `burn_max`.
+fn burn_options(config: &Config) -> Result<Option<crate::burn::BurnOptions>, CommandError> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let ledger = crate::burn::ledger::default_path(var("STATE_DIRECTORY").as_deref(), var("XDG_STATE_HOME").as_deref(), var("HOME").as_deref());
+    crate::burn::BurnOptions::parse(config.burn_max.as_deref(), config.burn_after.as_deref(), config.burn_budget.as_deref(), ledger)
+        .map_err(|e| usage(e.to_string()))
 }
 
 /// What SIGHUP re-reads: the same files with the same flags, compared with what runs.

@@ -25,6 +25,9 @@ pub mod code {
     pub const COLDKEY_MISMATCH: i32 = 13;
     /// The chain's difficulty is above `--max-difficulty` (without `--wait`).
     pub const TOO_DIFFICULT: i32 = 14;
+    /// No route within the user's limits: PoW closed on the subnet and the burn price above
+    /// `--burn-max` (or `--burn-budget` spent), without `--wait`.
+    pub const BURN_LIMIT: i32 = 15;
 }
 
 /// Why the daemon stopped without registering.
@@ -44,6 +47,16 @@ pub enum DaemonError {
     ColdkeyMismatch { hotkey: String, owner: String },
     #[error("the subnet's difficulty {difficulty} is above --max-difficulty {max}; not solving (add --wait to wait until it falls)")]
     TooDifficult { difficulty: u64, max: u64 },
+    #[error(
+        "PoW registration is closed on subnet {netuid} and the burn price {price_tao} TAO is above --burn-max {max_tao} TAO; \
+         nothing was sent (add --wait to follow the chain until one opens)"
+    )]
+    BurnAboveCap { netuid: u16, price_tao: String, max_tao: String },
+    #[error(
+        "PoW registration is closed on subnet {netuid} and --burn-budget {budget_tao} TAO is spent ({spent_tao} TAO in the ledger); \
+         nothing was sent"
+    )]
+    BurnBudgetSpent { netuid: u16, spent_tao: String, budget_tao: String },
     #[error("{0}")]
     Other(String),
 }
@@ -58,6 +71,7 @@ impl DaemonError {
             DaemonError::NoSuchSubnet { .. } => code::NO_SUCH_SUBNET,
             DaemonError::ColdkeyMismatch { .. } => code::COLDKEY_MISMATCH,
             DaemonError::TooDifficult { .. } => code::TOO_DIFFICULT,
+            DaemonError::BurnAboveCap { .. } | DaemonError::BurnBudgetSpent { .. } => code::BURN_LIMIT,
             DaemonError::Other(_) => code::OTHER,
         }
     }

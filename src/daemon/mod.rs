@@ -62,6 +62,8 @@ pub struct DaemonOptions {
     pub keep_going: bool,
     /// Longest pause between reconnection attempts.
     pub max_backoff: Duration,
+    /// The burn route's limits (`--burn-max`, `--burn-after`, `--burn-budget`); `None`: never burn.
+    pub burn: Option<crate::burn::BurnOptions>,
 }
 
 /// What happened to one hotkey (or the coldkey, for `faucet`).
