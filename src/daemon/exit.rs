@@ -57,6 +57,8 @@ pub enum DaemonError {
          nothing was sent"
     )]
     BurnBudgetSpent { netuid: u16, spent_tao: String, budget_tao: String },
+    #[error("PoW registration is closed on subnet {netuid} and a burn cannot be paid: {why}; nothing was sent")]
+    BurnBalance { netuid: u16, why: String },
     #[error("{0}")]
     Other(String),
 }
@@ -71,7 +73,7 @@ impl DaemonError {
             DaemonError::NoSuchSubnet { .. } => code::NO_SUCH_SUBNET,
             DaemonError::ColdkeyMismatch { .. } => code::COLDKEY_MISMATCH,
             DaemonError::TooDifficult { .. } => code::TOO_DIFFICULT,
-            DaemonError::BurnAboveCap { .. } | DaemonError::BurnBudgetSpent { .. } => code::BURN_LIMIT,
+            DaemonError::BurnAboveCap { .. } | DaemonError::BurnBudgetSpent { .. } | DaemonError::BurnBalance { .. } => code::BURN_LIMIT,
             DaemonError::Other(_) => code::OTHER,
         }
     }

@@ -74,8 +74,13 @@ pub struct HotkeyResult {
     pub uid: Option<u16>,
     /// Registered in this run (false: it already held a UID, or a dry run).
     pub registered_now: bool,
+    /// How: by proof of work or by burn (none when it already held a UID).
+    pub route: Option<session::Route>,
+    /// The seal's work block, or the block a burn was signed at.
     pub block: Option<u64>,
     pub nonce: Option<u64>,
+    /// What the burn cost (price and fee), in TAO.
+    pub burned_tao: Option<String>,
     pub extrinsic: Option<String>,
 }
 
@@ -96,9 +101,14 @@ pub async fn run(opts: DaemonOptions, pool: Arc<Pool>, reporter: Reporter, obser
         wait: opts.wait,
         max_difficulty: opts.max_difficulty,
         keep_going: opts.keep_going,
+        burn: opts.burn.clone(),
     };
     let session = Session::new(rules, coldkey, registrants);
-    let host = DaemonHost::new(pool.clone(), reporter, observer.clone(), opts.wallet.clone(), opts.password.clone(), coldkey);
+    let mut host = DaemonHost::new(pool.clone(), reporter, observer.clone(), opts.wallet.clone(), opts.password.clone(), coldkey);
+    if let Some(burn) = &opts.burn {
+        // Read before anything else: a damaged ledger stops the daemon rather than reset the sum.
+        host = host.with_ledger(crate::burn::BurnLedger::open(&burn.ledger).map_err(|e| DaemonError::Usage(e.to_string()))?);
+    }
     let result = Shell::new(opts, observer, pool.verdicts()).run(session, host).await;
     pool.clear_job();
     result

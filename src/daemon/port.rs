@@ -12,10 +12,12 @@ use futures::future::BoxFuture;
 use super::exit::DaemonError;
 use super::observe::Observer;
 use super::report::{Event, Reporter};
-use super::session::{SignerKey, Work};
+use super::session::{Extrinsic, SignerKey, Work};
 use crate::chain::outcome::Outcome;
 use crate::chain::state::RegistrationState;
-use crate::chain::tx::{self, Registration, TxError};
+use crate::burn::{BurnEntry, BurnLedger};
+use crate::chain::burn::BurnRegistration;
+use crate::chain::tx::{self, SignedRegistration, TxError};
 use crate::chain::{BlockRef, Chain, ChainError};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::encode_ss58;
@@ -50,12 +52,12 @@ pub enum Submission {
     WatchTimeout { waited_s: u64 },
 }
 
-/// A `--dry-run` extrinsic: signed, never sent.
-#[derive(Clone, Debug)]
-pub struct Signed {
-    pub bytes: Vec<u8>,
-    pub extrinsic: [u8; 32],
-    pub decoded: serde_json::Value,
+/// A burn's price and the coldkey's free balance at a block, and the fee of the signed burn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quote {
+    pub price_rao: u64,
+    pub free_rao: u128,
+    pub fee_rao: u128,
 }
 
 /// The chain as the loop uses it.
@@ -66,13 +68,17 @@ pub trait ChainPort {
     fn registration_state(&self, block: BlockRef, netuid: u16, keys: Vec<AccountId>) -> impl Future<Output = Result<RegistrationState, Lost>> + Send;
     /// The key's UID at the best block.
     fn uid(&self, netuid: u16, key: AccountId) -> impl Future<Output = Result<Option<u16>, Lost>> + Send;
-    /// Signs at `birth` and submits; the future ends with the outcome (it runs on its own).
-    fn submit(&self, birth: BlockRef, registration: Registration, signer: Arc<Keypair>) -> BoxFuture<'static, Result<Submission, Lost>>;
-    /// Signs at `birth` and decodes the extrinsic; sends nothing.
-    fn sign_only(&self, birth: BlockRef, registration: Registration, signer: Arc<Keypair>) -> impl Future<Output = Result<Signed, Lost>> + Send;
+    /// The burn's price, the payer's balance and the burn's fee at `block`.
+    fn burn_quote(&self, block: BlockRef, burn: BurnRegistration, signer: Arc<Keypair>) -> impl Future<Output = Result<Quote, Lost>> + Send;
+    /// Signs at `birth` (its runtime, the signer's nonce, the era's birth).
+    fn sign(&self, birth: BlockRef, extrinsic: &Extrinsic, signer: Arc<Keypair>) -> impl Future<Output = Result<SignedRegistration, Lost>> + Send;
+    /// Submits a signed extrinsic; the future ends with the outcome (it runs on its own).
+    fn submit(&self, signed: SignedRegistration, extrinsic: Extrinsic) -> BoxFuture<'static, Result<Submission, Lost>>;
+    /// Decodes a signed extrinsic through `birth`'s metadata (`--dry-run`); sends nothing.
+    fn describe(&self, birth: BlockRef, signed: &SignedRegistration) -> impl Future<Output = Result<serde_json::Value, Lost>> + Send;
 }
 
-/// The devices, the reports and the keys, as the loop uses them.
+/// The devices, the reports, the keys and the burn ledger, as the loop uses them.
 pub trait Host {
     /// Puts `hot` on every device; returns the pool's id for it.
     fn set_job(&mut self, work: &Work, hot: HotLoop) -> JobId;
@@ -80,6 +86,12 @@ pub trait Host {
     fn emit(&mut self, event: Event);
     /// The keypair that signs for `key` (decrypted once, when first needed).
     fn signer(&mut self, key: &SignerKey) -> Result<Arc<Keypair>, DaemonError>;
+    /// What the ledger counts as burned (0 without one).
+    fn burned_rao(&self) -> u128;
+    /// Counts a burn at its worst case before it is sent; on disk before this returns.
+    fn record_burn(&mut self, entry: BurnEntry) -> Result<(), DaemonError>;
+    /// Settles a burn at what it cost once its outcome is known.
+    fn settle_burn(&mut self, extrinsic: &str, cost_rao: u128);
 }
 
 impl ChainPort for Chain {
@@ -95,11 +107,29 @@ impl ChainPort for Chain {
         Ok(Chain::uid(self, netuid, &key).await?)
     }
 
-    fn submit(&self, birth: BlockRef, registration: Registration, signer: Arc<Keypair>) -> BoxFuture<'static, Result<Submission, Lost>> {
+    async fn burn_quote(&self, block: BlockRef, burn: BurnRegistration, signer: Arc<Keypair>) -> Result<Quote, Lost> {
+        let quote = Chain::burn_quote(self, &block, burn.netuid, &burn.coldkey).await?;
+        let signed = tx::sign(self.client(), block.hash, &burn, &signer).await?;
+        let fee_rao = self.fee_rao(&block, &signed.bytes).await?;
+        Ok(Quote { price_rao: quote.price_rao, free_rao: quote.free_rao, fee_rao })
+    }
+
+    async fn sign(&self, birth: BlockRef, extrinsic: &Extrinsic, signer: Arc<Keypair>) -> Result<SignedRegistration, Lost> {
+        Ok(match extrinsic {
+            Extrinsic::Seal(registration) => tx::sign(self.client(), birth.hash, registration, &signer).await?,
+            Extrinsic::Burn { registration, .. } => tx::sign(self.client(), birth.hash, registration, &signer).await?,
+        })
+    }
+
+    fn submit(&self, signed: SignedRegistration, extrinsic: Extrinsic) -> BoxFuture<'static, Result<Submission, Lost>> {
         let client = self.client().clone();
         let task = tokio::spawn(async move {
-            match tx::submit(&client, birth.hash, &registration, &signer, WATCH_LIMIT).await {
-                Ok((signed, outcome)) => Ok(Submission::Ended { extrinsic: signed.extrinsic_hash, outcome }),
+            let outcome = match &extrinsic {
+                Extrinsic::Seal(registration) => tx::submit_signed(&client, &signed, registration, WATCH_LIMIT).await,
+                Extrinsic::Burn { registration, .. } => tx::submit_signed(&client, &signed, registration, WATCH_LIMIT).await,
+            };
+            match outcome {
+                Ok(outcome) => Ok(Submission::Ended { extrinsic: signed.extrinsic_hash, outcome }),
                 Err(TxError::WatchTimeout { waited_s }) => Ok(Submission::WatchTimeout { waited_s }),
                 Err(err) => Err(Lost::from(err)),
             }
@@ -107,11 +137,9 @@ impl ChainPort for Chain {
         Box::pin(async move { task.await.unwrap_or_else(|join| Err(Lost(format!("the submission task failed: {join}")))) })
     }
 
-    async fn sign_only(&self, birth: BlockRef, registration: Registration, signer: Arc<Keypair>) -> Result<Signed, Lost> {
-        let signed = tx::sign(self.client(), birth.hash, &registration, &signer).await?;
+    async fn describe(&self, birth: BlockRef, signed: &SignedRegistration) -> Result<serde_json::Value, Lost> {
         let at = self.at(&birth).await?;
-        let decoded = tx::describe_extrinsic(at.metadata_ref(), &signed.bytes)?;
-        Ok(Signed { bytes: signed.bytes, extrinsic: signed.extrinsic_hash, decoded })
+        Ok(tx::describe_extrinsic(at.metadata_ref(), &signed.bytes)?)
     }
 }
 
@@ -127,11 +155,19 @@ pub struct DaemonHost {
     /// When the node announced the block being handled (a job's `switch_ms` counts from it).
     pub received: Instant,
     coldkey_signer: Option<Arc<Keypair>>,
+    /// The burn ledger (with `--burn-max`).
+    ledger: Option<BurnLedger>,
 }
 
 impl DaemonHost {
     pub fn new(pool: Arc<Pool>, reporter: Reporter, observer: Arc<Observer>, wallet: Wallet, password: PasswordSource, coldkey: AccountId) -> Self {
-        DaemonHost { pool, reporter, observer, wallet, password, coldkey, received: Instant::now(), coldkey_signer: None }
+        DaemonHost { pool, reporter, observer, wallet, password, coldkey, received: Instant::now(), coldkey_signer: None, ledger: None }
+    }
+
+    /// With the burn ledger (read now: a damaged one stops the daemon before anything is sent).
+    pub fn with_ledger(mut self, ledger: BurnLedger) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 }
 
@@ -168,9 +204,24 @@ impl Host for DaemonHost {
         self.coldkey_signer = Some(coldkey.clone());
         Ok(coldkey)
     }
+
+    fn burned_rao(&self) -> u128 {
+        self.ledger.as_ref().map_or(0, BurnLedger::spent_rao)
+    }
+
+    fn record_burn(&mut self, entry: BurnEntry) -> Result<(), DaemonError> {
+        let ledger = self.ledger.as_mut().ok_or_else(|| DaemonError::Other("a burn without the burn ledger".into()))?;
+        ledger.record_sent(entry).map_err(|e| DaemonError::Other(e.to_string()))
+    }
+
+    fn settle_burn(&mut self, extrinsic: &str, cost_rao: u128) {
+        if let Some(Err(err)) = self.ledger.as_mut().map(|ledger| ledger.settle(extrinsic, cost_rao)) {
+            tracing::error!("{err}; the burn stays counted at its cap plus fee");
+        }
+    }
 }
 
 /// The `--dry-run` event for a signed extrinsic.
-pub fn dry_run_event(hotkey: String, signed: &Signed) -> Event {
-    Event::DryRun { hotkey, extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded: signed.decoded.clone() }
+pub fn dry_run_event(hotkey: String, signed: &SignedRegistration, decoded: serde_json::Value) -> Event {
+    Event::DryRun { hotkey, extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded }
 }

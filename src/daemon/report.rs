@@ -21,13 +21,17 @@ use crate::solver::search_loop::progress;
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Connected { endpoint: String, genesis: String, spec_version: u32, scheme: Scheme, byte_order: ByteOrder },
+    /// `scheme` and `byte_order` are absent where the runtime offers no proof of work and only
+    /// the burn route (`--burn-max`) is open.
+    Connected { endpoint: String, genesis: String, spec_version: u32, scheme: Option<Scheme>, byte_order: Option<ByteOrder> },
     /// A new job on every device; `switch_ms`: from the node's new-head notification (before the
     /// block's runtime and registration state were read) to the job in the pool's slot.
     Job { hotkey: String, block: u64, difficulty: u64, switch_ms: f64 },
     Solution { block: u64, nonce: u64, seal: String, device: String },
     Stale { block: u64, best: u64, nonce: u64 },
     Submitting { hotkey: String, block: u64, nonce: u64 },
+    /// A burn registration sent (signed at `block`): the price read there, the fee, the cap.
+    Burning { hotkey: String, block: u64, price_tao: String, fee_tao: String, max_tao: String },
     /// `--dry-run`: the signed extrinsic that would have been sent, and its decoded fields.
     DryRun { hotkey: String, extrinsic: String, decoded: serde_json::Value },
     Outcome { block: u64, extrinsic: String, outcome: String },
@@ -120,7 +124,7 @@ impl Reporter {
         {
             let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
             if let Event::Connected { scheme, .. } = &event {
-                live.scheme = Some(*scheme);
+                live.scheme = *scheme;
             }
             if live.shown {
                 let _ = write!(std::io::stderr(), "\r\x1b[2K");
@@ -135,12 +139,15 @@ impl Reporter {
         }
         match event {
             Event::Connected { endpoint, genesis, spec_version, scheme, byte_order } => {
-                info!(%endpoint, %genesis, spec_version, scheme = scheme.name(), byte_order = ?byte_order, "connected")
+                info!(%endpoint, %genesis, spec_version, scheme = scheme.map_or("burn only", |s| s.name()), byte_order = ?byte_order, "connected")
             }
             Event::Job { hotkey, block, difficulty, switch_ms } => info!(%hotkey, block, difficulty, "mining block {block} ({switch_ms:.1} ms to switch)"),
             Event::Solution { block, nonce, device, .. } => info!(block, nonce, device = %device, "solution found"),
             Event::Stale { block, best, nonce } => info!(block, best, nonce, "solution for block {block} is outside the window at best block {best}; dropped, not sent"),
             Event::Submitting { hotkey, block, nonce } => info!(%hotkey, block, nonce, "submitting"),
+            Event::Burning { hotkey, block, price_tao, fee_tao, max_tao } => {
+                info!(%hotkey, block, "registering by burn: price {price_tao} TAO + fee {fee_tao} TAO (cap {max_tao} TAO)")
+            }
             Event::DryRun { hotkey, extrinsic, decoded } => out(format_args!(
                 "{hotkey}: dry run, nothing sent. The extrinsic would be:\n{extrinsic}\n{}",
                 serde_json::to_string_pretty(&decoded).unwrap_or_default()
@@ -148,6 +155,15 @@ impl Reporter {
             Event::Outcome { block, extrinsic, outcome } => info!(block, %extrinsic, "outcome: {outcome}"),
             Event::AlreadyRegistered { hotkey, ss58, uid } => out(format_args!("{hotkey} ({ss58}): already registered, UID {uid}")),
             Event::Hashrate { hashes, seals_per_second, .. } => info!(hashes, "{}/s", format_rate(seals_per_second)),
+            Event::Registered(r) if r.route == Some(crate::daemon::session::Route::Burn) => out(format_args!(
+                "{} ({}): registered UID {} by burn ({} TAO, signed at block {}) extrinsic {}",
+                r.hotkey,
+                r.ss58,
+                r.uid.map_or("?".to_string(), |u| u.to_string()),
+                r.burned_tao.as_deref().unwrap_or("?"),
+                r.block.map_or("?".to_string(), |b| b.to_string()),
+                r.extrinsic.as_deref().unwrap_or("?")
+            )),
             Event::Registered(r) => out(format_args!(
                 "{} ({}): registered UID {} at block {} nonce {} extrinsic {}",
                 r.hotkey,

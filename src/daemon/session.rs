@@ -16,6 +16,8 @@ use super::report::Event;
 use super::HotkeyResult;
 use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
 use crate::chain::state::RegistrationState;
+use crate::burn::{format_tao, BurnOptions, BurnRefusal};
+use crate::chain::burn::BurnRegistration;
 use crate::chain::tx::Registration;
 use crate::chain::{choose_scheme, network::hex_hash, BlockRef, RuntimeInfo, SchemeChoice};
 use crate::pow::hotloop::HotLoop;
@@ -43,6 +45,8 @@ pub struct Rules {
     pub max_difficulty: Option<u64>,
     /// After the last hotkey, keep following and register again any hotkey that loses its UID.
     pub keep_going: bool,
+    /// The burn route's cap, delay and budget; `None`: never burn.
+    pub burn: Option<BurnOptions>,
 }
 
 /// A key being registered: a hotkey by name, or the coldkey for `faucet`.
@@ -66,6 +70,24 @@ pub struct Work {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SubmissionId(pub u64);
 
+/// How a key was registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Pow,
+    Burn,
+}
+
+/// An extrinsic the session sends.
+#[derive(Clone, Debug)]
+pub enum Extrinsic {
+    /// A seal: `pow_register`, `register` or `faucet`.
+    Seal(Registration),
+    /// A burn under the cap (`register_limit` or `burned_register`), signed by the coldkey.
+    /// `counted_rao` (the cap plus the fee) goes into the ledger before it is sent.
+    Burn { registration: BurnRegistration, price_rao: u64, fee_rao: u128, counted_rao: u128 },
+}
+
 /// Which key signs an extrinsic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignerKey {
@@ -81,14 +103,18 @@ pub enum SignerKey {
 pub enum Input {
     /// A connection was made (after a start, a loss or a replaced chain).
     Connected { endpoint: String, genesis: [u8; 32] },
-    /// A new best block from the subscription, and the runtime in force there.
-    Block { block: BlockRef, runtime: RuntimeInfo, runtime_changed: bool },
+    /// A new best block from the subscription, and the runtime in force there; `now_ms`: the
+    /// shell's clock (milliseconds since it started).
+    Block { block: BlockRef, runtime: RuntimeInfo, runtime_changed: bool, now_ms: u64 },
     /// The state asked for by [`Action::ReadState`].
     State(RegistrationState),
     /// The node's best block now, asked for by [`Action::ReadNodeBest`] for a solution.
     NodeBest { work: Work, solution: Solution, best: BlockRef },
     /// The key's UID at the best block, asked for by [`Action::ReadUid`].
     Uid(Option<u16>),
+    /// What a burn costs now, asked for by [`Action::QuoteBurn`]: the price and the coldkey's
+    /// free balance at the block, the fee of the signed burn, and the TAO the ledger counts.
+    BurnQuote { price_rao: u64, free_rao: u128, fee_rao: u128, spent_rao: u128 },
     /// The pool's id for the job of [`Action::SetJob`].
     JobSet { job: JobId, work: Work },
     /// A verdict from the pool (every solution was already verified on the CPU).
@@ -112,16 +138,19 @@ pub enum Action {
     ReadNodeBest { work: Work, solution: Solution },
     /// Read the key's UID at the best block.
     ReadUid { key: AccountId },
+    /// Read the burn price, the coldkey's balance and the burn's fee at `block`.
+    QuoteBurn { block: BlockRef, burn: BurnRegistration },
     /// Have this signer ready (decrypted) before any seal needs it; failing stops the daemon.
     PrepareSigner(SignerKey),
     /// Replace every device's job.
     SetJob { work: Work, hot: Box<HotLoop> },
     /// Stop the devices searching.
     ClearJob,
-    /// Sign at `birth` (the best block) and submit; the end comes back as an input.
-    Submit { id: SubmissionId, registration: Registration, birth: BlockRef, signer: SignerKey },
+    /// Sign at `birth` (the best block) and submit (a burn counted in the ledger first); the
+    /// end comes back as an input.
+    Submit { id: SubmissionId, extrinsic: Extrinsic, birth: BlockRef, signer: SignerKey },
     /// Sign at `birth`, show the extrinsic, send nothing.
-    DryRun { registration: Registration, birth: BlockRef, signer: SignerKey, hotkey: String },
+    DryRun { extrinsic: Extrinsic, birth: BlockRef, signer: SignerKey, hotkey: String },
     /// Report something that happened.
     Emit(Event),
     /// The daemon is done: every key's result, or why it stopped.
@@ -142,14 +171,20 @@ enum Phase {
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
     id: SubmissionId,
-    work: Work,
-    solution_nonce: u64,
+    sent: Sent,
+}
+
+/// What a submission sent.
+#[derive(Clone, Copy, Debug)]
+enum Sent {
+    Seal { work: Work, nonce: u64 },
+    Burn { block: BlockRef, cost_rao: u128 },
 }
 
 /// An outcome whose UID is being read before the key's result is known.
 #[derive(Clone, Debug)]
 enum Resolving {
-    Registered { work: Work, nonce: u64, extrinsic: String },
+    Registered { sent: Sent, extrinsic: String },
     Already,
 }
 
@@ -157,6 +192,10 @@ enum Resolving {
 #[derive(Debug, Default)]
 struct Link {
     connected: bool,
+    /// A runtime was read on this connection (the scheme is chosen on its first block).
+    runtime_seen: bool,
+    /// Why this runtime offers no proof of work, when only the burn route is open.
+    pow_refused: Option<String>,
     endpoint: String,
     genesis: [u8; 32],
     choice: Option<SchemeChoice>,
@@ -176,6 +215,8 @@ struct Link {
     /// whether this run registered it.
     registered_on_chain: Option<HotkeyResult>,
     resolving: Option<Resolving>,
+    /// A burn quote asked for: whether proof of work was closed when it was.
+    quoting: Option<bool>,
 }
 
 /// A deliberate fault, one per invariant the simulation checks: set only by the simulation's
@@ -199,6 +240,8 @@ pub enum Mutation {
     ReportTwice,
     /// 7: failed submissions never stop the daemon.
     NeverStopFailing,
+    /// 8: a burn is sent whatever its price, budget and balance.
+    IgnoreBurnLimits,
 }
 
 /// The loop's state: see the module's text.
@@ -214,6 +257,11 @@ pub struct Session {
     submitted: HashSet<(AccountId, [u8; 32])>,
     next_submission: u64,
     link: Link,
+    /// The shell's clock at the last block, and when the current key was first mined.
+    now_ms: u64,
+    key_since_ms: Option<u64>,
+    /// The last reason a burn was not sent (logged once per change, not every block).
+    burn_held: Option<String>,
     mutation: Option<Mutation>,
 }
 
@@ -230,6 +278,9 @@ impl Session {
             submitted: HashSet::new(),
             next_submission: 0,
             link: Link::default(),
+            now_ms: 0,
+            key_since_ms: None,
+            burn_held: None,
             mutation: None,
         }
     }
@@ -267,7 +318,10 @@ impl Session {
                 out.push(Action::ClearJob);
             }
             _ if !self.link.connected => {}
-            Input::Block { block, runtime, runtime_changed } => self.on_block(block, runtime, runtime_changed, &mut out),
+            Input::Block { block, runtime, runtime_changed, now_ms } => {
+                self.now_ms = now_ms;
+                self.on_block(block, runtime, runtime_changed, &mut out);
+            }
             Input::State(state) => self.on_state(state, &mut out),
             Input::JobSet { job, work } => self.on_job_set(job, work),
             Input::Verdict(verdict) => self.on_verdict(verdict, &mut out),
@@ -280,6 +334,7 @@ impl Session {
                 }
             }
             Input::Uid(uid) => self.on_uid(uid, &mut out),
+            Input::BurnQuote { price_rao, free_rao, fee_rao, spent_rao } => self.on_burn_quote(price_rao, free_rao, fee_rao, spent_rao, &mut out),
             Input::DrySigned { extrinsic } => self.on_dry_signed(extrinsic, &mut out),
         }
         out
@@ -313,9 +368,15 @@ impl Session {
     /// A new best block: the scheme is chosen on the first one and after a runtime upgrade
     /// (nothing prepared under the old runtime survives it), then the state is read.
     fn on_block(&mut self, block: BlockRef, runtime: RuntimeInfo, runtime_changed: bool, out: &mut Vec<Action>) {
-        if self.link.choice.is_none() || runtime_changed {
+        if !self.link.runtime_seen || runtime_changed {
+            self.link.runtime_seen = true;
             let choice = match self.scheme(&runtime) {
-                Ok(choice) => choice,
+                Ok(choice) => Some(choice),
+                Err(err) if self.rules.burn.is_some() && !self.rules.faucet => {
+                    info!("{err}; the burn route stays open (--burn-max)");
+                    self.link.pow_refused = Some(err.to_string());
+                    None
+                }
                 Err(err) => return self.stop(err, out),
             };
             if runtime_changed {
@@ -327,17 +388,29 @@ impl Session {
                 endpoint: self.link.endpoint.clone(),
                 genesis: hex_hash(&self.link.genesis),
                 spec_version: runtime.spec_version,
-                scheme: choice.scheme,
-                byte_order: choice.byte_order,
+                scheme: choice.map(|c| c.scheme),
+                byte_order: choice.map(|c| c.byte_order),
             }));
-            self.link.choice = Some(choice);
-            if self.current().is_some() {
-                out.push(Action::PrepareSigner(self.signer_key(choice.scheme)));
-            }
+            self.link.choice = choice;
+            self.prepare_signers(out);
         }
         self.link.best = Some(block);
         self.link.known_best = self.link.known_best.max(block.number);
         self.read_or_mine(block, out);
+    }
+
+    /// The keys the current key's routes sign with, decrypted now rather than when a seal or a
+    /// burn is ready (a wrong password stops the daemon before any work).
+    fn prepare_signers(&self, out: &mut Vec<Action>) {
+        if self.current().is_none() {
+            return;
+        }
+        if let Some(choice) = self.link.choice {
+            out.push(Action::PrepareSigner(self.signer_key(choice.scheme)));
+        }
+        if self.rules.burn.is_some() && self.link.choice.is_none_or(|c| c.scheme == Scheme::Legacy) {
+            out.push(Action::PrepareSigner(SignerKey::Coldkey));
+        }
     }
 
     /// Asks for the state the current phase needs at `block` (the faucet needs none).
@@ -392,44 +465,175 @@ impl Session {
     }
 
     fn on_registrant_state(&mut self, state: &RegistrationState, out: &mut Vec<Action>) {
-        let (Some(choice), Some(key)) = (self.link.choice, self.current().cloned()) else { return };
+        let Some(key) = self.current().cloned() else { return };
         let Some(hotkey) = state.hotkeys.iter().find(|h| h.hotkey == key.key) else {
             return self.stop(DaemonError::Other("the chain returned no state for the hotkey".into()), out);
         };
-        let planned = match plan(choice.scheme, &state.subnet, hotkey, &self.coldkey, state.block.number) {
-            Err(DaemonError::PowDisabled { .. }) if self.mutated(Mutation::MineWhenDisabled) => {
-                Plan::Mine { difficulty: state.subnet.difficulty_for(choice.scheme).unwrap_or(1).max(1) }
-            }
-            Err(DaemonError::PowDisabled { .. }) if self.rules.wait => Plan::Wait("proof-of-work registration is disabled on the subnet; waiting (--wait)"),
-            Ok(Plan::Mine { difficulty }) if self.rules.max_difficulty.is_some_and(|max| difficulty > max) => {
-                let max = self.rules.max_difficulty.unwrap_or_default();
-                if !self.rules.wait {
-                    return self.stop(DaemonError::TooDifficult { difficulty, max }, out);
-                }
-                Plan::Wait("the difficulty is above --max-difficulty; waiting (--wait)")
-            }
-            Ok(planned) => planned,
-            Err(err) => return self.stop(err, out),
+        let pow = match self.link.choice {
+            Some(choice) => self.pow_plan(choice, state, hotkey),
+            None => self.burn_only_plan(state, hotkey),
         };
-        match planned {
-            Plan::Mine { difficulty } => {
+        match pow {
+            Ok(Plan::Mine { difficulty }) => {
+                self.key_since_ms.get_or_insert(self.now_ms);
                 self.mine(Work { block: state.block, key: key.key, difficulty }, out);
                 self.send_queued(out);
+                self.consider_burn(state, hotkey, true, out);
             }
-            Plan::Registered { uid } if self.link.in_flight.is_none() => {
+            Ok(Plan::Registered { uid }) if self.link.in_flight.is_none() => {
                 let result = already(&key, Some(uid));
                 out.push(Action::Emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid }));
                 self.complete(result, out);
             }
-            Plan::Registered { uid } => {
+            Ok(Plan::Registered { uid }) => {
                 self.stand_down(out);
                 self.link.registered_on_chain = Some(already(&key, Some(uid)));
             }
-            Plan::Wait(why) => {
+            Ok(Plan::Wait(why)) => {
                 self.stand_down(out);
                 info!(block = state.block.number, "not mining this block: {why}");
+                self.consider_burn(state, hotkey, false, out);
             }
+            Err(err) if self.rules.burn.is_some() && pow_closed(&err) && self.rules.netuid != 0 => {
+                self.stand_down(out);
+                self.consider_burn(state, hotkey, false, out);
+            }
+            Err(err) => self.stop(err, out),
         }
+    }
+
+    /// Where the runtime offers no proof of work (only the burn route is open): the checks that
+    /// come before any route, then the refusal the burn route may override.
+    fn burn_only_plan(&self, state: &RegistrationState, hotkey: &crate::chain::HotkeyState) -> Result<Plan, DaemonError> {
+        let netuid = state.subnet.netuid;
+        if netuid == 0 {
+            return Err(DaemonError::NoPowRegistration("subnet 0 is the root network".into()));
+        }
+        if !state.subnet.exists {
+            return Err(DaemonError::NoSuchSubnet { netuid });
+        }
+        match hotkey.uid {
+            Some(uid) => Ok(Plan::Registered { uid }),
+            None => Err(DaemonError::NoPowRegistration(self.link.pow_refused.clone().unwrap_or_default())),
+        }
+    }
+
+    /// The proof-of-work route at this state: `--wait` turns a closed subnet or a difficulty
+    /// above `--max-difficulty` into a wait.
+    fn pow_plan(&self, choice: SchemeChoice, state: &RegistrationState, hotkey: &crate::chain::HotkeyState) -> Result<Plan, DaemonError> {
+        match plan(choice.scheme, &state.subnet, hotkey, &self.coldkey, state.block.number) {
+            Err(DaemonError::PowDisabled { .. }) if self.mutated(Mutation::MineWhenDisabled) => {
+                Ok(Plan::Mine { difficulty: state.subnet.difficulty_for(choice.scheme).unwrap_or(1).max(1) })
+            }
+            Err(DaemonError::PowDisabled { .. }) if self.rules.wait => Ok(Plan::Wait("proof-of-work registration is disabled on the subnet; waiting (--wait)")),
+            Ok(Plan::Mine { difficulty }) if self.rules.max_difficulty.is_some_and(|max| difficulty > max) => {
+                let max = self.rules.max_difficulty.unwrap_or_default();
+                if !self.rules.wait {
+                    return Err(DaemonError::TooDifficult { difficulty, max });
+                }
+                Ok(Plan::Wait("the difficulty is above --max-difficulty; waiting (--wait)"))
+            }
+            other => other,
+        }
+    }
+
+    /// The burn route (`--burn-max`): asks for a quote when the price read at this block is
+    /// within the cap and nothing is in flight; with proof of work open, only after
+    /// `--burn-after`. With proof of work closed and no burn possible: wait (`--wait`) or stop.
+    fn consider_burn(&mut self, state: &RegistrationState, hotkey: &crate::chain::HotkeyState, pow_open: bool, out: &mut Vec<Action>) {
+        let Some(burn) = self.rules.burn.clone() else { return };
+        if self.link.in_flight.is_some() || self.link.quoting.is_some() || self.finished() {
+            return;
+        }
+        let since = self.key_since_ms.unwrap_or(self.now_ms);
+        if pow_open && burn.after.is_some_and(|after| self.now_ms.saturating_sub(since) < u64::try_from(after.as_millis()).unwrap_or(u64::MAX)) {
+            return;
+        }
+        if hotkey.owner.is_some_and(|owner| owner != self.coldkey) {
+            let owner = hotkey.owner.map(|o| encode_ss58(&o)).unwrap_or_default();
+            return self.stop(DaemonError::ColdkeyMismatch { hotkey: encode_ss58(&hotkey.hotkey), owner }, out);
+        }
+        let netuid = self.rules.netuid;
+        let price_rao = match state.subnet.burn_rao {
+            Some(price) if state.subnet.registration_allowed != Some(false) => price,
+            _ => {
+                let why = format!("burn registration is closed on subnet {netuid}");
+                return self.burn_held(why, DaemonError::NoPowRegistration(format!("no registration is open on subnet {netuid}")), pow_open, out);
+            }
+        };
+        if price_rao > burn.max_rao && !self.mutated(Mutation::IgnoreBurnLimits) {
+            let refusal = BurnRefusal::AboveCap { price_rao, max_rao: burn.max_rao };
+            let err = self.burn_error(&refusal);
+            return self.burn_held(refusal.to_string(), err, pow_open, out);
+        }
+        self.link.quoting = Some(pow_open);
+        let registration = BurnRegistration { netuid, hotkey: hotkey.hotkey, coldkey: self.coldkey, limit_rao: burn.max_rao };
+        out.push(Action::QuoteBurn { block: state.block, burn: registration });
+    }
+
+    /// A burn not sent now: logged once per reason; with proof of work closed, the daemon waits
+    /// (`--wait`) or stops with `err`.
+    fn burn_held(&mut self, why: String, err: DaemonError, pow_open: bool, out: &mut Vec<Action>) {
+        if !pow_open && !self.rules.wait {
+            return self.stop(err, out);
+        }
+        if self.burn_held.as_ref() != Some(&why) {
+            info!("not burning: {why}{}", if pow_open { "; mining on" } else { "; waiting (--wait)" });
+            self.burn_held = Some(why);
+        }
+    }
+
+    fn burn_error(&self, refusal: &BurnRefusal) -> DaemonError {
+        let netuid = self.rules.netuid;
+        match refusal {
+            BurnRefusal::AboveCap { price_rao, max_rao } => {
+                DaemonError::BurnAboveCap { netuid, price_tao: format_tao(u128::from(*price_rao)), max_tao: format_tao(u128::from(*max_rao)) }
+            }
+            BurnRefusal::OverBudget { spent_rao, budget_rao, .. } => {
+                DaemonError::BurnBudgetSpent { netuid, spent_tao: format_tao(*spent_rao), budget_tao: format_tao(u128::from(*budget_rao)) }
+            }
+            BurnRefusal::Balance { .. } => DaemonError::BurnBalance { netuid, why: refusal.to_string() },
+        }
+    }
+
+    fn on_burn_quote(&mut self, price_rao: u64, free_rao: u128, fee_rao: u128, spent_rao: u128, out: &mut Vec<Action>) {
+        let (Some(pow_open), Some(burn)) = (self.link.quoting.take(), self.rules.burn.clone()) else { return };
+        let (Some(key), Some(best)) = (self.current().cloned(), self.link.best) else { return };
+        if self.link.in_flight.is_some() {
+            return;
+        }
+        let verdict = match self.mutated(Mutation::IgnoreBurnLimits) {
+            true => Ok(0),
+            false => crate::burn::check(&burn, price_rao, fee_rao, free_rao, spent_rao),
+        };
+        if let Err(refusal) = verdict {
+            let err = self.burn_error(&refusal);
+            return self.burn_held(refusal.to_string(), err, pow_open, out);
+        }
+        let counted_rao = u128::from(burn.max_rao) + fee_rao;
+        let registration = BurnRegistration { netuid: self.rules.netuid, hotkey: key.key, coldkey: self.coldkey, limit_rao: burn.max_rao };
+        let extrinsic = Extrinsic::Burn { registration, price_rao, fee_rao, counted_rao };
+        let sent = Sent::Burn { block: best, cost_rao: u128::from(price_rao) + fee_rao };
+        if self.rules.dry_run {
+            self.link.in_flight = Some(InFlight { id: SubmissionId(u64::MAX), sent });
+            return out.push(Action::DryRun { extrinsic, birth: best, signer: SignerKey::Coldkey, hotkey: key.name });
+        }
+        let id = self.next_id();
+        self.link.in_flight = Some(InFlight { id, sent });
+        out.push(Action::Emit(Event::Burning {
+            hotkey: key.name,
+            block: best.number,
+            price_tao: format_tao(u128::from(price_rao)),
+            fee_tao: format_tao(fee_rao),
+            max_tao: format_tao(u128::from(burn.max_rao)),
+        }));
+        out.push(Action::Submit { id, extrinsic, birth: best, signer: SignerKey::Coldkey });
+    }
+
+    fn next_id(&mut self) -> SubmissionId {
+        let id = SubmissionId(self.next_submission);
+        self.next_submission += 1;
+        id
     }
 
     fn clear_job(&mut self, out: &mut Vec<Action>) {
@@ -506,8 +710,8 @@ impl Session {
         if self.rules.dry_run {
             let hotkey = self.current().map(|k| k.name.clone()).unwrap_or_default();
             let registration = self.registration(choice.scheme, &work, &solution);
-            self.link.in_flight = Some(InFlight { id: SubmissionId(u64::MAX), work, solution_nonce: solution.nonce });
-            out.push(Action::DryRun { registration, birth: best, signer: self.signer_key(choice.scheme), hotkey });
+            self.link.in_flight = Some(InFlight { id: SubmissionId(u64::MAX), sent: Sent::Seal { work, nonce: solution.nonce } });
+            out.push(Action::DryRun { extrinsic: Extrinsic::Seal(registration), birth: best, signer: self.signer_key(choice.scheme), hotkey });
         } else if self.link.in_flight.is_some() && !self.mutated(Mutation::IgnoreInFlight) {
             self.link.queued = Some((work, solution));
         } else {
@@ -547,23 +751,22 @@ impl Session {
         if !self.submitted.insert((work.key, work.block.hash)) {
             return;
         }
-        let id = SubmissionId(self.next_submission);
-        self.next_submission += 1;
+        let id = self.next_id();
         let registration = self.registration(choice.scheme, &work, &solution);
-        self.link.in_flight = Some(InFlight { id, work, solution_nonce: solution.nonce });
+        self.link.in_flight = Some(InFlight { id, sent: Sent::Seal { work, nonce: solution.nonce } });
         out.push(Action::Emit(Event::Submitting { hotkey: name, block: work.block.number, nonce: solution.nonce }));
-        out.push(Action::Submit { id, registration, birth: best, signer: self.signer_key(choice.scheme) });
+        out.push(Action::Submit { id, extrinsic: Extrinsic::Seal(registration), birth: best, signer: self.signer_key(choice.scheme) });
     }
 
     fn on_outcome(&mut self, id: SubmissionId, extrinsic: [u8; 32], outcome: Outcome, out: &mut Vec<Action>) {
         let Some(flight) = self.link.in_flight.filter(|f| f.id == id) else { return };
         self.link.in_flight = None;
         let extrinsic = hex_hash(&extrinsic);
-        out.push(Action::Emit(Event::Outcome { block: flight.work.block.number, extrinsic: extrinsic.clone(), outcome: outcome.to_string() }));
+        out.push(Action::Emit(Event::Outcome { block: flight.sent.block_number(), extrinsic: extrinsic.clone(), outcome: outcome.to_string() }));
         let Some(key) = self.current().cloned() else { return };
         match outcome.class() {
             OutcomeClass::Registered => {
-                let resolving = Resolving::Registered { work: flight.work, nonce: flight.solution_nonce, extrinsic };
+                let resolving = Resolving::Registered { sent: flight.sent, extrinsic };
                 match outcome_uid(&outcome) {
                     Some(uid) => self.resolved(resolving, Some(uid), out),
                     None if self.rules.faucet => self.resolved(resolving, None, out),
@@ -585,6 +788,7 @@ impl Session {
                 info!("{outcome}; mining the next block");
             }
             OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait => info!("{outcome}; waiting until it is enabled again (--wait)"),
+            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.burn.is_some() => info!("{outcome}; the burn route stays open (--burn-max)"),
             OutcomeClass::Fatal(reason) => {
                 let err = self.fatal(reason, &key);
                 self.stop(err, out);
@@ -606,8 +810,8 @@ impl Session {
     fn resolved(&mut self, resolving: Resolving, uid: Option<u16>, out: &mut Vec<Action>) {
         let Some(key) = self.current().cloned() else { return };
         let result = match resolving {
-            Resolving::Registered { work, nonce, extrinsic } => {
-                let result = HotkeyResult { uid, registered_now: true, block: Some(work.block.number), nonce: Some(nonce), extrinsic: Some(extrinsic), ..already(&key, uid) };
+            Resolving::Registered { sent, extrinsic } => {
+                let result = HotkeyResult { registered_now: true, extrinsic: Some(extrinsic), ..sent.result(&key, uid) };
                 out.push(Action::Emit(Event::Registered(result.clone())));
                 if self.mutated(Mutation::ReportTwice) {
                     out.push(Action::Emit(Event::Registered(result.clone())));
@@ -624,12 +828,7 @@ impl Session {
 
     fn on_dry_signed(&mut self, extrinsic: [u8; 32], out: &mut Vec<Action>) {
         let (Some(flight), Some(key)) = (self.link.in_flight.take(), self.current().cloned()) else { return };
-        let result = HotkeyResult {
-            block: Some(flight.work.block.number),
-            nonce: Some(flight.solution_nonce),
-            extrinsic: Some(hex_hash(&extrinsic)),
-            ..already(&key, None)
-        };
+        let result = HotkeyResult { extrinsic: Some(hex_hash(&extrinsic)), ..flight.sent.result(&key, None) };
         self.complete(result, out);
     }
 
@@ -659,12 +858,13 @@ impl Session {
         self.failed_in_a_row = 0;
         self.forget_key_state();
         self.clear_job(out);
-        if let Some(choice) = self.link.choice {
-            out.push(Action::PrepareSigner(self.signer_key(choice.scheme)));
-        }
+        self.prepare_signers(out);
     }
 
     fn forget_key_state(&mut self) {
+        self.key_since_ms = None;
+        self.burn_held = None;
+        self.link.quoting = None;
         self.link.jobs.clear();
         self.link.queued = None;
         self.link.in_flight = None;
@@ -684,7 +884,40 @@ impl Session {
 }
 
 fn already(key: &Registrant, uid: Option<u16>) -> HotkeyResult {
-    HotkeyResult { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid, registered_now: false, block: None, nonce: None, extrinsic: None }
+    HotkeyResult {
+        hotkey: key.name.clone(),
+        ss58: encode_ss58(&key.key),
+        uid,
+        registered_now: false,
+        route: None,
+        block: None,
+        nonce: None,
+        burned_tao: None,
+        extrinsic: None,
+    }
+}
+
+impl Sent {
+    /// The block a result names: the seal's work block, or the block a burn was signed at.
+    fn block_number(&self) -> u64 {
+        match self {
+            Sent::Seal { work, .. } => work.block.number,
+            Sent::Burn { block, .. } => block.number,
+        }
+    }
+
+    fn result(&self, key: &Registrant, uid: Option<u16>) -> HotkeyResult {
+        let base = HotkeyResult { block: Some(self.block_number()), ..already(key, uid) };
+        match *self {
+            Sent::Seal { nonce, .. } => HotkeyResult { route: Some(Route::Pow), nonce: Some(nonce), ..base },
+            Sent::Burn { cost_rao, .. } => HotkeyResult { route: Some(Route::Burn), burned_tao: Some(format_tao(cost_rao)), ..base },
+        }
+    }
+}
+
+/// Whether `err` closes only the proof-of-work route (the burn route may still register).
+fn pow_closed(err: &DaemonError) -> bool {
+    matches!(err, DaemonError::PowDisabled { .. } | DaemonError::NoPowRegistration(_) | DaemonError::TooDifficult { .. })
 }
 
 fn outcome_uid(outcome: &Outcome) -> Option<u16> {
@@ -742,7 +975,7 @@ mod tests {
     fn mining(rules: Rules, number: u64) -> (Session, Work, Solution) {
         let mut session = Session::new(rules, COLDKEY, vec![Registrant { name: "hk".into(), key: HOTKEY }]);
         session.handle(Input::Connected { endpoint: "test".into(), genesis: [1; 32] });
-        session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false });
+        session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false, now_ms: 0 });
         let actions = session.handle(state(number, true));
         let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else { panic!("no job set") };
         session.handle(Input::JobSet { job: JobId(number), work });
@@ -784,7 +1017,7 @@ mod tests {
         session.handle(Input::NodeBest { work: later, solution: second, best: block(11) });
         assert!(session.link.queued.is_some());
         // Then PoW is disabled (--wait): the queued seal must never go out.
-        session.handle(Input::Block { block: block(12), runtime: runtime(), runtime_changed: false });
+        session.handle(Input::Block { block: block(12), runtime: runtime(), runtime_changed: false, now_ms: 0 });
         let refused = session.handle(state(12, false));
         assert_eq!(submits(&refused), 0);
         assert!(session.link.queued.is_none() && session.link.jobs.is_empty());
@@ -803,7 +1036,7 @@ mod tests {
         // Five retries in a row on the new connection stop the daemon with the table's code.
         for n in 0..MAX_FAILED_SUBMISSIONS {
             let number = 20 + u64::from(n);
-            session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false });
+            session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false, now_ms: 0 });
             let actions = session.handle(state(number, true));
             let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else { panic!("no job") };
             session.handle(Input::JobSet { job: JobId(number), work });

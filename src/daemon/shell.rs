@@ -13,9 +13,13 @@ use tracing::warn;
 use super::exit::DaemonError;
 use super::observe::Observer;
 use super::port::{dry_run_event, ChainPort, DaemonHost, Host, Lost, Submission};
-use super::session::{Action, Input, Session, SubmissionId};
+use super::session::{Action, Extrinsic, Input, Session, SignerKey, SubmissionId};
 use super::{DaemonOptions, HotkeyResult};
-use crate::chain::{connect, network::hex_hash, BestBlock, Chain, ChainError};
+use crate::burn::{BurnEntry, BurnState};
+use crate::chain::outcome::Outcome;
+use crate::chain::tx::SignedRegistration;
+use crate::chain::{connect, network::hex_hash, BestBlock, BlockRef, Chain, ChainError};
+use crate::pow::ss58::encode_ss58;
 use crate::solver::pool::VerdictReceiver;
 
 /// How often the loop beats (the watchdog and `/healthz` hear it) while it waits for blocks.
@@ -37,7 +41,14 @@ pub struct Executor<C, H> {
     pub chain: C,
     pub host: H,
     netuid: u16,
-    in_flight: Option<(SubmissionId, BoxFuture<'static, Result<Submission, Lost>>)>,
+    in_flight: Option<InFlight>,
+}
+
+/// The submission being watched; a burn's extrinsic hash, price and fee settle the ledger.
+struct InFlight {
+    id: SubmissionId,
+    end: BoxFuture<'static, Result<Submission, Lost>>,
+    burn: Option<(String, u64, u128)>,
 }
 
 impl<C: ChainPort, H: Host> Executor<C, H> {
@@ -69,6 +80,12 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
             Action::ReadState { block, keys } => Some(Input::State(self.chain.registration_state(block, self.netuid, keys).await.map_err(lost)?)),
             Action::ReadNodeBest { work, solution } => Some(Input::NodeBest { work, solution, best: self.chain.best_block().await.map_err(lost)? }),
             Action::ReadUid { key } => Some(Input::Uid(self.chain.uid(self.netuid, key).await.map_err(lost)?)),
+            Action::QuoteBurn { block, burn } => {
+                let signer = self.host.signer(&SignerKey::Coldkey).map_err(|err| Step::Finished(Err(err)))?;
+                let quote = self.chain.burn_quote(block, burn, signer).await.map_err(lost)?;
+                let spent_rao = self.host.burned_rao();
+                Some(Input::BurnQuote { price_rao: quote.price_rao, free_rao: quote.free_rao, fee_rao: quote.fee_rao, spent_rao })
+            }
             Action::PrepareSigner(key) => {
                 self.host.signer(&key).map_err(|err| Step::Finished(Err(err)))?;
                 None
@@ -78,16 +95,19 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
                 self.host.clear_job();
                 None
             }
-            Action::Submit { id, registration, birth, signer } => {
+            Action::Submit { id, extrinsic, birth, signer } => {
                 let signer = self.host.signer(&signer).map_err(|err| Step::Finished(Err(err)))?;
-                self.in_flight = Some((id, self.chain.submit(birth, registration, signer)));
+                let signed = self.chain.sign(birth, &extrinsic, signer).await.map_err(lost)?;
+                let burn = self.record_burn(&extrinsic, &signed, birth).map_err(|err| Step::Finished(Err(err)))?;
+                self.in_flight = Some(InFlight { id, end: self.chain.submit(signed, extrinsic), burn });
                 None
             }
-            Action::DryRun { registration, birth, signer, hotkey } => {
+            Action::DryRun { extrinsic, birth, signer, hotkey } => {
                 let signer = self.host.signer(&signer).map_err(|err| Step::Finished(Err(err)))?;
-                let signed = self.chain.sign_only(birth, registration, signer).await.map_err(lost)?;
-                self.host.emit(dry_run_event(hotkey, &signed));
-                Some(Input::DrySigned { extrinsic: signed.extrinsic })
+                let signed = self.chain.sign(birth, &extrinsic, signer).await.map_err(lost)?;
+                let decoded = self.chain.describe(birth, &signed).await.map_err(lost)?;
+                self.host.emit(dry_run_event(hotkey, &signed, decoded));
+                Some(Input::DrySigned { extrinsic: signed.extrinsic_hash })
             }
             Action::Emit(event) => {
                 self.host.emit(event);
@@ -97,6 +117,35 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
         })
     }
 
+    /// A burn is counted in the ledger at its worst case before it leaves.
+    fn record_burn(&mut self, extrinsic: &Extrinsic, signed: &SignedRegistration, birth: BlockRef) -> Result<Option<(String, u64, u128)>, DaemonError> {
+        let Extrinsic::Burn { registration, price_rao, fee_rao, counted_rao } = extrinsic else { return Ok(None) };
+        let hash = hex_hash(&signed.extrinsic_hash);
+        let entry = BurnEntry {
+            netuid: registration.netuid,
+            hotkey: encode_ss58(&registration.hotkey),
+            extrinsic: hash.clone(),
+            block: birth.number,
+            state: BurnState::Sent,
+            counted_rao: *counted_rao,
+        };
+        self.host.record_burn(entry)?;
+        Ok(Some((hash, *price_rao, *fee_rao)))
+    }
+
+    /// Settles a burn's ledger entry at what its outcome cost: the price and fee when included
+    /// and registered, the fee when included and failed, nothing when it never reached a block.
+    /// Watched without an end, it stays counted at its worst case.
+    fn settle(&mut self, burn: Option<(String, u64, u128)>, end: &Submission) {
+        let (Some((hash, price_rao, fee_rao)), Submission::Ended { outcome, .. }) = (burn, end) else { return };
+        let cost_rao = match outcome {
+            Outcome::Registered { .. } => u128::from(price_rao) + fee_rao,
+            Outcome::DispatchFailed { .. } => fee_rao,
+            Outcome::PoolRejected(_) | Outcome::Dropped(_) | Outcome::Invalid(_) => 0,
+        };
+        self.host.settle_burn(&hash, cost_rao);
+    }
+
     /// Whether a submission is being watched.
     pub fn submitting(&self) -> bool {
         self.in_flight.is_some()
@@ -104,27 +153,31 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
 
     /// The end of the submission being watched (pending for ever when there is none).
     pub async fn submission_end(&mut self) -> Result<Input, Lost> {
-        let Some((id, end)) = self.in_flight.as_mut() else { return futures::future::pending().await };
-        let (id, end) = (*id, end.await);
-        self.in_flight = None;
-        submission_input(id, end?)
+        let Some(flight) = self.in_flight.as_mut() else { return futures::future::pending().await };
+        let end = (&mut flight.end).await;
+        self.finished_submission(end)
+    }
+
+    fn finished_submission(&mut self, end: Result<Submission, Lost>) -> Result<Input, Lost> {
+        let flight = self.in_flight.take().ok_or_else(|| Lost("no submission was watched".into()))?;
+        let end = end?;
+        self.settle(flight.burn, &end);
+        Ok(submission_input(flight.id, end))
     }
 
     /// The end of the submission being watched, if it has already come.
     pub fn submission_end_now(&mut self) -> Option<Result<Input, Lost>> {
         use futures::FutureExt;
-        let (id, end) = self.in_flight.as_mut()?;
-        let (id, end) = (*id, end.now_or_never()?);
-        self.in_flight = None;
-        Some(end.and_then(|end| submission_input(id, end)))
+        let end = self.in_flight.as_mut()?.end.as_mut().now_or_never()?;
+        Some(self.finished_submission(end))
     }
 }
 
-fn submission_input(id: SubmissionId, end: Submission) -> Result<Input, Lost> {
-    Ok(match end {
+fn submission_input(id: SubmissionId, end: Submission) -> Input {
+    match end {
         Submission::Ended { extrinsic, outcome } => Input::Submitted { id, extrinsic, outcome },
         Submission::WatchTimeout { waited_s } => Input::WatchTimeout { id, waited_s },
-    })
+    }
 }
 
 /// The daemon's shell: the session over the real chain, the pool and the wallet.
@@ -137,6 +190,8 @@ pub struct Shell {
     connections: u32,
     /// The genesis of the chain last followed (a different one means the chain was replaced).
     genesis: Option<[u8; 32]>,
+    /// The clock the session's time comes from.
+    started: Instant,
 }
 
 /// Why a connection attempt did not give a chain.
@@ -147,7 +202,7 @@ enum NoChain {
 
 impl Shell {
     pub fn new(opts: DaemonOptions, observer: Arc<Observer>, verdicts: VerdictReceiver) -> Self {
-        Shell { opts, observer, verdicts, connections: 0, genesis: None }
+        Shell { opts, observer, verdicts, connections: 0, genesis: None, started: Instant::now() }
     }
 
     /// Runs the session until it finishes: connects, follows, and on a lost connection clears
@@ -207,7 +262,8 @@ impl Shell {
                         self.observer.block(block.number);
                         self.observer.heartbeat();
                         exec.host.received = received;
-                        exec.feed(session, Input::Block { block, runtime, runtime_changed }).await
+                        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        exec.feed(session, Input::Block { block, runtime, runtime_changed, now_ms }).await
                     }
                     Err(why) => Step::Lost(why),
                 },

@@ -15,9 +15,13 @@ use futures::channel::oneshot;
 use futures::future::BoxFuture;
 
 use super::exit::{code, DaemonError};
-use super::port::{ChainPort, Host, Lost, Signed, Submission};
+use super::port::{ChainPort, Host, Lost, Quote, Submission};
 use super::report::Event;
-use super::session::{Input, Mutation, Registrant, Rules, Session, SignerKey, Work, MAX_FAILED_SUBMISSIONS};
+use super::session::{Extrinsic, Input, Mutation, Registrant, Rules, Session, SignerKey, Work, MAX_FAILED_SUBMISSIONS};
+use crate::burn::{BurnEntry, BurnOptions};
+use crate::chain::burn::BurnRegistration;
+use crate::chain::config::Mortality;
+use crate::chain::tx::SignedRegistration;
 use super::shell::{Executor, Step};
 use super::HotkeyResult;
 use crate::chain::outcome::{Outcome, Rejection};
@@ -33,6 +37,9 @@ use crate::wallet::Keypair;
 const STEPS: usize = 400;
 const COLDKEY: AccountId = [0xC0; 32];
 const FOREIGN: AccountId = [0xF0; 32];
+/// The burn route's cap and fee in the simulated chain, in RAO.
+const BURN_CAP: u64 = 100;
+const FEE: u128 = 10;
 
 /// SplitMix64: small, fast, the same on every machine.
 struct Rng(u64);
@@ -102,7 +109,7 @@ struct SimJob {
 }
 
 struct Pending {
-    registration: Registration,
+    extrinsic: Extrinsic,
     /// The chain's head when it was sent (a prompt inclusion is judged there).
     sent_at: u64,
     reply: oneshot::Sender<Result<Submission, Lost>>,
@@ -154,6 +161,13 @@ struct World {
     last_delivered: Option<(BlockRef, RuntimeInfo)>,
     violations: Vec<String>,
     keypair: Arc<Keypair>,
+    // The burn route.
+    free_rao: u128,
+    /// The ledger as the host keeps it: extrinsic -> RAO counted.
+    ledger: BTreeMap<String, u128>,
+    /// The last quote given: (price, free, fee, spent).
+    quoted: Option<(u64, u128, u128, u128)>,
+    signed: u8,
 }
 
 fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
@@ -178,6 +192,12 @@ impl World {
             wait: chaos && rng.chance(30),
             max_difficulty: (chaos && rng.chance(20)).then_some(2),
             keep_going: false,
+            burn: (chaos && rng.chance(30)).then(|| BurnOptions {
+                max_rao: BURN_CAP,
+                after: None,
+                budget_rao: rng.chance(50).then_some(250),
+                ledger: std::path::PathBuf::from("/nonexistent/sim-ledger.json"),
+            }),
         };
         let runtime_kind = if chaos && rng.chance(10) { rng.below(3) } else { rng.below(2) };
         let subnet = SubnetState {
@@ -193,8 +213,9 @@ impl World {
             target_registrations_per_interval: Some(2),
             registrations_this_interval: Some(0),
             max_allowed_uids: Some(256),
-            burn_rao: Some(1),
+            burn_rao: Some(50 + rng.below(101)),
         };
+        let free_rao = if rng.chance(20) { 60 } else { 1_000 };
         let mut owners = HashMap::new();
         if chaos && rng.chance(5) {
             owners.insert(keys[0], FOREIGN);
@@ -204,6 +225,7 @@ impl World {
             rng, mode, rules, keys, height: 100, hashes: HashMap::new(), runtime_kind, subnet, uids: HashMap::new(), owners,
             next_uid: 0, next_job: 1, jobs: BTreeMap::new(), delivered_seals: Vec::new(), current_job: None, pending: Vec::new(), epoch: 0, known_best: 0,
             delivered_runtime: None, must_stop: None, refused: None, submitted: HashSet::new(), submissions: 0, failed_in_a_row: 0,
+            free_rao, ledger: BTreeMap::new(), quoted: None, signed: 0,
             reported: HashMap::new(), told_registered: HashSet::new(), difficulty_told: HashMap::new(), blocks_delivered: 0, last_delivered: None, violations: Vec::new(), keypair,
         };
         world.push_hash(100);
@@ -212,6 +234,11 @@ impl World {
 
     fn violate(&mut self, what: String) {
         self.violations.push(what);
+    }
+
+    /// Twelve seconds a block.
+    fn now_ms(&self) -> u64 {
+        self.height * 12_000
     }
 
     fn push_hash(&mut self, height: u64) {
@@ -283,6 +310,7 @@ impl World {
                 self.register(key);
             }
             4 => self.subnet.exists = !self.subnet.exists,
+            5 | 6 => self.subnet.burn_rao = Some(50 + self.rng.below(101)),
             _ => {}
         }
     }
@@ -305,7 +333,8 @@ impl World {
         self.blocks_delivered += 1;
         self.delivered_runtime = Some(runtime);
         if world_scheme(&runtime).is_none() {
-            self.told_refusal("the runtime has no proof-of-work registration", Some(code::NO_POW_REGISTRATION));
+            let stop = self.burn_route().is_none().then_some(code::NO_POW_REGISTRATION);
+            self.told_refusal("the runtime has no proof-of-work registration", stop);
         } else if self.refused == Some("the runtime has no proof-of-work registration") {
             self.refused = None;
         }
@@ -323,6 +352,9 @@ impl World {
     /// runtime's checks, in the runtime's order.
     fn note_state(&mut self, key: &AccountId) {
         if self.refused == Some("the runtime has no proof-of-work registration") {
+            if self.burn_route().is_some() {
+                self.note_burn(key);
+            }
             return;
         }
         let wait = self.rules.wait;
@@ -343,9 +375,49 @@ impl World {
             None
         };
         match refusal {
+            Some((what, _)) if self.burn_route().is_some() && matches!(what, "proof of work is disabled" | "the difficulty is above --max-difficulty") => {
+                self.told_refusal(what, None);
+                self.note_burn(key);
+            }
             Some((what, stop)) => self.told_refusal(what, stop),
             None => self.refused = None,
         }
+    }
+
+    /// The burn route, where the session may take it (not on the root subnet).
+    fn burn_route(&self) -> Option<&BurnOptions> {
+        self.rules.burn.as_ref().filter(|_| self.rules.netuid != 0)
+    }
+
+    /// Proof of work is closed and the burn route open: what the session must do about `key`.
+    fn note_burn(&mut self, key: &AccountId) {
+        let stop = if !self.subnet.exists {
+            Some(code::NO_SUCH_SUBNET)
+        } else if self.uids.contains_key(key) {
+            None
+        } else if self.owners.get(key).is_some_and(|owner| *owner != COLDKEY) {
+            Some(code::COLDKEY_MISMATCH)
+        } else if self.subnet.burn_rao.is_some_and(|price| price > BURN_CAP) && !self.rules.wait && self.pending.is_empty() {
+            // (With an extrinsic in flight the session decides once its outcome is known.)
+            Some(code::BURN_LIMIT)
+        } else {
+            None
+        };
+        if stop.is_some() && self.must_stop.is_none() {
+            self.must_stop = stop;
+        }
+    }
+
+    /// The quote the session is given; with proof of work closed, a burn it forbids is a stop.
+    fn quote(&mut self) -> Quote {
+        let price_rao = self.subnet.burn_rao.unwrap_or(0);
+        let spent = self.ledger.values().sum();
+        self.quoted = Some((price_rao, self.free_rao, FEE, spent));
+        let allowed = self.burn_route().is_some_and(|burn| crate::burn::check(burn, price_rao, FEE, self.free_rao, spent).is_ok());
+        if !allowed && self.refused.is_some() && !self.rules.wait && self.must_stop.is_none() {
+            self.must_stop = Some(code::BURN_LIMIT);
+        }
+        Quote { price_rao, free_rao: self.free_rao, fee_rao: FEE }
     }
 
     fn state(&mut self, block: BlockRef, keys: &[AccountId]) -> RegistrationState {
@@ -416,20 +488,53 @@ impl World {
 
     // --- Submissions and the invariants checked on each ------------------------------------
 
-    fn on_submit(&mut self, registration: Registration, birth: BlockRef) -> oneshot::Receiver<Result<Submission, Lost>> {
+    fn on_submit(&mut self, extrinsic: Extrinsic, birth: u64) -> oneshot::Receiver<Result<Submission, Lost>> {
         let (reply, end) = oneshot::channel();
-        self.check_submission(&registration, birth);
+        match &extrinsic {
+            Extrinsic::Seal(registration) => self.check_submission(registration, birth),
+            Extrinsic::Burn { registration, price_rao, .. } => self.check_burn(registration, *price_rao),
+        }
         self.submissions += 1;
         let sent_at = self.height;
-        self.pending.push(Pending { registration, sent_at, reply });
+        self.pending.push(Pending { extrinsic, sent_at, reply });
         end
     }
 
-    fn check_submission(&mut self, r: &Registration, birth: BlockRef) {
+    /// 8: a burn only under `--burn-max`, at the price quoted, within the cap, the budget and the
+    /// balance, for a key not known to hold a UID, one at a time.
+    fn check_burn(&mut self, b: &BurnRegistration, price_rao: u64) {
+        let mut found = Vec::new();
+        match (self.burn_route(), self.quoted) {
+            (None, _) => found.push("8: a burn without --burn-max".to_string()),
+            (Some(_), None) => found.push("8: a burn sent without a quote".to_string()),
+            (Some(burn), Some((quoted, free, fee, spent))) => {
+                let cost = u128::from(price_rao) + fee;
+                if price_rao != quoted || price_rao > burn.max_rao || b.limit_rao != burn.max_rao {
+                    found.push(format!("8: a burn at price {price_rao} (quoted {quoted}, limit {}) under cap {}", b.limit_rao, burn.max_rao));
+                }
+                if burn.budget_rao.is_some_and(|budget| spent + cost > u128::from(budget)) || free < cost {
+                    found.push(format!("8: a burn of {cost} with {spent} spent of {:?} and {free} free", burn.budget_rao));
+                }
+            }
+        }
+        if !self.pending.is_empty() {
+            found.push("2: a burn sent while another extrinsic is in flight".into());
+        }
+        if self.told_registered.contains(&b.hotkey) || self.rules.dry_run {
+            found.push("8: a burn for a key known to hold a UID, or under --dry-run".into());
+        }
+        if let Some(code) = self.must_stop {
+            found.push(format!("7: a burn sent after the session was due to stop (exit code {code})"));
+        }
+        self.quoted = None;
+        self.violations.extend(found);
+    }
+
+    fn check_submission(&mut self, r: &Registration, birth: u64) {
         let mut found = Vec::new();
         let scheme = self.delivered_runtime.as_ref().and_then(world_scheme);
         // 1: inside the window at the best block known when sent.
-        if scheme != Some(r.scheme) || !world_window(r.scheme, r.work_block, self.known_best.max(birth.number)) {
+        if scheme != Some(r.scheme) || !world_window(r.scheme, r.work_block, self.known_best.max(birth)) {
             found.push(format!("1: {:?} seal of block {} sent at best {} (runtime's scheme {scheme:?})", r.scheme, r.work_block, self.known_best));
         }
         // 2: one in flight; never twice for one key and work block.
@@ -478,8 +583,11 @@ impl World {
         if self.pending.is_empty() {
             return;
         }
-        let Pending { registration, sent_at, reply } = self.pending.remove(0);
-        let outcome = self.outcome(&registration, sent_at);
+        let Pending { extrinsic, sent_at, reply } = self.pending.remove(0);
+        let outcome = match extrinsic {
+            Extrinsic::Seal(registration) => self.outcome(&registration, sent_at),
+            Extrinsic::Burn { registration, price_rao, .. } => self.burn_outcome(&registration, price_rao),
+        };
         let _ = reply.send(outcome);
     }
 
@@ -488,7 +596,7 @@ impl World {
     fn disconnect(&mut self) {
         self.epoch += 1;
         for pending in std::mem::take(&mut self.pending) {
-            let r = pending.registration;
+            let Extrinsic::Seal(r) = pending.extrinsic else { continue };
             if self.rng.chance(50) && world_window(r.scheme, r.work_block, pending.sent_at) && self.must_stop.is_none() && self.refused.is_none() {
                 self.register(r.hotkey);
             }
@@ -533,6 +641,27 @@ impl World {
         Ok(Submission::Ended { extrinsic: [self.submissions as u8; 32], outcome })
     }
 
+    /// What the chain makes of a burn: it registers the key and charges the price and fee.
+    fn burn_outcome(&mut self, b: &BurnRegistration, price_rao: u64) -> Result<Submission, Lost> {
+        let block = self.head();
+        let failed = |error: &str| Outcome::DispatchFailed { block_hash: block.hash, block_number: block.number, pallet: "SubtensorModule".into(), error: error.into() };
+        let outcome = if self.mode == Mode::Chaos && self.rng.chance(5) {
+            return Err(Lost("the connection dropped while watching a burn".into()));
+        } else if self.uids.contains_key(&b.hotkey) {
+            failed("HotKeyAlreadyRegisteredInSubNet")
+        } else if !self.subnet.exists {
+            Outcome::PoolRejected(Rejection::custom(3))
+        } else if self.owners.get(&b.hotkey).is_some_and(|o| *o != COLDKEY) {
+            Outcome::PoolRejected(Rejection::custom(25))
+        } else {
+            self.free_rao = self.free_rao.saturating_sub(u128::from(price_rao) + FEE);
+            let uid = self.register(b.hotkey);
+            Outcome::Registered { block_hash: block.hash, block_number: block.number + 1, uid: Some(uid) }
+        };
+        self.expect_after(&outcome, &b.hotkey);
+        Ok(Submission::Ended { extrinsic: [self.submissions as u8; 32], outcome })
+    }
+
     /// What the session must do after `outcome` (the exit-code table). A key it was told holds
     /// a UID is done, whatever became of its own extrinsic.
     fn expect_after(&mut self, outcome: &Outcome, key: &AccountId) {
@@ -547,7 +676,7 @@ impl World {
                 self.failed_in_a_row += 1;
                 (self.failed_in_a_row >= MAX_FAILED_SUBMISSIONS).then_some(code::OTHER)
             }
-            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait => None,
+            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait || self.burn_route().is_some() => None,
             OutcomeClass::Fatal(FatalReason::PowDisabled) => Some(code::POW_DISABLED),
             OutcomeClass::Fatal(FatalReason::SubnetMissing) => Some(code::NO_SUCH_SUBNET),
             OutcomeClass::Fatal(FatalReason::ColdkeyMismatch) => Some(code::COLDKEY_MISMATCH),
@@ -639,17 +768,32 @@ impl ChainPort for SimChain {
         Ok(lock(&self.0).uids.get(&key).copied())
     }
 
-    fn submit(&self, birth: BlockRef, registration: Registration, _signer: Arc<Keypair>) -> BoxFuture<'static, Result<Submission, Lost>> {
-        let end = lock(&self.0).on_submit(registration, birth);
+    async fn burn_quote(&self, _block: BlockRef, _burn: BurnRegistration, _signer: Arc<Keypair>) -> Result<Quote, Lost> {
+        Ok(lock(&self.0).quote())
+    }
+
+    async fn sign(&self, birth: BlockRef, extrinsic: &Extrinsic, _signer: Arc<Keypair>) -> Result<SignedRegistration, Lost> {
+        let mut world = lock(&self.0);
+        world.signed = world.signed.wrapping_add(1);
+        let bytes = match extrinsic {
+            Extrinsic::Seal(registration) => registration.nonce.to_le_bytes().to_vec(),
+            Extrinsic::Burn { registration, .. } => registration.hotkey.to_vec(),
+        };
+        let mortality = Mortality { birth_number: birth.number, birth_hash: birth.hash, period_blocks: 64 };
+        Ok(SignedRegistration { bytes, extrinsic_hash: [world.signed; 32], account_nonce: 0, mortality })
+    }
+
+    fn submit(&self, signed: SignedRegistration, extrinsic: Extrinsic) -> BoxFuture<'static, Result<Submission, Lost>> {
+        let end = lock(&self.0).on_submit(extrinsic, signed.mortality.birth_number);
         Box::pin(async move { end.await.unwrap_or_else(|_| Err(Lost("the simulated chain dropped the submission".into()))) })
     }
 
-    async fn sign_only(&self, _birth: BlockRef, registration: Registration, _signer: Arc<Keypair>) -> Result<Signed, Lost> {
+    async fn describe(&self, _birth: BlockRef, _signed: &SignedRegistration) -> Result<serde_json::Value, Lost> {
         let mut world = lock(&self.0);
-        if world.refused.is_some() {
+        if world.refused.is_some() && world.burn_route().is_none() {
             world.violate("3: a dry run signed after a refusal".into());
         }
-        Ok(Signed { bytes: registration.nonce.to_le_bytes().to_vec(), extrinsic: [9; 32], decoded: serde_json::Value::Null })
+        Ok(serde_json::Value::Null)
     }
 }
 
@@ -671,6 +815,19 @@ impl Host for SimHost {
 
     fn signer(&mut self, _key: &SignerKey) -> Result<Arc<Keypair>, DaemonError> {
         Ok(lock(&self.0).keypair.clone())
+    }
+
+    fn burned_rao(&self) -> u128 {
+        lock(&self.0).ledger.values().sum()
+    }
+
+    fn record_burn(&mut self, entry: BurnEntry) -> Result<(), DaemonError> {
+        lock(&self.0).ledger.insert(entry.extrinsic, entry.counted_rao);
+        Ok(())
+    }
+
+    fn settle_burn(&mut self, extrinsic: &str, cost_rao: u128) {
+        lock(&self.0).ledger.insert(extrinsic.to_string(), cost_rao);
     }
 }
 
@@ -766,8 +923,8 @@ fn next_move(world: &Arc<Mutex<World>>, exec: &mut Executor<SimChain, SimHost>) 
     let last = w.last_delivered;
     let input = match w.rng.below(10) {
         0..=2 => match last {
-            Some((block, runtime)) if chaos && w.rng.chance(5) => Some(Input::Block { block, runtime, runtime_changed: false }),
-            _ => w.advance().map(|(block, runtime, runtime_changed)| Input::Block { block, runtime, runtime_changed }),
+            Some((block, runtime)) if chaos && w.rng.chance(5) => Some(Input::Block { block, runtime, runtime_changed: false, now_ms: w.now_ms() }),
+            _ => w.advance().map(|(block, runtime, runtime_changed)| Input::Block { block, runtime, runtime_changed, now_ms: block.number * 12_000 }),
         },
         3..=5 => w.verdict().map(Input::Verdict),
         6..=8 => {
@@ -831,6 +988,7 @@ fn each_broken_rule_is_caught() {
         (Mutation::KeepAcrossDisconnect, "5:"),
         (Mutation::ReportTwice, "6:"),
         (Mutation::NeverStopFailing, "7:"),
+        (Mutation::IgnoreBurnLimits, "8:"),
     ];
     for (mutation, invariant) in cases {
         let caught = (0..20_000u64).find_map(|seed| {
