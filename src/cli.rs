@@ -43,6 +43,25 @@ impl Cli {
     }
 }
 
+/// The other spellings of configuration flags (bittensor's and older names), by configuration key.
+const ALIASES: [(&str, &str); 4] = [
+    ("network", "--subtensor.network"),
+    ("chain_endpoint", "--subtensor.chain_endpoint"),
+    ("subnet", "--netuid"),
+    ("retry.connect_deadline_s", "--connect-timeout"),
+];
+
+/// The configuration keys whose flag `args` gave in another spelling, with that spelling (so a
+/// message about `--subtensor.network nosuch` names `--subtensor.network`, not `--network`).
+pub fn typed_aliases(args: impl IntoIterator<Item = String>) -> Vec<(&'static str, String)> {
+    let args: Vec<String> = args.into_iter().collect();
+    ALIASES
+        .iter()
+        .filter(|(_, alias)| args.iter().any(|a| a == alias || a.strip_prefix(alias).is_some_and(|rest| rest.starts_with('='))))
+        .map(|(key, alias)| (*key, alias.to_string()))
+        .collect()
+}
+
 /// `--simd`: one path, or (bench only) every path this CPU runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SimdArg {
@@ -400,6 +419,10 @@ pub struct WorkerArgs {
     pub backend: Vec<Backend>,
     #[command(flatten)]
     pub devices: DeviceArgs,
+    /// Run as root on a host (refused otherwise; root inside a container is allowed), as the
+    /// daemon's --allow-root.
+    #[arg(long = "allow-root")]
+    pub allow_root: bool,
 }
 
 /// `regsolver status --fleet URL`: the coordinator's connected workers (with `--subnet`, after the

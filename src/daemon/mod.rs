@@ -22,7 +22,7 @@ use tracing::{info, warn};
 
 use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
 use crate::chain::tx::{self, Registration, SignedRegistration, TxError};
-use crate::chain::{choose_scheme, connect, BestBlock, BlockRef, Chain, ChainError, Endpoint, RuntimeInfo, SchemeChoice};
+use crate::chain::{choose_scheme, connect, connect_within, BestBlock, BlockRef, Chain, ChainError, Endpoint, RuntimeInfo, SchemeChoice};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
@@ -191,30 +191,23 @@ struct Daemon {
 }
 
 impl Daemon {
-    /// Connects. At start, an unreachable chain is retried with backoff until the connect
-    /// deadline, then stops the daemon; later (a lost connection) one failure goes back to
-    /// [`run`], which retries for ever. A named network's wrong genesis always stops it.
+    /// Connects. At start, an unreachable chain is retried within the connect deadline
+    /// ([`connect_within`]), then stops the daemon; later (a lost connection) one failure goes
+    /// back to [`run`], which retries for ever. A named network's wrong genesis always stops it.
     async fn connect(&mut self) -> Result<Chain, Interrupted> {
-        let deadline = self.opts.connect_deadline;
-        let started = Instant::now();
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let remaining = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
-            let err = match connect(&self.opts.endpoint, self.opts.expected_genesis, remaining).await {
-                Ok(chain) => {
-                    self.connected(&chain);
-                    return Ok(chain);
-                }
-                Err(err @ ChainError::WrongGenesis { .. }) => return Err(DaemonError::Unreachable(err.to_string()).into()),
-                Err(err) if self.connections > 0 => return Err(lost(err)),
-                Err(err) => err,
-            };
-            if started.elapsed() + backoff >= deadline {
-                return Err(DaemonError::Unreachable(format!("{err} (no connection within --connect-deadline {} s)", deadline.as_secs())).into());
+        let (endpoint, genesis, deadline) = (&self.opts.endpoint, self.opts.expected_genesis, self.opts.connect_deadline);
+        let result = match self.connections {
+            0 => connect_within(endpoint, genesis, deadline, self.opts.max_backoff, |wait| self.pause(wait)).await,
+            _ => connect(endpoint, genesis, deadline).await,
+        };
+        match result {
+            Ok(chain) => {
+                self.connected(&chain);
+                Ok(chain)
             }
-            warn!("cannot reach the chain: {err}; retrying in {} s (giving up {} s after the first attempt)", backoff.as_secs(), deadline.as_secs());
-            self.pause(backoff).await;
-            backoff = (backoff * 2).min(self.opts.max_backoff);
+            Err(err) if err.is_configuration() => Err(DaemonError::Usage(err.to_string()).into()),
+            Err(err) if self.connections > 0 => Err(lost(err)),
+            Err(err) => Err(DaemonError::Unreachable(err.to_string()).into()),
         }
     }
 
@@ -316,6 +309,7 @@ impl Daemon {
                             queued = None;
                         }
                         self.emit(Event::Connected {
+                            network: chain.network_name(),
                             endpoint: chain.endpoint().to_string(),
                             genesis: format!("0x{}", hex::encode(chain.genesis_hash())),
                             spec_version: runtime.spec_version,
