@@ -29,6 +29,9 @@ pub type LegacyRpc = LegacyRpcMethods<RpcConfigFor<SubtensorConfig>>;
 
 /// How often the light client's sync progress is polled and logged.
 const SYNC_POLL: Duration = Duration::from_secs(3);
+/// How long past the deadline an attempt may take to say why it failed (the light client's
+/// `NoPeers` comes at the deadline) before it is cut off.
+const CUT_OFF_GRACE: Duration = Duration::from_millis(500);
 /// Longest single wait for one light-client health answer (offline, smoldot answers after ~30 s).
 const HEALTH_WAIT: Duration = Duration::from_secs(5);
 
@@ -47,9 +50,9 @@ pub async fn connect(endpoint: &Endpoint, expected_genesis: Option<[u8; 32]>, de
 }
 
 /// [`connect`] again and again until it succeeds or `deadline` from now has passed (the last
-/// attempt is cut off there), pausing with `pause` between attempts (1 s, doubling up to
-/// `max_backoff`; never past the deadline). A configuration error (a named network's genesis
-/// not served there) is returned at once. Gives up with [`ChainError::GaveUp`], which carries
+/// attempt is cut off there, give or take [`CUT_OFF_GRACE`]), pausing with `pause` between
+/// attempts (1 s, doubling up to `max_backoff`; never past the deadline). A configuration error
+/// (a named network's genesis not served there) is returned at once. Gives up with [`ChainError::GaveUp`], which carries
 /// the last attempt's error and the time really spent.
 pub async fn connect_within<P: std::future::Future<Output = ()>>(
     endpoint: &Endpoint,
@@ -66,7 +69,7 @@ pub async fn connect_within<P: std::future::Future<Output = ()>>(
     while Instant::now() < until {
         attempts += 1;
         let remaining = until.saturating_duration_since(Instant::now());
-        let err = match timeout(remaining, connect(endpoint, expected_genesis, remaining)).await {
+        let err = match timeout(remaining + CUT_OFF_GRACE, connect(endpoint, expected_genesis, remaining)).await {
             Ok(Ok(chain)) => return Ok(chain),
             Ok(Err(err)) if err.is_configuration() => return Err(err),
             Ok(Err(err)) => err,
@@ -133,8 +136,17 @@ async fn finish(
 async fn connect_rpc(url: &str, deadline: Duration) -> Result<RpcClient, ChainError> {
     match timeout(deadline, RpcClient::from_insecure_url(url)).await {
         Err(_) => Err(ChainError::Timeout { endpoint: url.to_string(), doing: "opening the WebSocket", seconds: deadline.as_secs() }),
-        Ok(Err(e)) => Err(ChainError::Unreachable { url: url.to_string(), reason: error_chain(&e) }),
+        Ok(Err(e)) => Err(ChainError::Unreachable { url: url.to_string(), reason: error_chain(innermost(&e)) }),
         Ok(Ok(client)) => Ok(client),
+    }
+}
+
+/// The innermost of subxt's nested `Error::Client`s: `from_insecure_url` wraps its own client
+/// error in another, whose message would say `RPC error: client error: ` twice.
+fn innermost(err: &subxt::rpcs::Error) -> &subxt::rpcs::Error {
+    match err {
+        subxt::rpcs::Error::Client(inner) => inner.downcast_ref::<subxt::rpcs::Error>().map_or(err, innermost),
+        _ => err,
     }
 }
 
