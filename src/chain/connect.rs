@@ -78,7 +78,7 @@ pub async fn connect_within<P: std::future::Future<Output = ()>>(
         };
         let wait = backoff.min(until.saturating_duration_since(Instant::now()));
         if !wait.is_zero() {
-            tracing::warn!("cannot reach the chain: {err}; retrying in {:.1} s (giving up {} s after the first attempt)", wait.as_secs_f64(), deadline.as_secs());
+            tracing::warn!("{err}; retrying in {:.1} s (giving up {} s after the first attempt)", wait.as_secs_f64(), deadline.as_secs());
             pause(wait).await;
         }
         last = Some(err);
