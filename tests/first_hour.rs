@@ -252,6 +252,9 @@ async fn the_readme_local_chain_registers_a_uid_as_written() {
     println!("the README's run registered in {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(out.code, 0, "{out}\n{}", chain.dump());
     assert!(out.stdout.contains("default (") && out.stdout.contains("registered UID"), "{out}");
+    // One block, named the same way: the seal's work block on the result line, the inclusion block
+    // in the outcome.
+    assert!(out.stdout.contains("with a seal on work block") && out.stderr.contains("outcome: registered: included in block"), "{out}");
     assert!(out.says("network=custom") || out.says("network=\"custom\""), "{out}");
     chain.signal(libc::SIGTERM);
     let code = chain.exit_code(Duration::from_secs(20)).await;
