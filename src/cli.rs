@@ -238,14 +238,16 @@ pub struct DevicesArgs {
 /// RPC endpoint. Unset flags fall back to the environment, the configuration file, the defaults.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ChainArgs {
-    /// finney (default), test, local (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
+    /// finney (default, unless --chain-endpoint is given alone), test, local (ws://127.0.0.1:9944),
+    /// or a ws:// / wss:// URL. finney and test are checked by their genesis.
     #[arg(long, alias = "subtensor.network")]
     pub network: Option<String>,
-    /// An RPC node instead of the bundled light client (ws:// or wss://).
+    /// An RPC node instead of the bundled light client (ws:// or wss://). Alone, it means that
+    /// endpoint's own chain; with --network finney or test, it must serve that chain (exit 2).
     #[arg(long = "chain-endpoint", alias = "subtensor.chain_endpoint")]
     pub chain_endpoint: Option<String>,
-    /// Seconds to keep trying to reach the chain at start (light-client peers, RPC handshake)
-    /// before giving up with exit code 5 (default 120).
+    /// Seconds to keep trying to reach the chain at start (light-client peers, RPC handshake,
+    /// retries) before giving up with exit code 5 (default 120); kept within a second.
     #[arg(long = "connect-deadline", alias = "connect-timeout", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub connect_deadline: Option<u64>,
 }
@@ -329,7 +331,8 @@ pub struct DaemonArgs {
     /// Longest pause between reconnection attempts, in seconds (default 30).
     #[arg(long = "max-backoff", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub max_backoff: Option<u64>,
-    /// Run even as root (refused otherwise: a miner needs no privileges).
+    /// Run as root on a host (refused otherwise: a miner needs no privileges; root inside a
+    /// container is allowed).
     #[arg(long = "allow-root")]
     pub allow_root: bool,
     #[command(flatten)]
