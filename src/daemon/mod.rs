@@ -205,9 +205,8 @@ impl Daemon {
                 self.connected(&chain);
                 Ok(chain)
             }
-            Err(err) if err.is_configuration() => Err(DaemonError::Usage(err.to_string()).into()),
-            Err(err) if self.connections > 0 => Err(lost(err)),
-            Err(err) => Err(DaemonError::Unreachable(err.to_string()).into()),
+            Err(err) if self.connections > 0 && !err.is_configuration() => Err(lost(err)),
+            Err(err) => Err(DaemonError::from(err).into()),
         }
     }
 

@@ -62,8 +62,7 @@ pub async fn status(
     byte_order: Option<crate::pow::ByteOrder>,
     measure: impl FnOnce(Scheme) -> f64 + Send + 'static,
 ) -> Result<Status, DaemonError> {
-    let connected = connect_within(endpoint, expected_genesis, deadline, deadline, tokio::time::sleep).await;
-    let chain: Chain = connected.map_err(|e| if e.is_configuration() { DaemonError::Usage(e.to_string()) } else { DaemonError::Unreachable(e.to_string()) })?;
+    let chain: Chain = connect_within(endpoint, expected_genesis, deadline, deadline, tokio::time::sleep).await?;
     let fail = |e: crate::chain::ChainError| DaemonError::Unreachable(e.to_string());
     let best = chain.best_block().await.map_err(fail)?;
     let runtime = chain.runtime_at(&best).await.map_err(fail)?;
