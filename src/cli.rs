@@ -423,8 +423,8 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub devices: DeviceArgs,
     /// Run as root on a host (refused otherwise; root inside a container is allowed), as the
-    /// daemon's --allow-root.
-    #[arg(long = "allow-root")]
+    /// daemon's --allow-root (and, like its `allow_root`, also REGSOLVER_ALLOW_ROOT=true).
+    #[arg(long = "allow-root", env = "REGSOLVER_ALLOW_ROOT")]
     pub allow_root: bool,
 }
 

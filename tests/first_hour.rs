@@ -97,12 +97,18 @@ async fn worker_takes_allow_root_under_the_same_rule() {
         let mut args = vec!["worker", "--connect", &url, "--threads", "1"];
         args.extend_from_slice(extra);
         let mut command = regsolver(&args);
-        command.env("REGSOLVER_CONTAINER", container);
+        command.env_remove("REGSOLVER_ALLOW_ROOT").env("REGSOLVER_CONTAINER", container);
         command
     };
     let host = run(worker(&[], "0")).await;
     assert_eq!(host.code, 2, "{host}");
     assert!(host.says("refusing to run as root on a host"), "{host}");
+    // The daemon's variable works for the worker too: one rule.
+    let mut by_env = worker(&[], "0");
+    by_env.env("REGSOLVER_ALLOW_ROOT", "true");
+    let mut running = Running::start(by_env);
+    running.wait_for("the --allow-root note", |_, err| err.contains("running as root: --allow-root")).await;
+    running.interrupt().await;
     for (extra, said) in [(&["--allow-root"][..], "running as root: --allow-root"), (&[][..], "running as root inside a container")] {
         let mut running = Running::start(worker(extra, if extra.is_empty() { "1" } else { "0" }));
         running.wait_for(said, |_, err| err.contains(said)).await;
@@ -122,11 +128,25 @@ async fn a_missing_wallet_names_the_btcli_command_for_the_names_looked_for() {
     assert_eq!(out.code, 2, "{out}");
     assert!(out.says("btcli wallet create --wallet.name default --wallet.hotkey default"), "{out}");
     let path = home.path().display().to_string();
-    let out = run(regsolver(&["--subnet", "1", "--chain-endpoint", &url, "--wallet.path", &path, "--wallet.name", "miner", "--wallet.hotkey", "h7"])).await;
+    let out = run(regsolver(&[
+        "--subnet",
+        "1",
+        "--chain-endpoint",
+        &url,
+        "--wallet.path",
+        &path,
+        "--wallet.name",
+        "miner",
+        "--wallet.hotkey",
+        "h7",
+    ]))
+    .await;
     assert_eq!(out.code, 2, "{out}");
     assert!(out.says(&format!("btcli wallet create --wallet.name miner --wallet.path {path} --wallet.hotkey h7")), "{out}");
     wallet(home.path(), 1);
-    let out = run(regsolver(&["--subnet", "1", "--chain-endpoint", &url, "--wallet.path", &path, "--wallet.name", "w", "--wallet.hotkey", "h9"])).await;
+    let out =
+        run(regsolver(&["--subnet", "1", "--chain-endpoint", &url, "--wallet.path", &path, "--wallet.name", "w", "--wallet.hotkey", "h9"]))
+            .await;
     assert_eq!(out.code, 2, "{out}");
     assert!(out.says(&format!("btcli wallet new_hotkey --wallet.name w --wallet.path {path} --wallet.hotkey h9")), "{out}");
 }
@@ -178,7 +198,10 @@ async fn the_connect_deadline_is_kept_by_the_light_client_without_warnings() {
     let wall = started.elapsed().as_secs_f64();
     println!("light client --connect-deadline 5: exit {}, the process ran {wall:.1} s", out.code);
     if out.code != 5 {
-        return common::skip_or_fail("REGSOLVER_REQUIRE_OFFLINE", &format!("the light client reached the test network: not offline\n{out}"));
+        return common::skip_or_fail(
+            "REGSOLVER_REQUIRE_OFFLINE",
+            &format!("the light client reached the test network: not offline\n{out}"),
+        );
     }
     let spent = spent_seconds(&out);
     println!("light client: gave up after {spent:.1} s by its own count");
@@ -230,8 +253,14 @@ async fn the_readme_local_chain_registers_a_uid_as_written() {
     // btcli is not here: the same wallet, written by the crate's writer, in a fresh HOME.
     let home = temp();
     let wallets = home.path().join(".bittensor/wallets");
-    regsolver::wallet::create_wallet(&wallets, "default", &test_wallet::COLDKEY_SEED, Some(test_wallet::PASSWORD), &[("default", test_wallet::hotkey_seed(0))])
-        .expect("write the wallet");
+    regsolver::wallet::create_wallet(
+        &wallets,
+        "default",
+        &test_wallet::COLDKEY_SEED,
+        Some(test_wallet::PASSWORD),
+        &[("default", test_wallet::hotkey_seed(0))],
+    )
+    .expect("write the wallet");
     // The script as the README runs it, on a free port (other tests run beside this one).
     let script: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join(&lines[1]);
     let mut command = Command::new(&script);
