@@ -43,6 +43,25 @@ impl Cli {
     }
 }
 
+/// The other spellings of configuration flags (bittensor's and older names), by configuration key.
+const ALIASES: [(&str, &str); 4] = [
+    ("network", "--subtensor.network"),
+    ("chain_endpoint", "--subtensor.chain_endpoint"),
+    ("subnet", "--netuid"),
+    ("retry.connect_deadline_s", "--connect-timeout"),
+];
+
+/// The configuration keys whose flag `args` gave in another spelling, with that spelling (so a
+/// message about `--subtensor.network nosuch` names `--subtensor.network`, not `--network`).
+pub fn typed_aliases(args: impl IntoIterator<Item = String>) -> Vec<(&'static str, String)> {
+    let args: Vec<String> = args.into_iter().collect();
+    ALIASES
+        .iter()
+        .filter(|(_, alias)| args.iter().any(|a| a == alias || a.strip_prefix(alias).is_some_and(|rest| rest.starts_with('='))))
+        .map(|(key, alias)| (*key, alias.to_string()))
+        .collect()
+}
+
 /// `--simd`: one path, or (bench only) every path this CPU runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SimdArg {
@@ -219,14 +238,16 @@ pub struct DevicesArgs {
 /// RPC endpoint. Unset flags fall back to the environment, the configuration file, the defaults.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ChainArgs {
-    /// finney (default), test, local (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
+    /// finney (default, unless --chain-endpoint is given alone), test, local (ws://127.0.0.1:9944),
+    /// or a ws:// / wss:// URL. finney and test are checked by their genesis.
     #[arg(long, alias = "subtensor.network")]
     pub network: Option<String>,
-    /// An RPC node instead of the bundled light client (ws:// or wss://).
+    /// An RPC node instead of the bundled light client (ws:// or wss://). Alone, it means that
+    /// endpoint's own chain; with --network finney or test, it must serve that chain (exit 2).
     #[arg(long = "chain-endpoint", alias = "subtensor.chain_endpoint")]
     pub chain_endpoint: Option<String>,
-    /// Seconds to keep trying to reach the chain at start (light-client peers, RPC handshake)
-    /// before giving up with exit code 5 (default 120).
+    /// Seconds to keep trying to reach the chain at start (light-client peers, RPC handshake,
+    /// retries) before giving up with exit code 5 (default 120); kept within a second.
     #[arg(long = "connect-deadline", alias = "connect-timeout", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub connect_deadline: Option<u64>,
 }
@@ -310,7 +331,8 @@ pub struct DaemonArgs {
     /// Longest pause between reconnection attempts, in seconds (default 30).
     #[arg(long = "max-backoff", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub max_backoff: Option<u64>,
-    /// Run even as root (refused otherwise: a miner needs no privileges).
+    /// Run as root on a host (refused otherwise: a miner needs no privileges; root inside a
+    /// container is allowed).
     #[arg(long = "allow-root")]
     pub allow_root: bool,
     #[command(flatten)]
@@ -418,6 +440,10 @@ pub struct WorkerArgs {
     pub backend: Vec<Backend>,
     #[command(flatten)]
     pub devices: DeviceArgs,
+    /// Run as root on a host (refused otherwise; root inside a container is allowed), as the
+    /// daemon's --allow-root (and, like its `allow_root`, also REGSOLVER_ALLOW_ROOT=true).
+    #[arg(long = "allow-root", env = "REGSOLVER_ALLOW_ROOT")]
+    pub allow_root: bool,
 }
 
 /// `regsolver status --fleet URL`: the coordinator's connected workers (with `--subnet`, after the

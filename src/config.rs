@@ -21,6 +21,8 @@ use crate::solver::Backend;
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/regsolver/regsolver.toml";
 /// The user's configuration file (under `$HOME`), read after the system one when it exists.
 pub const USER_CONFIG_PATH: &str = ".config/regsolver/regsolver.toml";
+/// Where the bittensor tools keep wallets (`--wallet.path`'s default).
+pub const DEFAULT_WALLET_PATH: &str = "~/.bittensor/wallets";
 /// Prefix of the environment variables that set configuration keys; `__` separates sections
 /// (`REGSOLVER_WALLET__NAME`, `REGSOLVER_DEVICES__CUDA__SELECT`).
 pub const ENV_PREFIX: &str = "REGSOLVER_";
@@ -183,7 +185,7 @@ impl Default for WalletConfig {
             name: "default".into(),
             hotkey: "default".into(),
             hotkeys: Vec::new(),
-            path: PathBuf::from("~/.bittensor/wallets"),
+            path: PathBuf::from(DEFAULT_WALLET_PATH),
         }
     }
 }
@@ -365,6 +367,9 @@ pub struct FlagOverrides {
     pub tls_key: Option<PathBuf>,
     /// `--no-local-devices` is `Some(false)`.
     pub local_devices: Option<bool>,
+    /// Keys whose flag was typed in another spelling (`--subtensor.network`), with that spelling:
+    /// messages name what the user typed.
+    pub spelled: Vec<(&'static str, String)>,
 }
 
 const FLAGS_NAME: &str = "command-line flags";
@@ -420,9 +425,11 @@ impl FlagOverrides {
 
 impl Provider for FlagOverrides {
     fn metadata(&self) -> Metadata {
-        Metadata::named(FLAGS_NAME).interpolater(|_: &Profile, keys: &[&str]| {
+        let spelled = self.spelled.clone();
+        Metadata::named(FLAGS_NAME).interpolater(move |_: &Profile, keys: &[&str]| {
             let key = keys.join(".");
-            key_info(&key).and_then(|k| k.flag).map(str::to_string).unwrap_or(key)
+            let typed = spelled.iter().find(|(k, _)| *k == key).map(|(_, flag)| flag.clone());
+            typed.or_else(|| key_info(&key).and_then(|k| k.flag).map(str::to_string)).unwrap_or(key)
         })
     }
 
@@ -567,6 +574,13 @@ pub struct LoadedConfig {
     /// The files read, in order (later overrides earlier).
     pub files: Vec<PathBuf>,
     figment: Figment,
+}
+
+impl LoadedConfig {
+    /// Whether a file, the environment or a flag set `key` (rather than leaving its default).
+    pub fn is_set(&self, key: &str) -> bool {
+        self.figment.find_metadata(key).is_some()
+    }
 }
 
 /// The files read when `--config` is absent: the system file, then the user's, each if present.

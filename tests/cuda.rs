@@ -218,8 +218,7 @@ fn gpu_runs_self_test_and_solve_where_present() {
 #[test]
 fn without_a_driver_a_named_gpu_is_refused_and_gpu_all_falls_back_to_the_cpu() {
     if cuda::driver_present() {
-        eprintln!("SKIPPED: a CUDA driver is present; the no-driver path cannot be exercised here");
-        return;
+        return common::skip("a CUDA driver is present; the no-driver path cannot be exercised here");
     }
     let err = cuda::list().unwrap_err().to_string();
     assert!(err.contains("no CUDA driver"), "{err}");

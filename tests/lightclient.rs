@@ -26,7 +26,7 @@ async fn reports_genesis(spec: BundledSpec, genesis: [u8; 32]) {
     wrong[31] ^= 1;
     let result = timeout(OUTER, connect(&Endpoint::LightClient(spec), Some(wrong), DEADLINE)).await.expect("answers in time");
     match result {
-        Err(ChainError::WrongGenesis { found, expected, endpoint }) => {
+        Err(ChainError::WrongGenesis { found, expected, endpoint, .. }) => {
             assert_eq!(found, hex(&genesis));
             assert_eq!(expected, hex(&wrong));
             assert!(endpoint.contains(spec.name()), "{endpoint}");

@@ -170,7 +170,7 @@ fn opencl_all_takes_a_cpu_device_only_without_the_cpu_backend() {
         Err(err) => return common::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}")),
     };
     if list.iter().any(|info| info.kind != DeviceKind::Cpu) {
-        return eprintln!("SKIPPED: this machine has an OpenCL GPU, which `--opencl all` takes instead of CPU devices");
+        return common::skip("this machine has an OpenCL GPU, which `--opencl all` takes instead of CPU devices");
     }
     let key = "44".repeat(32);
     let solve = |backends: &str| {

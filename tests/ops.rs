@@ -630,7 +630,8 @@ async fn root_is_refused_without_allow_root() {
     let url = unreachable_url();
     let args = ["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1", "--connect-deadline", "2"];
     let mut command = daemon(&url, dir.path(), &args);
-    command.env_remove("REGSOLVER_ALLOW_ROOT");
+    // The host's rule (root inside a container is allowed: tests/first_hour.rs).
+    command.env_remove("REGSOLVER_ALLOW_ROOT").env("REGSOLVER_CONTAINER", "0");
     let out = run(command).await;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
@@ -641,7 +642,7 @@ async fn root_is_refused_without_allow_root() {
         let mut allowed = args.to_vec();
         allowed.push("--allow-root");
         let mut command = daemon(&url, dir.path(), &allowed);
-        command.env_remove("REGSOLVER_ALLOW_ROOT");
+        command.env_remove("REGSOLVER_ALLOW_ROOT").env("REGSOLVER_CONTAINER", "0");
         let out = run(command).await;
         assert_eq!(out.code, 5, "{out}");
     } else {

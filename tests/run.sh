@@ -59,4 +59,15 @@ cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo clippy --all-targets --all-features --quiet -- -D warnings
 # Unit and integration tests, plus every criterion bench run once in test mode.
 # --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
-cargo test --all-targets --no-fail-fast -- --nocapture
+# cargo counts a skipped test "ok": each skip prints one `SKIPPED: ` line (tests/common/mod.rs,
+# skip_or_fail), counted here and taken out of the passed count in the last line.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --all-targets --no-fail-fast -- --nocapture 2>&1 | tee "$log" || status=$?
+count() { { grep -oE "$1" "$log" || true; } | awk -v f="$2" '{n += $f} END {print n + 0}'; }
+passed=$(count '^test result: [A-Za-z]+\. [0-9]+ passed' 4)
+failed=$(count '^test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' 6)
+skipped=$({ grep -o 'SKIPPED: ' "$log" || true; } | wc -l)
+echo "$((passed - skipped)) passed, $failed failed, $skipped skipped"
+exit "$status"

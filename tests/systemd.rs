@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use regsolver::telemetry::notify::Notifier;
 
+mod common;
+
 const INSTALLED_BINARY: &str = "/usr/local/bin/regsolver";
 
 fn manifest_dir() -> PathBuf {
@@ -40,10 +42,7 @@ fn systemd_analyze() -> Option<PathBuf> {
     if found {
         return Some(PathBuf::from("systemd-analyze"));
     }
-    if std::env::var("REGSOLVER_REQUIRE_SYSTEMD").as_deref() == Ok("1") {
-        panic!("systemd-analyze is missing and REGSOLVER_REQUIRE_SYSTEMD=1: apt-get install -y systemd");
-    }
-    eprintln!("\n*** SKIPPED: systemd-analyze not found (apt-get install -y systemd); unit files NOT verified ***\n");
+    common::skip_or_fail("REGSOLVER_REQUIRE_SYSTEMD", "systemd-analyze not found (apt-get install -y systemd); unit files NOT verified");
     None
 }
 

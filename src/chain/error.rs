@@ -10,19 +10,19 @@ pub enum ChainError {
     #[error("no answer from {endpoint} within {seconds} s while {doing}")]
     Timeout { endpoint: String, doing: &'static str, seconds: u64 },
     #[error(
-        "{endpoint} serves a chain with genesis {found}, not the expected {expected}: refusing to use it \
-         (point --network or --chain-endpoint at the right chain)"
+        "{endpoint} serves a chain with genesis {found}, not {network}'s {expected}: refusing to use it \
+         (leave out --network to use the endpoint's own chain, or point --chain-endpoint at a {network} node)"
     )]
-    WrongGenesis { endpoint: String, expected: String, found: String },
+    WrongGenesis { endpoint: String, network: &'static str, expected: String, found: String },
     #[error(transparent)]
     Spec(#[from] SpecError),
     #[error("the light client cannot start the {network} chain: {reason}")]
     LightClientStart { network: &'static str, reason: String },
     #[error(
-        "the light client found no peers for {network} within {seconds} s (no network, or the bootnodes are \
+        "the light client found no peers for {network} in {seconds:.1} s (no network, or the bootnodes are \
          unreachable from here); use an RPC node instead: --chain-endpoint wss://HOST:PORT"
     )]
-    NoPeers { network: &'static str, seconds: u64 },
+    NoPeers { network: &'static str, seconds: f64 },
     #[error(
         "the light client's sync of {network} made no progress for {seconds} s ({peers} peers, best block {best}); \
          use an RPC node instead: --chain-endpoint wss://HOST:PORT"
@@ -32,8 +32,24 @@ pub enum ChainError {
     Disconnected { endpoint: String },
     #[error("{endpoint}: {doing} failed: {reason}")]
     Rpc { endpoint: String, doing: String, reason: String },
+    /// [`super::connect::connect_within`] ran out of time: the last attempt's error, and the time
+    /// really spent.
+    #[error("{last} (gave up after {spent_s:.1} s and {attempts} attempt(s): --connect-deadline {deadline_s} s)")]
+    GaveUp { last: Box<ChainError>, spent_s: f64, attempts: u32, deadline_s: u64 },
     #[error("{endpoint}: block {number} is unknown")]
     UnknownBlock { endpoint: String, number: u64 },
     #[error("cannot read SubtensorModule.{item} at block {block}: {reason}")]
     Storage { item: &'static str, block: u64, reason: String },
+}
+
+impl ChainError {
+    /// Whether the error is the configuration's (a named network's genesis not served there), not
+    /// the chain's or the network's: retrying cannot mend it.
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            ChainError::WrongGenesis { .. } => true,
+            ChainError::GaveUp { last, .. } => last.is_configuration(),
+            _ => false,
+        }
+    }
 }

@@ -28,7 +28,7 @@ pub mod tx;
 use std::sync::{Arc, Mutex};
 
 pub use blocks::{AtBlock, BestBlock, BestBlocks, BlockRef};
-pub use connect::{connect, connect_light_client, LegacyRpc};
+pub use connect::{connect, connect_light_client, connect_within, LegacyRpc};
 pub use error::ChainError;
 pub use network::{BundledSpec, Endpoint, Network, NetworkParseError};
 pub use scheme::{choose_scheme, Refusal, RuntimeInfo, SchemeChoice};
@@ -76,6 +76,11 @@ impl Chain {
     /// The genesis hash the endpoint reported (checked against the named network's at connect).
     pub fn genesis_hash(&self) -> [u8; 32] {
         self.genesis
+    }
+
+    /// The chain's name by its genesis: `finney`, `test` or `custom`.
+    pub fn network_name(&self) -> &'static str {
+        network::chain_name(&self.genesis)
     }
 
     fn endpoint_name(&self) -> String {

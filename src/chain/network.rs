@@ -153,6 +153,15 @@ impl BundledSpec {
     }
 }
 
+/// The name of the chain with this genesis: `finney`, `test`, or `custom` for any other (a local
+/// or private chain), as the `connected` event shows it.
+pub fn chain_name(genesis: &[u8; 32]) -> &'static str {
+    match BundledSpec::ALL.iter().find(|spec| spec.genesis_hash() == *genesis) {
+        Some(spec) => spec.name(),
+        None => "custom",
+    }
+}
+
 /// `0x`-prefixed lowercase hex of a 32-byte hash, for messages.
 pub fn hex_hash(hash: &[u8; 32]) -> String {
     format!("0x{}", hex::encode(hash))
@@ -208,6 +217,13 @@ mod tests {
         assert_eq!(Network::Finney.expected_genesis(), Some(FINNEY_GENESIS));
         assert!(Network::Test.endpoint(Some("rpc.example")).is_err());
         assert_eq!(Network::Local.expected_genesis(), None);
+    }
+
+    #[test]
+    fn chains_are_named_by_their_genesis() {
+        assert_eq!(chain_name(&FINNEY_GENESIS), "finney");
+        assert_eq!(chain_name(&TEST_GENESIS), "test");
+        assert_eq!(chain_name(&[7; 32]), "custom");
     }
 
     #[test]

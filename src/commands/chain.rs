@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::{signals, usage, CommandError};
 use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, ServeArgs, SimdArg, StatusArgs, TargetArgs};
-use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig};
+use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig, DEFAULT_WALLET_PATH};
 use crate::daemon::observe::Observer;
 use crate::daemon::report::Reporter;
 use crate::daemon::status::{self, Status};
@@ -26,7 +26,7 @@ use crate::solver::GpuTuning;
 use crate::telemetry::metrics::Telemetry;
 use crate::telemetry::notify::Notifier;
 use crate::telemetry::{self, LoggingError};
-use crate::wallet::{PasswordSource, Wallet};
+use crate::wallet::{PasswordSource, Wallet, WalletError};
 
 /// Runs `work` (a `block_on`) on a thread with the runtime's stack size: the future is polled
 /// on the calling thread, and the main thread's 8 MiB is too little for subxt's futures in an
@@ -69,12 +69,16 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
     let loaded = load(&args.target, &flags)?;
     let config = &loaded.config;
     telemetry::init_logging(config.log_format, verbose)?;
-    telemetry::refuse_root(config.allow_root).map_err(CommandError::Usage)?;
+    super::root::check(config.allow_root)?;
     let netuid = config.subnet.ok_or_else(|| usage("--subnet N is required: the subnet to register on (or `subnet = N` in the configuration file; see --help)"))?;
+    if netuid == 0 {
+        // Said before connecting: no chain state can change it.
+        return Err(DaemonError::NoPowRegistration("subnet 0 is the root network, which has no proof-of-work registration: choose another with --subnet N".into()).into());
+    }
     let (wallet, password) = open_wallet(config)?;
     let hotkeys = hotkey_names(&wallet, config)?;
     let selection = device_selection(config)?;
-    let options = options(config, wallet, password, netuid, hotkeys, false)?;
+    let options = options(&loaded, wallet, password, netuid, hotkeys, false)?;
     let reload = Reload { files: loaded.files.clone(), flags, current: config.clone() };
     let serve = ServeArgs {
         serve: config.serve.address,
@@ -94,10 +98,10 @@ pub fn faucet(args: FaucetArgs, verbose: bool) -> Result<(), CommandError> {
     let loaded = load(&args.target, &flags)?;
     let config = &loaded.config;
     telemetry::init_logging(config.log_format, verbose)?;
-    telemetry::refuse_root(config.allow_root).map_err(CommandError::Usage)?;
+    super::root::check(config.allow_root)?;
     let (wallet, password) = open_wallet(config)?;
     let selection = device_selection(config)?;
-    let mut options = options(config, wallet, password, 0, Vec::new(), true)?;
+    let mut options = options(&loaded, wallet, password, 0, Vec::new(), true)?;
     options.keep_going = false;
     options.wait = false;
     options.burn = None;
@@ -127,7 +131,7 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     let hotkeys: Vec<(String, AccountId)> =
         names.iter().map(|name| Ok((name.clone(), wallet.hotkey_public(name)?))).collect::<Result<_, crate::wallet::WalletError>>().map_err(DaemonError::from)?;
     let specs = selection::specs(&device_selection(config)?)?;
-    let (endpoint, genesis) = endpoint(config)?;
+    let (endpoint, genesis) = endpoint(&loaded)?;
     let seconds = Duration::from_secs_f64(args.measure_seconds);
     let measured = move |scheme| measure(specs, scheme, seconds).map(|r| r.iter().map(|x| x.seals_per_second).sum()).unwrap_or(0.0);
     let deadline = Duration::from_secs(config.retry.connect_deadline_s);
@@ -196,6 +200,7 @@ fn target_flags(target: &TargetArgs) -> FlagOverrides {
         gpu_nonces_per_thread: devices.gpu_nonces_per_thread,
         log_format: target.log_format.clone(),
         connect_deadline_s: target.chain.connect_deadline,
+        spelled: crate::cli::typed_aliases(std::env::args()),
         ..FlagOverrides::default()
     }
 }
@@ -254,7 +259,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
 fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let root = config.wallet.path_expanded(home.as_deref());
-    let wallet = Wallet::open(&root, &config.wallet.name).map_err(DaemonError::from)?;
+    let wallet = Wallet::open(&root, &config.wallet.name).map_err(|e| wallet_error(e, config))?;
     let mut password = PasswordSource::default();
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     if let Some(file) = config.coldkey_password_path(credentials.as_deref()) {
@@ -284,19 +289,47 @@ fn hotkey_names(wallet: &Wallet, config: &Config) -> Result<Vec<String>, Command
         return Err(usage(format!("wallet {} has no hotkeys to register", wallet.name())));
     }
     for name in &names {
-        wallet.hotkey_public(name).map_err(DaemonError::from)?;
+        wallet.hotkey_public(name).map_err(|e| wallet_error(e, config))?;
     }
     Ok(names)
 }
 
-fn endpoint(config: &Config) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
-    let network = &config.network;
-    let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
-    Ok((endpoint, network.expected_genesis()))
+/// A wallet error as a command's (exit 2); a missing wallet or hotkey also says how to make one
+/// with the official tool, under the names looked for.
+fn wallet_error(err: WalletError, config: &Config) -> CommandError {
+    let wallet = &config.wallet;
+    let at = match wallet.path.to_str() {
+        Some(DEFAULT_WALLET_PATH) => String::new(),
+        _ => format!(" --wallet.path {}", wallet.path.display()),
+    };
+    let hint = match &err {
+        WalletError::MissingWallet { .. } => {
+            let hotkey = match wallet.selection() {
+                Hotkeys::Named(names) => names.first().cloned().unwrap_or_else(|| wallet.hotkey.clone()),
+                Hotkeys::All => wallet.hotkey.clone(),
+            };
+            format!("create it with `btcli wallet create --wallet.name {}{at} --wallet.hotkey {hotkey}` (README: First registration)", wallet.name)
+        }
+        WalletError::UnknownHotkey { name, .. } => format!("or create it with `btcli wallet new_hotkey --wallet.name {}{at} --wallet.hotkey {name}`", wallet.name),
+        _ => return DaemonError::from(err).into(),
+    };
+    usage(format!("{err}; {hint}"))
 }
 
-fn options(config: &Config, wallet: Wallet, password: PasswordSource, netuid: u16, hotkeys: Vec<String>, faucet: bool) -> Result<DaemonOptions, CommandError> {
-    let (endpoint, expected_genesis) = endpoint(config)?;
+/// Where to connect, and the genesis the chain there must have: a named network's (finney, test)
+/// when the network was set; none for an endpoint given alone, which means that endpoint's own
+/// chain (named by its genesis once connected).
+fn endpoint(loaded: &LoadedConfig) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
+    let config = &loaded.config;
+    let network = &config.network;
+    let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
+    let own_chain = config.chain_endpoint.is_some() && !loaded.is_set("network");
+    Ok((endpoint, if own_chain { None } else { network.expected_genesis() }))
+}
+
+fn options(loaded: &LoadedConfig, wallet: Wallet, password: PasswordSource, netuid: u16, hotkeys: Vec<String>, faucet: bool) -> Result<DaemonOptions, CommandError> {
+    let config = &loaded.config;
+    let (endpoint, expected_genesis) = endpoint(loaded)?;
     Ok(DaemonOptions {
         endpoint,
         expected_genesis,
@@ -359,7 +392,8 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
     let mut signals = signals::take()?;
     let specs = super::fleet::local_specs(serve, selection)?;
     let netuid = options.netuid;
-    let network = config.network.to_string();
+    // The status line's title: the named network, else the endpoint whose own chain it is.
+    let network = options.expected_genesis.map_or_else(|| options.endpoint.to_string(), |g| crate::chain::network::chain_name(&g).to_string());
     let metrics = config.metrics.address;
     let limits = config.health_limits();
     runtime()?.block_on(async move {

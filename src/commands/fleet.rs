@@ -81,6 +81,7 @@ fn host_name() -> String {
 pub fn worker(args: WorkerArgs) -> Result<(), CommandError> {
     // First: device probing below may already start a driver's threads.
     let mut signals = super::signals::take()?;
+    super::root::check(args.allow_root)?;
     check_url(&args.connect).map_err(fleet_error)?;
     let token = args.token_file.as_deref().map(Token::from_file).transpose().map_err(fleet_error)?;
     let tls = args.ca.as_deref().map(tls::client_config).transpose().map_err(fleet_error)?;

@@ -79,6 +79,17 @@ impl DaemonError {
     }
 }
 
+impl From<crate::chain::ChainError> for DaemonError {
+    /// A chain error that stops a command: the configuration's (a named network's genesis not
+    /// served there: exit 2) or the chain's (exit 5).
+    fn from(err: crate::chain::ChainError) -> Self {
+        match err.is_configuration() {
+            true => DaemonError::Usage(err.to_string()),
+            false => DaemonError::Unreachable(err.to_string()),
+        }
+    }
+}
+
 impl From<crate::wallet::WalletError> for DaemonError {
     fn from(err: crate::wallet::WalletError) -> Self {
         DaemonError::Usage(err.to_string())

@@ -17,13 +17,16 @@ use crate::solver::hashrate::format_rate;
 use crate::solver::pool::DeviceSnapshot;
 use crate::solver::search_loop::progress;
 
-/// Something the daemon did, in the order it happened.
+/// Something the daemon did, in the order it happened. `block` is always the work block (the
+/// block whose hash the seal binds); the block an extrinsic was included in is named as such in
+/// the outcome's text.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// `scheme` and `byte_order` are absent where the runtime offers no proof of work and only
-    /// the burn route (`--burn-max`) is open.
-    Connected { endpoint: String, genesis: String, spec_version: u32, scheme: Option<Scheme>, byte_order: Option<ByteOrder> },
+    /// `network`: the chain's name by its genesis (`finney`, `test`, or `custom`). `scheme` and
+    /// `byte_order` are absent where the runtime offers no proof of work and only the burn route
+    /// (`--burn-max`) is open.
+    Connected { network: &'static str, endpoint: String, genesis: String, spec_version: u32, scheme: Option<Scheme>, byte_order: Option<ByteOrder> },
     /// A new job on every device; `switch_ms`: from the node's new-head notification (before the
     /// block's runtime and registration state were read) to the job in the pool's slot.
     Job { hotkey: String, block: u64, difficulty: u64, switch_ms: f64 },
@@ -138,13 +141,13 @@ impl Reporter {
             return;
         }
         match event {
-            Event::Connected { endpoint, genesis, spec_version, scheme, byte_order } => {
-                info!(%endpoint, %genesis, spec_version, scheme = scheme.map_or("burn only", |s| s.name()), byte_order = ?byte_order, "connected")
+            Event::Connected { network, endpoint, genesis, spec_version, scheme, byte_order } => {
+                info!(network, %endpoint, %genesis, spec_version, scheme = scheme.map_or("burn only", |s| s.name()), byte_order = ?byte_order, "connected")
             }
-            Event::Job { hotkey, block, difficulty, switch_ms } => info!(%hotkey, block, difficulty, "mining block {block} ({switch_ms:.1} ms to switch)"),
-            Event::Solution { block, nonce, device, .. } => info!(block, nonce, device = %device, "solution found"),
-            Event::Stale { block, best, nonce } => info!(block, best, nonce, "solution for block {block} is outside the window at best block {best}; dropped, not sent"),
-            Event::Submitting { hotkey, block, nonce } => info!(%hotkey, block, nonce, "submitting"),
+            Event::Job { hotkey, block, difficulty, switch_ms } => info!(%hotkey, work_block = block, difficulty, "mining work block {block} ({switch_ms:.1} ms to switch)"),
+            Event::Solution { block, nonce, device, .. } => info!(work_block = block, nonce, device = %device, "solution found"),
+            Event::Stale { block, best, nonce } => info!(work_block = block, best, nonce, "solution for work block {block} is outside the window at best block {best}; dropped, not sent"),
+            Event::Submitting { hotkey, block, nonce } => info!(%hotkey, work_block = block, nonce, "submitting"),
             Event::Burning { hotkey, block, price_tao, fee_tao, max_tao } => {
                 info!(%hotkey, block, "registering by burn: price {price_tao} TAO + fee {fee_tao} TAO (cap {max_tao} TAO)")
             }
@@ -152,7 +155,7 @@ impl Reporter {
                 "{hotkey}: dry run, nothing sent. The extrinsic would be:\n{extrinsic}\n{}",
                 serde_json::to_string_pretty(&decoded).unwrap_or_default()
             )),
-            Event::Outcome { block, extrinsic, outcome } => info!(block, %extrinsic, "outcome: {outcome}"),
+            Event::Outcome { block, extrinsic, outcome } => info!(work_block = block, %extrinsic, "outcome: {outcome}"),
             Event::AlreadyRegistered { hotkey, ss58, uid } => out(format_args!("{hotkey} ({ss58}): already registered, UID {uid}")),
             Event::Hashrate { hashes, seals_per_second, .. } => info!(hashes, "{}/s", format_rate(seals_per_second)),
             Event::Registered(r) if r.route == Some(crate::daemon::session::Route::Burn) => out(format_args!(
@@ -165,7 +168,7 @@ impl Reporter {
                 r.extrinsic.as_deref().unwrap_or("?")
             )),
             Event::Registered(r) => out(format_args!(
-                "{} ({}): registered UID {} at block {} nonce {} extrinsic {}",
+                "{} ({}): registered UID {} with a seal on work block {}, nonce {}, extrinsic {}",
                 r.hotkey,
                 r.ss58,
                 r.uid.map_or("?".to_string(), |u| u.to_string()),
@@ -210,10 +213,11 @@ fn out(line: std::fmt::Arguments<'_>) {
     let _ = stdout.write_fmt(line).and_then(|()| stdout.write_all(b"\n")).and_then(|()| stdout.flush());
 }
 
-/// `42 s`, `3 min 20 s`, `5 h 12 min`.
+/// `under 1 s` (anything that rounds to 0), `42 s`, `3 min 20 s`, `5 h 12 min`.
 pub fn format_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
+        0 => "under 1 s".to_string(),
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
@@ -275,6 +279,8 @@ mod tests {
 
     #[test]
     fn figures_read_as_a_person_expects() {
+        assert_eq!(format_duration(0.004), "under 1 s");
+        assert_eq!(format_duration(0.6), "1 s");
         assert_eq!(format_duration(42.4), "42 s");
         assert_eq!(format_duration(200.0), "3 min 20 s");
         assert_eq!(format_duration(18_720.0), "5 h 12 min");

@@ -101,8 +101,9 @@ pub enum SignerKey {
 /// `JobSet`, `DrySigned`) are fed back before the next outside input.
 #[derive(Debug)]
 pub enum Input {
-    /// A connection was made (after a start, a loss or a replaced chain).
-    Connected { endpoint: String, genesis: [u8; 32] },
+    /// A connection was made (after a start, a loss or a replaced chain); `network`: the chain's
+    /// name by its genesis.
+    Connected { network: &'static str, endpoint: String, genesis: [u8; 32] },
     /// A new best block from the subscription, and the runtime in force there; `now_ms`: the
     /// shell's clock (milliseconds since it started).
     Block { block: BlockRef, runtime: RuntimeInfo, runtime_changed: bool, now_ms: u64 },
@@ -192,6 +193,7 @@ enum Resolving {
 #[derive(Debug, Default)]
 struct Link {
     connected: bool,
+    network: &'static str,
     /// A runtime was read on this connection (the scheme is chosen on its first block).
     runtime_seen: bool,
     /// Why this runtime offers no proof of work, when only the burn route is open.
@@ -308,10 +310,10 @@ impl Session {
             return out;
         }
         match input {
-            Input::Connected { endpoint, genesis } if self.mutated(Mutation::KeepAcrossDisconnect) => {
-                self.link = Link { connected: true, endpoint, genesis, ..std::mem::take(&mut self.link) };
+            Input::Connected { network, endpoint, genesis } if self.mutated(Mutation::KeepAcrossDisconnect) => {
+                self.link = Link { connected: true, network, endpoint, genesis, ..std::mem::take(&mut self.link) };
             }
-            Input::Connected { endpoint, genesis } => self.link = Link { connected: true, endpoint, genesis, ..Link::default() },
+            Input::Connected { network, endpoint, genesis } => self.link = Link { connected: true, network, endpoint, genesis, ..Link::default() },
             Input::Disconnected if self.mutated(Mutation::KeepAcrossDisconnect) => self.link.connected = false,
             Input::Disconnected => {
                 self.link = Link::default();
@@ -385,6 +387,7 @@ impl Session {
                 self.link.queued = None;
             }
             out.push(Action::Emit(Event::Connected {
+                network: self.link.network,
                 endpoint: self.link.endpoint.clone(),
                 genesis: hex_hash(&self.link.genesis),
                 spec_version: runtime.spec_version,
@@ -974,7 +977,7 @@ mod tests {
     /// A session connected and mining block `number`; returns it with the job's work and a seal.
     fn mining(rules: Rules, number: u64) -> (Session, Work, Solution) {
         let mut session = Session::new(rules, COLDKEY, vec![Registrant { name: "hk".into(), key: HOTKEY }]);
-        session.handle(Input::Connected { endpoint: "test".into(), genesis: [1; 32] });
+        session.handle(Input::Connected { network: "custom", endpoint: "test".into(), genesis: [1; 32] });
         session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false, now_ms: 0 });
         let actions = session.handle(state(number, true));
         let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else { panic!("no job set") };
@@ -1030,7 +1033,7 @@ mod tests {
         let Some(Action::Submit { id, .. }) = sent.iter().find(|a| matches!(a, Action::Submit { .. })) else { panic!("not sent") };
         let id = *id;
         session.handle(Input::Disconnected);
-        session.handle(Input::Connected { endpoint: "test".into(), genesis: [1; 32] });
+        session.handle(Input::Connected { network: "custom", endpoint: "test".into(), genesis: [1; 32] });
         let registered = Outcome::Registered { block_hash: [0; 32], block_number: 11, uid: Some(4) };
         assert!(session.handle(Input::Submitted { id, extrinsic: [0; 32], outcome: registered }).is_empty());
         // Five retries in a row on the new connection stop the daemon with the table's code.

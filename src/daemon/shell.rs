@@ -18,7 +18,7 @@ use super::{DaemonOptions, HotkeyResult};
 use crate::burn::{BurnEntry, BurnState};
 use crate::chain::outcome::Outcome;
 use crate::chain::tx::SignedRegistration;
-use crate::chain::{connect, network::hex_hash, BestBlock, BlockRef, Chain, ChainError};
+use crate::chain::{connect, connect_within, network::hex_hash, BestBlock, BlockRef, Chain, ChainError};
 use crate::pow::ss58::encode_ss58;
 use crate::solver::pool::VerdictReceiver;
 
@@ -233,7 +233,7 @@ impl Shell {
             host.clear_job();
             self.observer.connection(false);
             warn!("chain connection lost ({why}); reconnecting in {} s", backoff.as_secs());
-            self.pause(backoff).await;
+            pause(self.observer.clone(), backoff).await;
             self.observer.reconnecting();
             backoff = (backoff * 2).min(self.opts.max_backoff);
         }
@@ -242,7 +242,7 @@ impl Shell {
     /// Follows one connection until the session finishes or the connection is lost; says too
     /// whether any block arrived on it (a connection that worked resets the backoff).
     async fn follow(&mut self, exec: &mut Executor<Chain, DaemonHost>, session: &mut Session) -> (Step, bool) {
-        let connected = Input::Connected { endpoint: exec.chain.endpoint().to_string(), genesis: exec.chain.genesis_hash() };
+        let connected = Input::Connected { network: exec.chain.network_name(), endpoint: exec.chain.endpoint().to_string(), genesis: exec.chain.genesis_hash() };
         let step = exec.feed(session, connected).await;
         let mut blocks = match exec.chain.best_blocks().await {
             Ok(blocks) => blocks,
@@ -283,31 +283,24 @@ impl Shell {
         (step, followed)
     }
 
-    /// Connects. At start, an unreachable chain is retried with backoff until the connect
-    /// deadline, then stops the daemon; later (a lost connection) one failure goes back to
-    /// [`Shell::run`], which retries for ever. A named network's wrong genesis always stops it.
+    /// Connects. At start, an unreachable chain is retried within the connect deadline
+    /// ([`connect_within`]), then stops the daemon; later (a lost connection) one failure goes
+    /// back to [`Shell::run`], which retries for ever. A configuration error (a named network's
+    /// wrong genesis) always stops it.
     async fn connect(&mut self) -> Result<Chain, NoChain> {
-        let deadline = self.opts.connect_deadline;
-        let started = Instant::now();
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let remaining = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
-            let err = match connect(&self.opts.endpoint, self.opts.expected_genesis, remaining).await {
-                Ok(chain) => {
-                    self.connected(&chain);
-                    return Ok(chain);
-                }
-                Err(err @ ChainError::WrongGenesis { .. }) => return Err(NoChain::Stop(DaemonError::Unreachable(err.to_string()))),
-                Err(err) if self.connections > 0 => return Err(NoChain::Lost(err.to_string())),
-                Err(err) => err,
-            };
-            if started.elapsed() + backoff >= deadline {
-                let why = format!("{err} (no connection within --connect-deadline {} s)", deadline.as_secs());
-                return Err(NoChain::Stop(DaemonError::Unreachable(why)));
+        let (endpoint, genesis, deadline) = (&self.opts.endpoint, self.opts.expected_genesis, self.opts.connect_deadline);
+        let observer = self.observer.clone();
+        let result = match self.connections {
+            0 => connect_within(endpoint, genesis, deadline, self.opts.max_backoff, |wait| pause(observer.clone(), wait)).await,
+            _ => connect(endpoint, genesis, deadline).await,
+        };
+        match result {
+            Ok(chain) => {
+                self.connected(&chain);
+                Ok(chain)
             }
-            warn!("cannot reach the chain: {err}; retrying in {} s (giving up {} s after the first attempt)", backoff.as_secs(), deadline.as_secs());
-            self.pause(backoff).await;
-            backoff = (backoff * 2).min(self.opts.max_backoff);
+            Err(err) if self.connections > 0 && !err.is_configuration() => Err(NoChain::Lost(err.to_string())),
+            Err(err) => Err(NoChain::Stop(DaemonError::from(err))),
         }
     }
 
@@ -330,15 +323,16 @@ impl Shell {
         self.observer.heartbeat();
     }
 
-    /// Sleeps, beating the heartbeat (the loop is waiting on purpose, not stuck).
-    async fn pause(&self, duration: Duration) {
-        let until = Instant::now() + duration;
-        while Instant::now() < until {
-            self.observer.heartbeat();
-            tokio::time::sleep(until.saturating_duration_since(Instant::now()).min(HEARTBEAT_EVERY)).await;
-        }
-        self.observer.heartbeat();
+}
+
+/// Sleeps, beating the heartbeat (the loop is waiting on purpose, not stuck).
+async fn pause(observer: Arc<Observer>, duration: Duration) {
+    let until = Instant::now() + duration;
+    while Instant::now() < until {
+        observer.heartbeat();
+        tokio::time::sleep(until.saturating_duration_since(Instant::now()).min(HEARTBEAT_EVERY)).await;
     }
+    observer.heartbeat();
 }
 
 /// The next item of a best-block subscription, or why the connection is lost.

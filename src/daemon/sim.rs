@@ -855,7 +855,7 @@ fn run_schedule(seed: u64, mutation: Option<Mutation>) -> Report {
 }
 
 fn connected() -> Input {
-    Input::Connected { endpoint: "sim".into(), genesis: [1; 32] }
+    Input::Connected { network: "custom", endpoint: "sim".into(), genesis: [1; 32] }
 }
 
 async fn drive(world: &Arc<Mutex<World>>, session: &mut Session, exec: &mut Executor<SimChain, SimHost>) -> bool {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::exit::DaemonError;
 use super::report::format_duration;
 use crate::solver::hashrate::format_rate;
-use crate::chain::{choose_scheme, connect, Chain, Endpoint};
+use crate::chain::{choose_scheme, connect_within, Chain, Endpoint};
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, Scheme};
 
@@ -62,7 +62,7 @@ pub async fn status(
     byte_order: Option<crate::pow::ByteOrder>,
     measure: impl FnOnce(Scheme) -> f64 + Send + 'static,
 ) -> Result<Status, DaemonError> {
-    let chain: Chain = connect(endpoint, expected_genesis, deadline).await.map_err(|e| DaemonError::Unreachable(e.to_string()))?;
+    let chain: Chain = connect_within(endpoint, expected_genesis, deadline, deadline, tokio::time::sleep).await?;
     let fail = |e: crate::chain::ChainError| DaemonError::Unreachable(e.to_string());
     let best = chain.best_block().await.map_err(fail)?;
     let runtime = chain.runtime_at(&best).await.map_err(fail)?;

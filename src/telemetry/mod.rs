@@ -1,5 +1,5 @@
 //! Running unattended: log output (text or JSON), systemd notifications, Prometheus metrics with
-//! `/healthz`, and the refusal to run as root.
+//! `/healthz`.
 //!
 //! - [`notify`]: `READY=1`, `STATUS=`, `WATCHDOG=1`, `STOPPING=1` to systemd.
 //! - [`metrics`]: the `regsolver_*` series and the HTTP endpoint serving them and `/healthz`.
@@ -77,23 +77,6 @@ fn stderr_writable() -> Result<(), LoggingError> {
     Ok(())
 }
 
-/// Refuses to run as root (uid 0) unless `allow_root`: a miner needs no privileges, and a
-/// compromised dependency should not get them. The message says how to proceed.
-pub fn refuse_root(allow_root: bool) -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    check_root(euid, allow_root)
-}
-
-fn check_root(euid: u32, allow_root: bool) -> Result<(), String> {
-    if euid == 0 && !allow_root {
-        return Err("refusing to run as root: run regsolver as an unprivileged user (the systemd unit uses User=regsolver), \
-                    or pass --allow-root (allow_root = true) if you really mean it"
-            .into());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,13 +123,6 @@ mod tests {
         tracing::subscriber::with_default(sub, || tracing::info!(device = %"cl:0:1", "self-test passed"));
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("device=cl:0:1") && text.contains("self-test passed"), "{text}");
-    }
-
-    #[test]
-    fn root_is_refused_unless_allowed() {
-        assert!(check_root(0, false).unwrap_err().contains("--allow-root"));
-        assert!(check_root(0, true).is_ok());
-        assert!(check_root(1000, false).is_ok());
     }
 
     /// Runs in a child process with stderr on /dev/full (every write fails with ENOSPC).
