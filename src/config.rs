@@ -63,6 +63,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo::new("serve.tls_cert", Some("--tls-cert"), None),
     KeyInfo::new("serve.tls_key", Some("--tls-key"), None),
     KeyInfo::new("serve.local_devices", Some("--no-local-devices"), None),
+    KeyInfo::new("serve.allow_origins", Some("--fleet-allow-origin"), None),
 ];
 
 /// One configuration key: its dotted name, the flag and the bittensor variable that set it.
@@ -281,11 +282,23 @@ pub struct CoordinatorConfig {
     pub tls_key: Option<PathBuf>,
     /// Search on this machine's devices too (false: only the workers search).
     pub local_devices: bool,
+    /// `Origin` values (`scheme://host[:port]`) whose WebSocket upgrades are accepted; an
+    /// upgrade with any other `Origin` (a web page's) is refused.
+    pub allow_origins: Vec<String>,
 }
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
-        CoordinatorConfig { address: None, token_file: None, tls_cert: None, tls_key: None, local_devices: true }
+        CoordinatorConfig { address: None, token_file: None, tls_cert: None, tls_key: None, local_devices: true, allow_origins: Vec::new() }
+    }
+}
+
+/// Why `origin` is not an `Origin` header value (`scheme://host[:port]`, no path), if it is not.
+fn origin_problem(origin: &str) -> Option<String> {
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && host.bytes().all(|b| b.is_ascii_graphic() && b != b'/') => None,
+        _ => Some(format!("'{origin}' is not an origin: write it as the browser sends it, scheme://host[:port] (https://dash.example:8443)")),
     }
 }
 
@@ -346,6 +359,8 @@ pub struct FlagOverrides {
     pub tls_key: Option<PathBuf>,
     /// `--no-local-devices` is `Some(false)`.
     pub local_devices: Option<bool>,
+    /// `--fleet-allow-origin`, repeated.
+    pub allow_origins: Option<Vec<String>>,
 }
 
 const FLAGS_NAME: &str = "command-line flags";
@@ -392,6 +407,7 @@ impl FlagOverrides {
         put(&mut out, "serve.tls_cert", &self.tls_cert)?;
         put(&mut out, "serve.tls_key", &self.tls_key)?;
         put(&mut out, "serve.local_devices", &self.local_devices)?;
+        put(&mut out, "serve.allow_origins", &self.allow_origins)?;
         Ok(out)
     }
 }
@@ -730,12 +746,16 @@ impl Config {
             let given = if serve.tls_cert.is_some() { "serve.tls_cert" } else { "serve.tls_key" };
             out.push((given, "serve.tls_cert and serve.tls_key (--tls-cert, --tls-key) go together: give both (PEM files)".into()));
         }
+        if let Some(problem) = serve.allow_origins.iter().find_map(|o| origin_problem(o)) {
+            out.push(("serve.allow_origins", problem));
+        }
         if serve.address.is_none() {
             let given = [
                 ("serve.token_file", serve.token_file.is_some()),
                 ("serve.tls_cert", serve.tls_cert.is_some()),
                 ("serve.tls_key", serve.tls_key.is_some()),
                 ("serve.local_devices", !serve.local_devices),
+                ("serve.allow_origins", !serve.allow_origins.is_empty()),
             ];
             for (key, _) in given.into_iter().filter(|(_, set)| *set) {
                 out.push((key, "is for a fleet coordinator: set serve.address (--serve [ADDR])".into()));

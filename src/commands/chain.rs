@@ -82,6 +82,7 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
         tls_cert: config.serve.tls_cert.clone(),
         tls_key: config.serve.tls_key.clone(),
         no_local_devices: !config.serve.local_devices,
+        allow_origins: config.serve.allow_origins.clone(),
     };
     run(options, &selection, config, args.target.json, Some(reload), Some(&serve))
 }
@@ -214,6 +215,7 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
         tls_cert: args.serve.tls_cert.clone(),
         tls_key: args.serve.tls_key.clone(),
         local_devices: args.serve.no_local_devices.then_some(false),
+        allow_origins: (!args.serve.allow_origins.is_empty()).then(|| args.serve.allow_origins.clone()),
         ..target_flags(&args.target)
     }
 }
