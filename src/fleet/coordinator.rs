@@ -8,8 +8,9 @@
 //! only authenticated workers may use); a connection has [`Limits::first_request`] to be
 //! upgraded and then [`Limits::hello`] to say hello; refusals (a listed-less `Origin`: 403, a
 //! wrong token: 401) close the connection; silent WebSockets are closed by pings; the
-//! compute-error count follows the address for [`Limits::compute_error_cool_down`]; log lines
-//! about clients are rate-limited per cause and their text escaped.
+//! compute-error count follows the address for [`Limits::compute_error_cool_down`] (a worker
+//! cut off there is refused under its name, any other starts at the count); log lines about
+//! clients are rate-limited per cause and their text escaped.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -108,12 +109,17 @@ struct Connection {
     slot: Slot,
 }
 
-/// Compute errors of the workers at one address, kept after they disconnect.
-#[derive(Clone, Copy, Debug)]
+/// Compute errors of the workers at one address, kept after they disconnect: a new worker
+/// there starts at this count, and the names cut off there are refused until the cool-down ends.
+#[derive(Clone, Debug, Default)]
 struct Strikes {
     errors: u64,
-    at: Instant,
+    at: Option<Instant>,
+    cut_off: Vec<String>,
 }
+
+/// Most names remembered as cut off per address.
+const MAX_CUT_OFF_NAMES: usize = 16;
 
 struct Shared {
     /// The current job; every subscription task holds a receiver.
@@ -168,18 +174,23 @@ impl Shared {
         }
     }
 
-    /// The compute errors counted against `ip` within the cool-down (0 once it has passed).
-    fn strikes(&self, ip: IpAddr) -> u64 {
+    /// What is held against `ip` within the cool-down (nothing once it has passed).
+    fn strikes(&self, ip: IpAddr) -> Strikes {
         let cool_down = self.limits.compute_error_cool_down;
         let mut strikes = lock(&self.strikes);
-        strikes.retain(|_, s| s.at.elapsed() < cool_down);
-        strikes.get(&ip).map_or(0, |s| s.errors)
+        strikes.retain(|_, s| s.at.is_some_and(|at| at.elapsed() < cool_down));
+        strikes.get(&ip).cloned().unwrap_or_default()
     }
 
-    fn strike(&self, ip: IpAddr, errors: u64) {
+    /// Counts `errors` against `ip`; `cut_off` names the worker disconnected for them.
+    fn strike(&self, ip: IpAddr, errors: u64, cut_off: Option<&str>) {
         let mut strikes = lock(&self.strikes);
-        let entry = strikes.entry(ip).or_insert(Strikes { errors, at: Instant::now() });
-        *entry = Strikes { errors: entry.errors.max(errors), at: Instant::now() };
+        let entry = strikes.entry(ip).or_default();
+        entry.errors = entry.errors.max(errors);
+        entry.at = Some(Instant::now());
+        if let Some(name) = cut_off.filter(|_| entry.cut_off.len() < MAX_CUT_OFF_NAMES) {
+            entry.cut_off.push(name.to_string());
+        }
     }
 
     /// `fleet_workers`' answer: the snapshot, built again when older than [`SNAPSHOT_AGE`].
@@ -227,12 +238,13 @@ impl FleetApiServer for FleetRpc {
         }
         let limits = self.0.limits;
         let strikes = self.0.strikes(peer.address.ip());
-        if strikes >= limits.max_compute_errors {
-            self.0.log("cool_down", |dropped| warn!(worker = %name, address = %peer.address, compute_errors = strikes, dropped, "refused a worker whose address is cooling down after compute errors"));
+        if strikes.cut_off.contains(&name) {
+            let errors = strikes.errors;
+            self.0.log("cool_down", |dropped| warn!(worker = %name, address = %peer.address, compute_errors = errors, dropped, "refused a worker cut off for compute errors: cooling down"));
             return Err(rpc_error(
                 codes::TOO_MANY_COMPUTE_ERRORS,
                 format!(
-                    "{strikes} candidates from {} failed verification; refused for {} s after the last",
+                    "{errors} candidates from {} failed verification; {name} is refused for {} s after the last",
                     peer.address.ip(),
                     limits.compute_error_cool_down.as_secs()
                 ),
@@ -255,7 +267,7 @@ impl FleetApiServer for FleetRpc {
             devices: devices.clone(),
             hashrate: Vec::new(),
             last_seen: Instant::now(),
-            compute_errors: strikes,
+            compute_errors: strikes.errors,
             candidates_forwarded: 0,
             slice_index,
         };
@@ -323,10 +335,13 @@ impl FleetApiServer for FleetRpc {
         if receipt.invalid > 0 {
             session.info.compute_errors += u64::from(receipt.invalid);
             let total = session.info.compute_errors;
-            self.0.strike(peer.address.ip(), total);
+            let cut_off = (total >= limits.max_compute_errors).then_some(name.as_str());
+            self.0.strike(peer.address.ip(), total, cut_off);
             self.0.log("compute_errors", |dropped| warn!(worker = %name, address = %peer.address, job = job_id, invalid = receipt.invalid, total, dropped, "compute errors: candidates the coordinator's CPU rejects"));
         }
-        if session.info.compute_errors >= limits.max_compute_errors {
+        // Only a call with errors cuts a worker off: one that starts at its address's count
+        // (see `Strikes`) is judged by what it sends itself.
+        if receipt.invalid > 0 && session.info.compute_errors >= limits.max_compute_errors {
             let errors = session.info.compute_errors;
             drop(sessions);
             self.0.log("disconnect", |dropped| warn!(worker = %name, address = %peer.address, compute_errors = errors, dropped, "disconnecting a worker past the compute-error threshold"));

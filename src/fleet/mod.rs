@@ -83,7 +83,8 @@ pub struct Limits {
     pub candidate_burst: u32,
     /// Candidates failing verification before the worker is disconnected.
     pub max_compute_errors: u64,
-    /// How long an address that reached `max_compute_errors` keeps its count (and is refused).
+    /// How long an address keeps its compute-error count after the last error (a worker cut
+    /// off there is refused under its name meanwhile; any other starts at the count).
     pub compute_error_cool_down: Duration,
 }
 

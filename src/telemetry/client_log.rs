@@ -65,20 +65,17 @@ fn is_bidi(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Client text as it may be logged or shown: at most `max_chars` characters of it, control and
-/// bidi characters escaped (`\u{202e}`), `…` appended when cut.
-pub fn escape(text: &str, max_chars: usize) -> String {
+/// Client text as it may be logged or shown: control and bidi characters escaped
+/// (`\u{202e}`), cut (with `…`) where the result would pass `max_bytes`.
+pub fn escape(text: &str, max_bytes: usize) -> String {
     let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max_chars {
+    for c in text.chars() {
+        let piece = if c.is_control() || is_bidi(c) { c.escape_unicode().to_string() } else { c.to_string() };
+        if out.len() + piece.len() > max_bytes {
             out.push('…');
             break;
         }
-        if c.is_control() || is_bidi(c) {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
+        out.push_str(&piece);
     }
     out
 }
@@ -107,6 +104,7 @@ mod tests {
         assert_eq!(escape("evil\u{202E}gnp.exe\n", 64), "evil\\u{202e}gnp.exe\\u{a}");
         assert_eq!(escape("\u{2066}x\u{200F}", 64), "\\u{2066}x\\u{200f}");
         assert_eq!(escape(&"x".repeat(100), 8), format!("{}…", "x".repeat(8)));
-        assert_eq!(escape("ünï", 2), "ün…");
+        assert_eq!(escape("ünï", 4), "ün…");
+        assert_eq!(escape("\u{202E}\u{202E}", 12), "\\u{202e}…", "the cut counts the escapes");
     }
 }

@@ -23,7 +23,7 @@ pub const SOCKET_LIMIT: Duration = Duration::from_secs(30);
 /// its pid to `pid_file`, lowers the descriptor limit to `nofile` when given, and execs it (so
 /// the pid is regsolver's).
 pub fn limited(args: &[&str], nofile: Option<u64>, pid_file: &Path) -> Command {
-    let mut command = crate::process::regsolver(args);
+    let command = crate::process::regsolver(args);
     let script = match nofile {
         Some(n) => format!("echo $$ > '{}' && ulimit -n {n} && exec \"$0\" \"$@\"", pid_file.display()),
         None => format!("echo $$ > '{}' && exec \"$0\" \"$@\"", pid_file.display()),
