@@ -87,7 +87,7 @@ impl Coordinator {
     fn worker(&self, name: &str) -> Running {
         let token = self.token_file.display().to_string();
         let args = ["worker", "--connect", &self.url, "--name", name, "--threads", "1", "--token-file", &token];
-        Running::start(process::regsolver(&args)).labelled(&format!("worker {name}")).keeping(TOKEN)
+        Running::start(hostile::regsolver(&args)).labelled(&format!("worker {name}")).keeping(TOKEN)
     }
 
     /// Nothing was sent to the chain, it is still up, and it stops cleanly on SIGINT.
@@ -181,12 +181,20 @@ async fn upgrades_that_never_say_hello_are_closed_and_a_worker_still_joins() {
     coord.survived().await;
 }
 
-/// A 64 KiB batch of `fleet_workers` calls (about 1,300).
+/// A batch of `fleet_workers` calls just under the 64 KiB message limit (about 1,300 calls).
 fn fat_batch() -> String {
-    let calls: Vec<String> = (0..1300).map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"fleet_workers"}}"#)).collect();
-    let batch = format!("[{}]", calls.join(","));
-    assert!(batch.len() < 64 * 1024, "{}", batch.len());
-    batch
+    let mut calls = Vec::new();
+    let mut length = 2;
+    for id in 0.. {
+        let call = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"fleet_workers"}}"#);
+        if length + call.len() + 1 > 65_000 {
+            break;
+        }
+        length += call.len() + 1;
+        calls.push(call);
+    }
+    assert!(calls.len() > 1200, "{} calls", calls.len());
+    format!("[{}]", calls.join(","))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,16 +222,32 @@ async fn fat_batches_do_not_stall_healthz() {
         })
     };
     let started = Instant::now();
+    // Each attacker alternates a fat batch (refused whole) with the largest batch allowed (8
+    // calls, each answered from the snapshot) for at least 3 s, at most 400 messages.
+    let allowed = format!("[{}]", vec![r#"{"jsonrpc":"2.0","id":1,"method":"fleet_workers"}"#; 8].join(","));
     let attackers = (0..4).map(|_| async {
         let mut ws = raw_ws(&coord.url).await;
-        for _ in 0..10 {
-            ws.send(Message::text(fat_batch())).await.expect("send a batch");
-            let reply = tokio::time::timeout(LIMIT, ws.next()).await.expect("an answer").expect("open").expect("a frame");
-            let reply: serde_json::Value = serde_json::from_str(reply.to_text().expect("text")).expect("JSON");
+        let mut sent = 0;
+        while sent < 400 && (sent < 20 || started.elapsed() < Duration::from_secs(3)) {
+            let fat = sent % 2 == 0;
+            ws.send(Message::text(if fat { fat_batch() } else { allowed.clone() })).await.expect("send a batch");
+            sent += 1;
+            let reply = loop {
+                match tokio::time::timeout(LIMIT, ws.next()).await.expect("an answer").expect("open").expect("a frame") {
+                    Message::Text(text) => break text,
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                    other => panic!("not an answer: {other:?}"),
+                }
+            };
+            let reply: serde_json::Value = serde_json::from_str(&reply).expect("JSON");
             assert!(reply.as_array().is_none_or(|calls| calls.len() <= 8), "a batch of 1,300 calls was run");
+            if fat {
+                assert!(reply["error"]["message"].as_str().is_some_and(|m| m.contains("atch")), "{reply}");
+            }
         }
+        sent
     });
-    futures::future::join_all(attackers).await;
+    let messages: usize = futures::future::join_all(attackers).await.into_iter().sum();
     let attack_s = started.elapsed().as_secs_f64();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut samples = sampler.await.expect("the sampler");
@@ -236,7 +260,7 @@ async fn fat_batches_do_not_stall_healthz() {
     let query_ms = started_query.elapsed().as_secs_f64() * 1e3;
     assert_eq!(rows.len(), 120);
     println!(
-        "fat batches: 4 clients x 10 batches of 1,300 fleet_workers calls with 120 workers x 64 devices in {attack_s:.2} s; \
+        "fat batches: 4 clients, {messages} messages (half of them ~1,300 fleet_workers calls, half 8) with 120 workers x 64 devices in {attack_s:.2} s; \
          /healthz median {:.1} ms, worst {:.1} ms over {} samples (goal 200 ms); coordinator RSS {} -> {} MiB, CPU {:.2} s; \
          one fleet_workers {query_ms:.1} ms",
         median.as_secs_f64() * 1e3,
@@ -262,7 +286,7 @@ async fn absurd_rates_are_bounded_and_status_fleet_still_reads_them() {
     assert_eq!(total, 2e13, "two devices at the bound of 1e13, a negative one at 0: {rows:?}");
     let token = coord.token_file.display().to_string();
     let args = ["status", "--wallet.path", "/nonexistent", "--fleet", &coord.url, "--fleet-token-file", &token];
-    let mut status = Running::start(process::regsolver(&args)).labelled("status --fleet").keeping(TOKEN);
+    let mut status = Running::start(hostile::regsolver(&args)).labelled("status --fleet").keeping(TOKEN);
     assert_eq!(status.exit_code(LIMIT).await, 0, "{}", status.dump());
     let text = status.stdout();
     assert!(text.contains("braggart") && text.contains("20000.00 G/s"), "{}", status.dump());
@@ -345,10 +369,10 @@ async fn a_web_page_cannot_join_unless_its_origin_is_listed() {
     // A worker and `status` send no Origin and are let in (no token on loopback).
     let mut worker = {
         let args = ["worker", "--connect", &coord.url, "--name", "rig", "--threads", "1"];
-        Running::start(process::regsolver(&args)).labelled("worker")
+        Running::start(hostile::regsolver(&args)).labelled("worker")
     };
     joined(&mut worker).await;
-    let mut status = Running::start(process::regsolver(&["status", "--wallet.path", "/nonexistent", "--fleet", &coord.url]));
+    let mut status = Running::start(hostile::regsolver(&["status", "--wallet.path", "/nonexistent", "--fleet", &coord.url]));
     assert_eq!(status.exit_code(LIMIT).await, 0, "{}", status.dump());
     assert!(status.stdout().contains("rig"), "{}", status.dump());
     assert_eq!(worker.interrupt().await, 0, "{}", worker.dump());
