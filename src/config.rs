@@ -970,6 +970,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn allowed_origins_are_origins_and_only_for_a_coordinator() {
+        let mut config = Config::default();
+        config.serve.allow_origins = vec!["https://dash.example:8443".into()];
+        let problems = config.problems();
+        assert!(problems.iter().any(|(k, m)| *k == "serve.allow_origins" && m.contains("serve.address")), "{problems:?}");
+        config.serve.address = Some("127.0.0.1:7733".parse().unwrap());
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        for bad in ["dash.example", "https://dash.example/", "https://", "ftp://x", "https://a b"] {
+            config.serve.allow_origins = vec![bad.into()];
+            let problems = config.problems();
+            assert!(problems.iter().any(|(k, m)| *k == "serve.allow_origins" && m.contains("scheme://host")), "{bad}: {problems:?}");
+        }
+    }
+
+    #[test]
     fn keys_cover_every_field_of_config() {
         fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
             match v {
