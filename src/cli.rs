@@ -418,6 +418,10 @@ pub struct ServeArgs {
     /// With --serve: search on no local device; only the fleet's workers solve.
     #[arg(long = "no-local-devices")]
     pub no_local_devices: bool,
+    /// With --serve: accept WebSocket upgrades whose Origin header is ORIGIN (scheme://host[:port],
+    /// repeatable); any other Origin is refused, since only web pages send one (workers do not).
+    #[arg(long = "fleet-allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
 }
 
 /// `regsolver worker`: follow a coordinator's jobs on this rig's devices.

@@ -68,6 +68,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo::new("serve.tls_cert", Some("--tls-cert"), None),
     KeyInfo::new("serve.tls_key", Some("--tls-key"), None),
     KeyInfo::new("serve.local_devices", Some("--no-local-devices"), None),
+    KeyInfo::new("serve.allow_origins", Some("--fleet-allow-origin"), None),
 ];
 
 /// One configuration key: its dotted name, the flag and the bittensor variable that set it.
@@ -299,11 +300,23 @@ pub struct CoordinatorConfig {
     pub tls_key: Option<PathBuf>,
     /// Search on this machine's devices too (false: only the workers search).
     pub local_devices: bool,
+    /// `Origin` values (`scheme://host[:port]`) whose WebSocket upgrades are accepted; an
+    /// upgrade with any other `Origin` (a web page's) is refused.
+    pub allow_origins: Vec<String>,
 }
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
-        CoordinatorConfig { address: None, token_file: None, tls_cert: None, tls_key: None, local_devices: true }
+        CoordinatorConfig { address: None, token_file: None, tls_cert: None, tls_key: None, local_devices: true, allow_origins: Vec::new() }
+    }
+}
+
+/// Why `origin` is not an `Origin` header value (`scheme://host[:port]`, no path), if it is not.
+fn origin_problem(origin: &str) -> Option<String> {
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && host.bytes().all(|b| b.is_ascii_graphic() && b != b'/') => None,
+        _ => Some(format!("'{origin}' is not an origin: write it as the browser sends it, scheme://host[:port] (https://dash.example:8443)")),
     }
 }
 
@@ -370,6 +383,8 @@ pub struct FlagOverrides {
     /// Keys whose flag was typed in another spelling (`--subtensor.network`), with that spelling:
     /// messages name what the user typed.
     pub spelled: Vec<(&'static str, String)>,
+    /// `--fleet-allow-origin`, repeated.
+    pub allow_origins: Option<Vec<String>>,
 }
 
 const FLAGS_NAME: &str = "command-line flags";
@@ -419,6 +434,7 @@ impl FlagOverrides {
         put(&mut out, "serve.tls_cert", &self.tls_cert)?;
         put(&mut out, "serve.tls_key", &self.tls_key)?;
         put(&mut out, "serve.local_devices", &self.local_devices)?;
+        put(&mut out, "serve.allow_origins", &self.allow_origins)?;
         Ok(out)
     }
 }
@@ -766,12 +782,16 @@ impl Config {
             let given = if serve.tls_cert.is_some() { "serve.tls_cert" } else { "serve.tls_key" };
             out.push((given, "serve.tls_cert and serve.tls_key (--tls-cert, --tls-key) go together: give both (PEM files)".into()));
         }
+        if let Some(problem) = serve.allow_origins.iter().find_map(|o| origin_problem(o)) {
+            out.push(("serve.allow_origins", problem));
+        }
         if serve.address.is_none() {
             let given = [
                 ("serve.token_file", serve.token_file.is_some()),
                 ("serve.tls_cert", serve.tls_cert.is_some()),
                 ("serve.tls_key", serve.tls_key.is_some()),
                 ("serve.local_devices", !serve.local_devices),
+                ("serve.allow_origins", !serve.allow_origins.is_empty()),
             ];
             for (key, _) in given.into_iter().filter(|(_, set)| *set) {
                 out.push((key, "is for a fleet coordinator: set serve.address (--serve [ADDR])".into()));
@@ -989,6 +1009,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_origins_are_origins_and_only_for_a_coordinator() {
+        let mut config = Config::default();
+        config.serve.allow_origins = vec!["https://dash.example:8443".into()];
+        let problems = config.problems();
+        assert!(problems.iter().any(|(k, m)| *k == "serve.allow_origins" && m.contains("serve.address")), "{problems:?}");
+        config.serve.address = Some("127.0.0.1:7733".parse().unwrap());
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        for bad in ["dash.example", "https://dash.example/", "https://", "ftp://x", "https://a b"] {
+            config.serve.allow_origins = vec![bad.into()];
+            let problems = config.problems();
+            assert!(problems.iter().any(|(k, m)| *k == "serve.allow_origins" && m.contains("scheme://host")), "{bad}: {problems:?}");
+        }
+    }
 
     #[test]
     fn keys_cover_every_field_of_config() {

@@ -368,7 +368,7 @@ async fn a_tls_coordinator_takes_only_wss_clients_that_trust_its_ca() {
     let config = tls::server_config(&cert, &key).expect("the test certificate makes a server identity");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<RemoteCandidate>();
     let addr = "127.0.0.1:0".parse().unwrap();
-    let coordinator = Coordinator::serve_tls(addr, None, Some(config), Limits::default(), Arc::new(tx)).await.expect("serve");
+    let coordinator = Coordinator::serve_tls(addr, None, Some(config), Vec::new(), Limits::default(), Arc::new(tx)).await.expect("serve");
     let port = coordinator.local_addr().port();
     let timeout = Duration::from_secs(20);
     // Trusting the CA: served.
@@ -387,7 +387,8 @@ async fn a_tls_coordinator_takes_only_wss_clients_that_trust_its_ca() {
     assert!(plain.is_err(), "plain ws:// was served by a TLS coordinator");
     // Still serving after both refusals.
     assert_eq!(coordinator.workers().len(), 1);
-    assert!(trusted.workers().await.expect("fleet_workers").iter().any(|w| w.name == "tls"));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(trusted.workers().await.expect("fleet_workers").get()).expect("a list");
+    assert!(rows.iter().any(|w| w["name"] == "tls"));
     // A key that is not the certificate's is refused at start, naming the files.
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).expect("create a folder");

@@ -215,3 +215,15 @@ fn without_notify_socket_everything_is_a_no_op() {
     n.watchdog().unwrap();
     n.stopping().unwrap();
 }
+
+#[test]
+fn the_units_raise_the_descriptor_limit_the_listeners_caps_need() {
+    use regsolver::telemetry::sockets::{SocketCaps, RECOMMENDED_LIMIT};
+    for unit in ["systemd/regsolver.service", "systemd/regsolver@.service"] {
+        let text = std::fs::read_to_string(manifest_dir().join(unit)).unwrap();
+        assert!(text.lines().any(|l| l == format!("LimitNOFILE={RECOMMENDED_LIMIT}")), "{unit} sets no LimitNOFILE={RECOMMENDED_LIMIT}");
+    }
+    // At that limit every cap is at its maximum; systemd's default soft limit (1024) is below it.
+    assert_eq!(SocketCaps::for_limit(RECOMMENDED_LIMIT), SocketCaps::for_limit(u64::MAX));
+    assert!(SocketCaps::for_limit(1024).fleet < SocketCaps::for_limit(RECOMMENDED_LIMIT).fleet);
+}

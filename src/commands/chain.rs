@@ -86,6 +86,7 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
         tls_cert: config.serve.tls_cert.clone(),
         tls_key: config.serve.tls_key.clone(),
         no_local_devices: !config.serve.local_devices,
+        allow_origins: config.serve.allow_origins.clone(),
     };
     run(options, &selection, config, args.target.json, Some(reload), Some(&serve))
 }
@@ -223,6 +224,7 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
         burn_max: args.burn.burn_max.clone(),
         burn_after: args.burn.burn_after.clone(),
         burn_budget: args.burn.burn_budget.clone(),
+        allow_origins: (!args.serve.allow_origins.is_empty()).then(|| args.serve.allow_origins.clone()),
         ..target_flags(&args.target)
     }
 }

@@ -50,6 +50,7 @@ pub(super) async fn serve(serve: Option<&ServeArgs>, pool: &Pool) -> Result<Opti
         addr,
         token_file: args.token_file.clone(),
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        allowed_origins: args.allow_origins.clone(),
         limits: Limits::default(),
     };
     let server = FleetServer::start(&config, pool).await.map_err(fleet_error)?;

@@ -26,6 +26,7 @@ pub mod tls;
 pub mod worker;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub use auth::Token;
 pub use coordinator::{Coordinator, WorkerInfo};
@@ -65,25 +66,61 @@ pub enum FleetError {
 pub struct Limits {
     /// Largest WebSocket message accepted, in bytes (bigger ones close the connection).
     pub max_message_bytes: u32,
-    /// Simultaneous connections (more are answered HTTP 429).
+    /// Open connections, authenticated or not (more are closed at once; the default follows
+    /// the descriptor limit, see [`crate::telemetry::sockets::SocketCaps`]).
     pub max_connections: u32,
+    /// Of those, how many only authenticated (upgraded) connections may use.
+    pub reserved_connections: u32,
+    /// From accept to the WebSocket upgrade (TLS handshake and HTTP request included).
+    pub first_request: Duration,
+    /// From the upgrade to `fleet_hello` (`fleet_workers` alone must be done by then too).
+    pub hello: Duration,
+    /// A WebSocket silent this long is pinged; one that has not answered by twice as long is closed.
+    pub ping_interval: Duration,
     /// Sustained candidates per second per worker.
     pub candidates_per_second: f64,
     /// Candidates a worker may send at once.
     pub candidate_burst: u32,
     /// Candidates failing verification before the worker is disconnected.
     pub max_compute_errors: u64,
+    /// How long an address keeps its compute-error count after the last error (a worker cut
+    /// off there is refused under its name meanwhile; any other starts at the count).
+    pub compute_error_cool_down: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let caps = crate::telemetry::sockets::SocketCaps::current();
         Limits {
             max_message_bytes: 64 * 1024,
-            max_connections: 256,
+            max_connections: caps.fleet,
+            reserved_connections: caps.fleet_reserved,
+            first_request: Duration::from_secs(10),
+            hello: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(30),
             candidates_per_second: 32.0,
             candidate_burst: 256,
             max_compute_errors: 16,
+            compute_error_cool_down: Duration::from_secs(300),
         }
+    }
+}
+
+impl Limits {
+    /// Refuses limits the coordinator cannot work with.
+    pub fn check(&self) -> Result<(), FleetError> {
+        let zero = Duration::ZERO;
+        if self.max_message_bytes < 1024
+            || self.max_connections == 0
+            || self.reserved_connections >= self.max_connections
+            || [self.first_request, self.hello, self.ping_interval].contains(&zero)
+            || !self.candidates_per_second.is_finite()
+            || self.candidates_per_second <= 0.0
+            || self.candidate_burst == 0
+        {
+            return Err(FleetError::Limits(format!("{self:?}")));
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,10 @@
 //! | `fleet_submitCandidates` | `job_id: u64, nonces: [u64]` | [`SubmitReceipt`] |
 //! | `fleet_reportHashrate` | `rates: [DeviceRate]` | `null` |
 //!
-//! Read-only, without hello (for `regsolver status --fleet`): `fleet_workers` -> [`WorkerStatus`]s.
+//! Read-only, without hello (for `regsolver status --fleet`): `fleet_workers` -> [`WorkerStatus`]s
+//! (a snapshot the coordinator builds at most once a second). Rates are finite, non-negative and
+//! at most [`MAX_DEVICE_RATE`] per device; a reader takes anything else as 0 ([`rate`]).
+//! Batches of more than [`MAX_BATCH`] calls are refused.
 //! Methods added later are additive (an older worker never calls them); a change to an existing
 //! method or message bumps [`PROTOCOL_VERSION`].
 //!
@@ -24,7 +27,8 @@
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 
 use crate::pow::hotloop::HotLoop;
 use crate::pow::{ByteOrder, Challenge, Scheme, Target, POW_REGISTER_PREFIX_LEN};
@@ -38,6 +42,36 @@ pub const SLICE_BITS: u32 = 56;
 
 /// Slices a coordinator can hand out: 1..=255 (0 is its own devices).
 pub const MAX_SLICES: u32 = 1 << (64 - SLICE_BITS);
+
+/// The most hashes per second one device can report (far above any chip: 10^13 is about a
+/// thousand of today's fastest GPUs); higher reports are cut to it.
+pub const MAX_DEVICE_RATE: f64 = 1e13;
+
+/// Most calls in one JSON-RPC batch (workers and `status` send none).
+pub const MAX_BATCH: u32 = 8;
+
+/// A reported rate as it is kept: finite, at least 0, at most [`MAX_DEVICE_RATE`]; NaN, negative
+/// and infinite reports are 0.
+pub fn sane_rate(rate: f64) -> f64 {
+    if rate.is_finite() && rate > 0.0 {
+        rate.min(MAX_DEVICE_RATE)
+    } else {
+        0.0
+    }
+}
+
+/// Rates added without ever reaching infinity (each is finite; the sum stops at `f64::MAX`).
+pub fn saturating_sum(rates: impl IntoIterator<Item = f64>) -> f64 {
+    rates.into_iter().fold(0.0, |sum, rate| (sum + rate).min(f64::MAX))
+}
+
+/// Reads a rate whatever the other side wrote: a number is kept if finite and not negative,
+/// anything else (`null`, a string, a negative) is 0. A coordinator of an older release sends
+/// `null` for a sum that overflowed.
+pub fn rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(value.as_f64().filter(|r| r.is_finite() && *r >= 0.0).unwrap_or(0.0))
+}
 
 /// JSON-RPC error codes of the fleet methods (application range).
 pub mod codes {
@@ -73,9 +107,11 @@ pub trait FleetApi {
     #[method(name = "reportHashrate", with_extensions)]
     fn report_hashrate(&self, rates: Vec<DeviceRate>) -> Result<(), ErrorObjectOwned>;
 
-    /// Read-only: the connected workers, for `regsolver status --fleet`; needs no hello.
+    /// Read-only: the connected workers (a JSON array of [`WorkerStatus`], built at most once a
+    /// second), for `regsolver status --fleet`; needs no hello. Raw JSON both ways: the
+    /// coordinator answers from its snapshot, the reader parses each row on its own.
     #[method(name = "workers")]
-    fn workers(&self) -> Result<Vec<WorkerStatus>, ErrorObjectOwned>;
+    fn workers(&self) -> Result<Box<RawValue>, ErrorObjectOwned>;
 }
 
 /// One connected worker as `fleet_workers` reports it.
@@ -88,6 +124,7 @@ pub struct WorkerStatus {
     /// The worker's latest per-device report.
     pub hashrate: Vec<DeviceRate>,
     /// Their sum.
+    #[serde(deserialize_with = "rate")]
     pub hashes_per_second: f64,
     /// Milliseconds since the worker's last call.
     pub last_seen_ms: u64,
@@ -123,6 +160,7 @@ pub struct SubmitReceipt {
 pub struct DeviceRate {
     /// The device's tag on the worker (`cpu`, `cuda:0`).
     pub device: String,
+    #[serde(deserialize_with = "rate")]
     pub hashes_per_second: f64,
 }
 
@@ -278,6 +316,20 @@ mod tests {
         assert!(matches!(not_hex.hot_loop().unwrap_err(), JobError::NotHex { .. }));
         let zero = FleetJob { difficulty: 0, ..good };
         assert_eq!(zero.hot_loop().unwrap_err(), JobError::ZeroDifficulty { job_id: 5 });
+    }
+
+    #[test]
+    fn rates_are_read_and_kept_finite_and_bounded() {
+        let row = r#"{"name":"x","address":"a","devices":[],"hashrate":[{"device":"d","hashes_per_second":null}],
+            "hashes_per_second":null,"last_seen_ms":0,"compute_errors":0,"candidates_forwarded":0,"slice_index":1}"#;
+        let status: WorkerStatus = serde_json::from_str(row).expect("null rates are read as 0");
+        assert_eq!((status.hashes_per_second, status.hashrate[0].hashes_per_second), (0.0, 0.0));
+        let device: DeviceRate = serde_json::from_str(r#"{"device":"d","hashes_per_second":-5}"#).unwrap();
+        assert_eq!(device.hashes_per_second, 0.0);
+        assert_eq!(sane_rate(1.7e308), MAX_DEVICE_RATE);
+        assert_eq!((sane_rate(f64::NAN), sane_rate(-1.0), sane_rate(f64::INFINITY), sane_rate(5.0)), (0.0, 0.0, 0.0, 5.0));
+        assert_eq!(saturating_sum([1.7e308, 1.7e308]), f64::MAX);
+        assert_eq!(saturating_sum([1.0, 2.0]), 3.0);
     }
 
     #[test]

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::{Coordinator, FleetError, FleetJob, Limits, Token, WorkerInfo};
 use crate::pow::{Challenge, Scheme};
 use crate::solver::pool::{AnnouncedJob, Pool};
+use crate::telemetry::sockets::{descriptor_limit, RECOMMENDED_LIMIT};
 
 /// The port `--serve` listens on when given without an address (on 127.0.0.1).
 pub const DEFAULT_PORT: u16 = 7733;
@@ -29,6 +30,8 @@ pub struct ServeConfig {
     pub token_file: Option<PathBuf>,
     /// Certificate chain and private key (PEM) for TLS; both or neither.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `Origin` values whose WebSocket upgrades are accepted (`--fleet-allow-origin`).
+    pub allowed_origins: Vec<String>,
     pub limits: Limits,
 }
 
@@ -48,7 +51,12 @@ impl FleetServer {
             None => None,
         };
         let sink = Arc::new(pool.candidate_sender());
-        let coordinator = Arc::new(Coordinator::serve_tls(config.addr, token, tls, config.limits, sink).await?);
+        let limit = descriptor_limit();
+        if limit < RECOMMENDED_LIMIT {
+            warn!(limit, recommended = RECOMMENDED_LIMIT, max_connections = config.limits.max_connections, "the descriptor limit (ulimit -n) caps the fleet's connections; raise LimitNOFILE for a large fleet");
+        }
+        let origins = config.allowed_origins.clone();
+        let coordinator = Arc::new(Coordinator::serve_tls(config.addr, token, tls, origins, config.limits, sink).await?);
         let forward = tokio::spawn(forward_jobs(coordinator.clone(), pool.jobs()));
         let log = tokio::spawn(log_fleet(coordinator.clone()));
         Ok(FleetServer { coordinator, forward, log })

@@ -3,23 +3,38 @@
 //!
 //! The exporter's own listener answers every path with the metrics (and `/health` always with
 //! 200), so it cannot say 503 when the loop stalls: the endpoint here is hyper's HTTP/1 server
-//! with two routes, rendering the exporter's handle on each scrape.
+//! with two routes, rendering the exporter's handle on each scrape. Its connections are counted
+//! against a cap derived from the descriptor limit ([`super::sockets`]), get no keep-alive, and
+//! are dropped when they have not sent their request within [`REQUEST_LIMIT`] or are not done
+//! within [`CONNECTION_LIMIT`]. Remote workers' series live in a recorder of their own whose
+//! gauges age out [`WORKER_SERIES_TTL`] after their worker's last report.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_util::MetricKindMask;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::client_log::Throttle;
 use super::health::{Health, HealthLimits, HealthState};
+use super::sockets::{accept_failed, Gate, SocketCaps};
+
+/// How long a metrics client may take to send its request's headers.
+pub const REQUEST_LIMIT: Duration = Duration::from_secs(5);
+/// How long one metrics connection may stay open in all.
+pub const CONNECTION_LIMIT: Duration = Duration::from_secs(15);
+/// How long a departed worker's series stay (the daemon reports its workers every second).
+pub const WORKER_SERIES_TTL: Duration = Duration::from_secs(15);
 
 /// Series names, one place.
 pub mod names {
@@ -81,6 +96,8 @@ pub enum TelemetryError {
 struct Inner {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// Remote workers' series, which age out (see [`WORKER_SERIES_TTL`]).
+    workers: PrometheusRecorder,
     health: HealthState,
 }
 
@@ -107,7 +124,8 @@ impl Telemetry {
             .map_err(|e| TelemetryError::Recorder(e.to_string()))?
             .build_recorder();
         let handle = recorder.handle();
-        let inner = Arc::new(Inner { recorder, handle, health: HealthState::new(limits) });
+        let workers = PrometheusBuilder::new().idle_timeout(MetricKindMask::GAUGE, Some(WORKER_SERIES_TTL)).build_recorder();
+        let inner = Arc::new(Inner { recorder, handle, workers, health: HealthState::new(limits) });
         let telemetry = Telemetry { inner, addr: None, server: None };
         telemetry.describe();
         Ok(telemetry)
@@ -120,7 +138,8 @@ impl Telemetry {
         let listener = TcpListener::bind(addr).await.map_err(|source| TelemetryError::Bind { addr, source })?;
         let bound = listener.local_addr().map_err(|source| TelemetryError::Bind { addr, source })?;
         let inner = telemetry.inner.clone();
-        let server = tokio::spawn(serve(listener, inner));
+        let caps = SocketCaps::current();
+        let server = tokio::spawn(serve(listener, inner, Gate::new(caps.metrics, 0)));
         telemetry.addr = Some(bound);
         telemetry.server = Some(Arc::new(server));
         tracing::info!(address = %bound, "metrics on http://{bound}/metrics, health on http://{bound}/healthz");
@@ -161,8 +180,10 @@ impl Telemetry {
             describe_histogram!(names::JOB_SWITCH, Unit::Milliseconds, "From a new head to every device on the new job");
             describe_gauge!(names::CHAIN_CONNECTED, "1 while connected to the chain");
             describe_counter!(names::RECONNECTS, "Reconnections to the chain");
-            describe_gauge!(names::WORKER_HASHRATE, "Remote worker hashrate over 60 s");
             describe_gauge!(names::HEARTBEAT_AGE, Unit::Seconds, "Seconds since the daemon loop last beat");
+        });
+        metrics::with_local_recorder(&self.inner.workers, || {
+            metrics::describe_gauge!(names::WORKER_HASHRATE, "Remote worker hashrate over 60 s");
         });
     }
 
@@ -201,9 +222,10 @@ impl Telemetry {
         });
     }
 
-    /// Remote workers' hashrates (fleets).
+    /// Remote workers' hashrates (fleets): the connected ones, every second; a worker's series
+    /// goes [`WORKER_SERIES_TTL`] after it was last in this list.
     pub fn on_workers(&self, workers: &[WorkerFigures]) {
-        self.record(|| {
+        metrics::with_local_recorder(&self.inner.workers, || {
             for w in workers {
                 gauge!(names::WORKER_HASHRATE, "worker" => w.worker.clone()).set(w.rate_60s);
             }
@@ -256,27 +278,48 @@ fn render(inner: &Inner) -> String {
         }
     });
     inner.handle.run_upkeep();
-    inner.handle.render()
+    let mut text = inner.handle.render();
+    let workers = inner.workers.handle();
+    workers.run_upkeep();
+    text.push_str(&workers.render());
+    text
 }
 
-async fn serve(listener: TcpListener, inner: Arc<Inner>) {
+async fn serve(listener: TcpListener, inner: Arc<Inner>, gate: Gate) {
+    let throttle = Throttle::default();
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(err) => {
-                tracing::warn!(error = %err, "metrics endpoint: accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                accept_failed("metrics", &err, &throttle).await;
                 continue;
             }
         };
-        let inner = inner.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| respond(req, inner.clone()));
-            if let Err(err) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                tracing::debug!(error = %err, "metrics endpoint: connection ended with an error");
+        let Some(slot) = gate.admit() else {
+            if let Some(dropped) = throttle.allow("full") {
+                tracing::warn!(open = gate.open(), dropped, "metrics endpoint: too many open connections; closed a new one");
             }
-        });
+            continue;
+        };
+        tokio::spawn(serve_connection(stream, inner.clone(), slot));
     }
+}
+
+/// One metrics connection: one request (no keep-alive), headers within [`REQUEST_LIMIT`], the
+/// whole exchange within [`CONNECTION_LIMIT`].
+async fn serve_connection(stream: tokio::net::TcpStream, inner: Arc<Inner>, slot: super::sockets::Slot) {
+    let service = hyper::service::service_fn(move |req| respond(req, inner.clone()));
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(REQUEST_LIMIT)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    match tokio::time::timeout(CONNECTION_LIMIT, connection).await {
+        Ok(Err(err)) => tracing::debug!(error = %err, "metrics endpoint: connection ended with an error"),
+        Err(_) => tracing::debug!("metrics endpoint: connection open too long; closed"),
+        Ok(Ok(())) => {}
+    }
+    drop(slot);
 }
 
 async fn respond(req: Request<Incoming>, inner: Arc<Inner>) -> Result<Response<Full<Bytes>>, Infallible> {

@@ -4,10 +4,14 @@
 //! - [`notify`]: `READY=1`, `STATUS=`, `WATCHDOG=1`, `STOPPING=1` to systemd.
 //! - [`metrics`]: the `regsolver_*` series and the HTTP endpoint serving them and `/healthz`.
 //! - [`health`]: the loop's heartbeat and the last block, judged against staleness limits.
+//! - [`sockets`]: the listeners' connection caps from the descriptor limit, accept failures.
+//! - [`client_log`]: rate-limited log lines per cause, client text escaped and cut.
 
+pub mod client_log;
 pub mod health;
 pub mod metrics;
 pub mod notify;
+pub mod sockets;
 
 use std::io::IsTerminal;
 
@@ -46,11 +50,23 @@ pub fn init_logging(format: LogFormat, verbose: bool) -> Result<(), LoggingError
     Ok(())
 }
 
+/// jsonrpsee's server logs what fleet clients send (unparsable parameters verbatim, one line per
+/// oversized answer); the coordinator logs what matters itself, rate-limited and escaped. Off
+/// unless the filter names jsonrpsee.
+const QUIET_TARGETS: [&str; 2] = ["jsonrpsee-server=off", "jsonrpsee-core=off"];
+
 fn log_filter(verbose: bool) -> Result<EnvFilter, LoggingError> {
-    match std::env::var(LOG_FILTER_ENV) {
-        Ok(text) if !text.trim().is_empty() => EnvFilter::try_new(&text).map_err(|e| LoggingError::Filter(e.to_string())),
-        _ => Ok(EnvFilter::new(if verbose { "debug" } else { "info" })),
+    let text = match std::env::var(LOG_FILTER_ENV) {
+        Ok(text) if !text.trim().is_empty() => text,
+        _ => (if verbose { "debug" } else { "info" }).to_string(),
+    };
+    let mut filter = EnvFilter::try_new(&text).map_err(|e| LoggingError::Filter(e.to_string()))?;
+    if !text.contains("jsonrpsee") {
+        for quiet in QUIET_TARGETS {
+            filter = filter.add_directive(quiet.parse().map_err(|e: tracing_subscriber::filter::ParseError| LoggingError::Filter(e.to_string()))?);
+        }
     }
+    Ok(filter)
 }
 
 /// The subscriber `init_logging` installs, writing to `writer` (tests give a buffer).
