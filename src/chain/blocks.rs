@@ -10,7 +10,7 @@ use subxt::client::OnlineClientAtBlock;
 use subxt::config::{HashFor, Header};
 
 use super::config::SubtensorConfig;
-use super::connect::{rpc_error, within};
+use super::error::{rpc_error, within};
 use super::error::ChainError;
 use super::scheme::RuntimeInfo;
 use super::Chain;

@@ -12,7 +12,7 @@ use subxt::utils::AccountId32;
 use subxt::Metadata;
 
 use super::blocks::{BlockRef, CALL_LIMIT};
-use super::connect::within;
+use super::error::within;
 use super::error::ChainError;
 use super::scheme::PALLET;
 use super::signer::SignerRole;

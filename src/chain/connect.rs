@@ -7,7 +7,6 @@
 //! chain_getFinalizedHead, chain_subscribeNewHeads, state_call, state_getStorage,
 //! state_getMetadata, system_health, system_accountNextIndex, author_submitAndWatchExtrinsic.
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use tokio::time::{timeout, Instant};
 
 use super::blocks::RecentBlocks;
 use super::config::SubtensorConfig;
-use super::error::ChainError;
+use super::error::{error_chain, within, ChainError};
 use super::network::{hex_hash, BundledSpec, Endpoint};
 use super::Chain;
 
@@ -209,61 +208,4 @@ async fn wait_for_sync(rpc: &LegacyRpc, spec: BundledSpec, until: Instant) -> Re
         let limit = if peers == 0 { until } else { last_progress + deadline };
         tokio::time::sleep_until((now + SYNC_POLL).min(limit)).await;
     }
-}
-
-/// Runs `fut` under `deadline`, naming the endpoint and the step on failure.
-pub(super) async fn within<T, E: StdError + 'static>(
-    endpoint: &str,
-    doing: &'static str,
-    deadline: Duration,
-    fut: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, ChainError> {
-    match timeout(deadline, fut).await {
-        Err(_) => Err(ChainError::Timeout { endpoint: endpoint.to_string(), doing, seconds: deadline.as_secs() }),
-        Ok(result) => result.map_err(|e| rpc_error(endpoint, doing, &e)),
-    }
-}
-
-/// Maps a subxt/RPC failure: a closed connection becomes [`ChainError::Disconnected`].
-pub(super) fn rpc_error(endpoint: &str, doing: &str, err: &(dyn StdError + 'static)) -> ChainError {
-    if is_disconnect(err) {
-        ChainError::Disconnected { endpoint: endpoint.to_string() }
-    } else {
-        ChainError::Rpc { endpoint: endpoint.to_string(), doing: doing.to_string(), reason: error_chain(err) }
-    }
-}
-
-/// Whether the error (or one it wraps) is jsonrpsee's "background task closed; restart required".
-pub(super) fn is_disconnect(err: &(dyn StdError + 'static)) -> bool {
-    use subxt::ext::jsonrpsee::core::ClientError;
-    let restart = |e: &(dyn StdError + 'static)| matches!(e.downcast_ref::<ClientError>(), Some(ClientError::RestartNeeded(_)));
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if restart(e) {
-            return true;
-        }
-        if let Some(subxt::rpcs::Error::Client(inner)) = e.downcast_ref::<subxt::rpcs::Error>() {
-            if restart(inner.as_ref()) {
-                return true;
-            }
-        }
-        next = e.source();
-    }
-    // Some subxt errors carry the cause only in their message.
-    err.to_string().contains("restart required")
-}
-
-/// The error and its sources, `: `-joined, without repeats (subxt nests messages deeply).
-pub(super) fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        let part = e.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = e.source();
-    }
-    text
 }

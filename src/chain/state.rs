@@ -6,7 +6,7 @@ use subxt::ext::scale_decode::DecodeAsType;
 use subxt::utils::AccountId32;
 
 use super::blocks::{AtBlock, BlockRef, CALL_LIMIT};
-use super::connect::{rpc_error, within};
+use super::error::{rpc_error, within};
 use super::error::ChainError;
 use super::scheme::PALLET;
 use super::Chain;
@@ -186,7 +186,7 @@ where
         Ok(Err(e)) => {
             return Err(match rpc_error("", "", &e) {
                 disconnected @ ChainError::Disconnected { .. } => disconnected,
-                _ => fail(super::connect::error_chain(&e)),
+                _ => fail(super::error::error_chain(&e)),
             })
         }
         Ok(Ok(None)) => return Ok(None),

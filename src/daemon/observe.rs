@@ -116,7 +116,7 @@ impl Observer {
                 self.difficulty.store(*difficulty, Ordering::Relaxed);
                 if let Some(t) = &self.telemetry {
                     let rate = pool.snapshot().iter().map(|d| d.rate_10s).sum();
-                    t.on_job(*difficulty, *switch_ms, expected_seconds(*difficulty, rate));
+                    t.on_job(*difficulty, *switch_ms, crate::pow::expected_seconds(*difficulty, rate));
                 }
             }
             Event::Solution { .. } => {
@@ -213,14 +213,5 @@ impl Observer {
         if let Some(t) = &self.telemetry {
             t.shutdown();
         }
-    }
-}
-
-/// Difficulty over hashrate: the expected seconds to a seal (0 when either is unknown).
-pub fn expected_seconds(difficulty: u64, rate: f64) -> f64 {
-    if difficulty == 0 || rate <= 0.0 {
-        0.0
-    } else {
-        difficulty as f64 / rate
     }
 }

@@ -89,7 +89,7 @@ impl Glance<'_> {
             Some(workers) => format!("{}/s | local {local} | {}", format_rate(total), fleet_status::status_line(workers)),
         };
         let line = format!("block {} | difficulty {} | {rates}", dash(self.block), dash(self.difficulty));
-        let expected = match self.difficulty.map(|d| super::observe::expected_seconds(d, total)) {
+        let expected = match self.difficulty.map(|d| crate::pow::expected_seconds(d, total)) {
             Some(s) if s > 0.0 => format_duration(s),
             _ => "-".into(),
         };
@@ -158,7 +158,7 @@ impl Reporter {
             Event::Outcome { block, extrinsic, outcome } => info!(work_block = block, %extrinsic, "outcome: {outcome}"),
             Event::AlreadyRegistered { hotkey, ss58, uid } => out(format_args!("{hotkey} ({ss58}): already registered, UID {uid}")),
             Event::Hashrate { hashes, seals_per_second, .. } => info!(hashes, "{}/s", format_rate(seals_per_second)),
-            Event::Registered(r) if r.route == Some(crate::daemon::session::Route::Burn) => out(format_args!(
+            Event::Registered(r) if r.burned_tao.is_some() => out(format_args!(
                 "{} ({}): registered UID {} by burn ({} TAO, signed at block {}) extrinsic {}",
                 r.hotkey,
                 r.ss58,

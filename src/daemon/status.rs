@@ -98,7 +98,7 @@ pub async fn status(
         burn_tao: subnet.burn_rao.map(|rao| rao as f64 / 1e9),
         hotkeys: hotkeys.iter().zip(&state.hotkeys).map(|((name, key), s)| HotkeyStatus { name: name.clone(), ss58: encode_ss58(key), uid: s.uid }).collect(),
         seals_per_second,
-        expected_seconds_to_seal: difficulty.filter(|_| seals_per_second > 0.0).map(|d| d as f64 / seals_per_second),
+        expected_seconds_to_seal: difficulty.filter(|_| seals_per_second > 0.0).map(|d| crate::pow::expected_seconds(d, seals_per_second)),
         block_seconds,
     })
 }

@@ -247,6 +247,15 @@ pub fn meets(seal: &Seal, difficulty: u64, order: ByteOrder) -> Result<bool, Pow
     Ok(Target::from_difficulty(difficulty)?.is_met_by(seal, order))
 }
 
+/// Difficulty over hashrate: the expected seconds to a seal (0 when either is unknown).
+pub fn expected_seconds(difficulty: u64, rate: f64) -> f64 {
+    if difficulty == 0 || rate <= 0.0 {
+        0.0
+    } else {
+        difficulty as f64 / rate
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
