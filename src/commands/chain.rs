@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use super::lifecycle::{runtime, stop_devices, RUNTIME_STACK_BYTES};
 use super::{signals, usage, CommandError};
 use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, ServeArgs, SimdArg, StatusArgs, TargetArgs};
 use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig, DEFAULT_WALLET_PATH};
@@ -39,11 +40,7 @@ fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandEr
     })
 }
 
-/// Stack for the async runtime's threads.
-const RUNTIME_STACK_BYTES: usize = 32 << 20;
 
-/// How long the devices get to stop after an interruption.
-const STOP_LIMIT: Duration = Duration::from_secs(2);
 
 impl From<DaemonError> for CommandError {
     fn from(err: DaemonError) -> Self {
@@ -249,14 +246,6 @@ fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
 
 /// The async runtime of the chain commands. The loop runs as a task on its threads, whose stacks
 /// are large enough for subxt's futures in an unoptimised build (the main thread's 8 MiB is not).
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(RUNTIME_STACK_BYTES)
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::Failed(format!("cannot start the async runtime: {e}")))
-}
 
 fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -432,16 +421,6 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
     })
 }
 
-/// Stops the pool's devices once a command's work ended: with its `outcome`, or (`None`) on a stop
-/// signal, which is a clean stop only if every device stopped within [`STOP_LIMIT`].
-pub(super) fn stop_devices<T>(pool: &Pool, outcome: Option<T>) -> Result<Option<T>, CommandError> {
-    pool.shutdown();
-    let stopped = pool.join(STOP_LIMIT);
-    match outcome {
-        None if !stopped => Err(CommandError::Failed(format!("the devices did not stop within {} s", STOP_LIMIT.as_secs()))),
-        outcome => Ok(outcome),
-    }
-}
 
 /// Every hotkey's result; with `--json` the events already said it.
 fn finish(results: &[HotkeyResult], json: bool) -> Result<(), CommandError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::chain::{runtime, stop_devices};
+use super::lifecycle::{runtime, stop_devices};
 use super::{usage, CommandError};
 use crate::cli::{FleetStatusArgs, ServeArgs, WorkerArgs};
 use crate::fleet::worker::check_url;

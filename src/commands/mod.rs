@@ -6,6 +6,7 @@
 mod bench;
 mod chain;
 mod fleet;
+mod lifecycle;
 pub mod root;
 mod signals;
 mod solve;
