@@ -31,7 +31,7 @@ use crate::wallet::{PasswordSource, Wallet};
 /// Runs `work` (a `block_on`) on a thread with the runtime's stack size: the future is polled
 /// on the calling thread, and the main thread's 8 MiB is too little for subxt's futures in an
 /// unoptimised build.
-fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandError> {
+pub(super) fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandError> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new().name("chain".into()).stack_size(RUNTIME_STACK_BYTES).spawn_scoped(scope, work);
         let thread = thread.map_err(|e| CommandError::Failed(format!("cannot start a thread: {e}")))?;
@@ -168,12 +168,12 @@ pub fn config_check(args: DaemonArgs) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn load(target: &TargetArgs, flags: &FlagOverrides) -> Result<LoadedConfig, CommandError> {
+pub(super) fn load(target: &TargetArgs, flags: &FlagOverrides) -> Result<LoadedConfig, CommandError> {
     Ok(config::load(target.config.as_deref(), flags)?)
 }
 
 /// The flags every chain command shares, as configuration overrides (only those given).
-fn target_flags(target: &TargetArgs) -> FlagOverrides {
+pub(super) fn target_flags(target: &TargetArgs) -> FlagOverrides {
     let devices: &DeviceArgs = &target.devices;
     FlagOverrides {
         network: target.chain.network.clone(),
@@ -224,7 +224,7 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
 
 /// The devices a chain command searches with: `devices.backends` if given; otherwise the GPUs
 /// the configuration selects (plus the CPU if its threads are set), or the CPU alone.
-fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
+pub(super) fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
     let devices = &config.devices;
     let gpus = devices.cuda.select.is_some() || devices.opencl.select.is_some();
     let selection = DeviceSelection {
@@ -251,7 +251,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
         .map_err(|e| CommandError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
-fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
+pub(super) fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let root = config.wallet.path_expanded(home.as_deref());
     let wallet = Wallet::open(&root, &config.wallet.name).map_err(DaemonError::from)?;
@@ -289,7 +289,7 @@ fn hotkey_names(wallet: &Wallet, config: &Config) -> Result<Vec<String>, Command
     Ok(names)
 }
 
-fn endpoint(config: &Config) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
+pub(super) fn endpoint(config: &Config) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
     let network = &config.network;
     let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
     Ok((endpoint, network.expected_genesis()))
