@@ -24,7 +24,7 @@ const SUBNETS: u16 = 128;
 const HIGH: u64 = 1 << 52;
 
 fn pow_on(netuid: u16) -> bool {
-    netuid % 3 == 0
+    netuid.is_multiple_of(3)
 }
 
 /// Every item the table shows, set for `netuid` from its number (so rows differ item by item).
@@ -33,10 +33,10 @@ fn subnet_storage(netuid: u16, block: u64) -> Vec<(&'static str, Value)> {
     vec![
         ("NetworksAdded", json!(true)),
         ("NetworkPowRegistrationAllowed", json!(pow_on(netuid))),
-        ("NetworkRegistrationAllowed", json!(n % 2 == 0)),
+        ("NetworkRegistrationAllowed", json!(n.is_multiple_of(2))),
         ("Difficulty", json!(10_000 + n * 1000)),
-        ("MinDifficulty", json!(if n % 4 == 0 { 50_000 } else { 1 })),
-        ("MaxDifficulty", json!(if n % 5 == 0 { 100_000 } else { HIGH })),
+        ("MinDifficulty", json!(if n.is_multiple_of(4) { 50_000 } else { 1 })),
+        ("MaxDifficulty", json!(if n.is_multiple_of(5) { 100_000 } else { HIGH })),
         ("Burn", json!(n * 10_000_000 + 1)),
         ("RegistrationsThisBlock", json!(n % 2)),
         ("MaxRegistrationsPerBlock", json!(3)),
