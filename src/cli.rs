@@ -329,13 +329,13 @@ pub struct BurnArgs {
     /// Register by burn (signed by the coldkey, which pays) when the burn price is at or below
     /// this many TAO (exact: at most 9 decimals). Where the runtime has `register_limit` the chain
     /// enforces the cap itself.
-    #[arg(long = "burn-max", value_name = "TAO")]
+    #[arg(long = "burn-max", value_name = "TAO", allow_hyphen_values = true)]
     pub burn_max: Option<String>,
     /// With PoW open too: mine this long for a seal before burning (90s, 30m, 2h, 1d).
     #[arg(long = "burn-after", value_name = "DURATION")]
     pub burn_after: Option<String>,
     /// The most TAO burned in total (prices and fees), over all hotkeys and across restarts.
-    #[arg(long = "burn-budget", value_name = "TAO")]
+    #[arg(long = "burn-budget", value_name = "TAO", allow_hyphen_values = true)]
     pub burn_budget: Option<String>,
 }
 
