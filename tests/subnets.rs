@@ -180,6 +180,16 @@ async fn subnets_lists_every_subnet_as_stored_sorted_with_pow_first() {
     assert_eq!(pow_rows.len(), first_closed);
     assert!(pow_rows.iter().all(pow));
     assert!(pow_rows.iter().all(|r| r["expected_seconds"].is_null()), "no measurement, no expected time");
+    // Text: a header and one line per subnet, the hotkeys named on their rows.
+    let root = dir.path().display().to_string();
+    let url = node.url();
+    let text_args = ["subnets", "--network", "local", "--chain-endpoint", &url, "--wallet.path", &root, "--wallet.name", "w", "--measure-seconds", "0"];
+    let text = process::run(process::regsolver(&text_args)).await;
+    assert_eq!(text.code, 0, "{text}");
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert!(lines[1].contains("netuid") && lines[1].contains("burn TAO") && lines[1].contains("hotkeys"), "{text}");
+    assert_eq!(lines.len(), 2 + rows.len(), "{text}");
+    assert!(lines.iter().any(|l| l.trim_start().starts_with("6 ") && l.contains("h0 (UID 5)")), "{text}");
     eprintln!(
         "subnets: {} rows read over RPC in {:.3} s, then {:.3} s (chopsticks, spec 293, {SUBNETS} subnets set)",
         rows.len(),
