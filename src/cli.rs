@@ -33,6 +33,7 @@ impl Cli {
         match &self.command {
             None => self.daemon.target.json,
             Some(Command::Status(args)) => args.target.json,
+            Some(Command::Subnets(args)) => args.target.json,
             Some(Command::Faucet(args)) => args.target.json,
             Some(Command::Config(ConfigArgs { command: ConfigCommand::Check(args) })) => args.target.json,
             Some(Command::Solve(args)) => args.json,
@@ -85,6 +86,9 @@ pub enum Command {
     /// expected time to a seal on this machine's devices; with --fleet, a coordinator's workers
     /// (--fleet alone: only those).
     Status(StatusArgs),
+    /// Read-only: every subnet in one table at one block (PoW allowed, difficulty, expected time to
+    /// a seal here, burn price, registrations, UIDs, the wallet's hotkeys holding a UID).
+    Subnets(SubnetsArgs),
     /// Mint test TAO with the `faucet` proof of work (local networks built with pow-faucet only).
     Faucet(FaucetArgs),
     /// One offline search for a seal (no chain involved).
@@ -347,13 +351,13 @@ pub struct BurnArgs {
     /// Register by burn (signed by the coldkey, which pays) when the burn price is at or below
     /// this many TAO (exact: at most 9 decimals). Where the runtime has `register_limit` the chain
     /// enforces the cap itself.
-    #[arg(long = "burn-max", value_name = "TAO")]
+    #[arg(long = "burn-max", value_name = "TAO", allow_hyphen_values = true)]
     pub burn_max: Option<String>,
     /// With PoW open too: mine this long for a seal before burning (90s, 30m, 2h, 1d).
     #[arg(long = "burn-after", value_name = "DURATION")]
     pub burn_after: Option<String>,
     /// The most TAO burned in total (prices and fees), over all hotkeys and across restarts.
-    #[arg(long = "burn-budget", value_name = "TAO")]
+    #[arg(long = "burn-budget", value_name = "TAO", allow_hyphen_values = true)]
     pub burn_budget: Option<String>,
 }
 
@@ -370,6 +374,19 @@ pub struct StatusArgs {
     pub measure_seconds: f64,
     #[command(flatten)]
     pub fleet: FleetStatusArgs,
+}
+
+/// `regsolver subnets`: every subnet at once.
+#[derive(Args, Debug)]
+pub struct SubnetsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Only the subnets where proof-of-work registration is allowed.
+    #[arg(long)]
+    pub pow: bool,
+    /// Seconds the devices are measured for the expected time to a seal (0: no measurement).
+    #[arg(long = "measure-seconds", default_value_t = 2.0)]
+    pub measure_seconds: f64,
 }
 
 #[derive(Args, Debug)]

@@ -504,3 +504,38 @@ fn simd_paths_are_selectable_and_an_absent_one_is_refused_clearly() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("does not support"));
     }
 }
+
+#[test]
+fn burn_options_are_exact_and_bad_ones_exit_2_naming_the_option() {
+    let daemon = |extra: &[&'static str]| -> Vec<&'static str> { [&["--subnet", "1", "--threads", "1"][..], extra].concat() };
+    let cases: [(&[&str], &str); 10] = [
+        (&["--burn-max", "NaN"], "--burn-max (burn_max): `NaN` is not an amount of TAO"),
+        (&["--burn-max", "-1"], "`-1` is negative"),
+        (&["--burn-max", "1e-3"], "`1e-3` has an exponent"),
+        (&["--burn-max", "0.0000000001"], "more than 9 decimals"),
+        (&["--burn-max", "18446744073.709551616"], "is too large"),
+        (&["--burn-max", "0"], "--burn-max (burn_max) must be more than 0 TAO"),
+        (&["--burn-max", "1", "--burn-budget", "inf"], "--burn-budget (burn_budget): `inf` is not an amount"),
+        (&["--burn-after", "30m"], "--burn-after (burn_after) applies only with --burn-max"),
+        (&["--burn-budget", "5"], "--burn-budget (burn_budget) applies only with --burn-max"),
+        (&["--burn-max", "1", "--burn-after", "soon"], "`soon` is not a duration"),
+    ];
+    for (extra, needle) in cases {
+        assert_usage_error(&daemon(extra), needle);
+    }
+    // Valid amounts are shown as given: exact, no float in between.
+    let out = regsolver(&["config", "check", "--burn-max", "0.1", "--burn-budget", "18446744073.709551615", "--burn-after", "2h"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", stderr_of(&out));
+    for shown in ["0.1", "18446744073.709551615", "2h"] {
+        assert!(stdout.contains(shown), "{shown} in {stdout}");
+    }
+    // In the file, a TOML float is refused (it is not exact), naming the key, file and line.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("burn.toml");
+    std::fs::write(&file, "subnet = 1\nburn_max = 0.5\n").unwrap();
+    let out = regsolver(&["config", "check", "--config", file.to_str().unwrap()]);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("burn_max") && stderr.contains("burn.toml") && stderr.contains("line 2"), "{stderr}");
+}

@@ -11,6 +11,7 @@
 //! - [`state`]: [`RegistrationState`], what the runtime checks, read at a block.
 //! - [`tx`], [`signer`], [`outcome`]: registration extrinsics from the metadata, signed by a
 //!   wallet keypair, submitted and watched to an [`outcome::Outcome`].
+//! - [`subnets`]: every subnet at one block, each storage item read for all subnets at once.
 //! - [`burn`]: the burn price, the coldkey's balance, the fee, and the burn registration extrinsic.
 
 pub mod blocks;
@@ -23,6 +24,7 @@ pub mod outcome;
 pub mod scheme;
 pub mod signer;
 pub mod state;
+pub mod subnets;
 pub mod tx;
 
 use std::sync::{Arc, Mutex};

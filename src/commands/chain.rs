@@ -32,7 +32,7 @@ use crate::wallet::{PasswordSource, Wallet, WalletError};
 /// Runs `work` (a `block_on`) on a thread with the runtime's stack size: the future is polled
 /// on the calling thread, and the main thread's 8 MiB is too little for subxt's futures in an
 /// unoptimised build.
-fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandError> {
+pub(super) fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, CommandError> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new().name("chain".into()).stack_size(RUNTIME_STACK_BYTES).spawn_scoped(scope, work);
         let thread = thread.map_err(|e| CommandError::Failed(format!("cannot start a thread: {e}")))?;
@@ -170,12 +170,12 @@ pub fn config_check(args: DaemonArgs) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn load(target: &TargetArgs, flags: &FlagOverrides) -> Result<LoadedConfig, CommandError> {
+pub(super) fn load(target: &TargetArgs, flags: &FlagOverrides) -> Result<LoadedConfig, CommandError> {
     Ok(config::load(target.config.as_deref(), flags)?)
 }
 
 /// The flags every chain command shares, as configuration overrides (only those given).
-fn target_flags(target: &TargetArgs) -> FlagOverrides {
+pub(super) fn target_flags(target: &TargetArgs) -> FlagOverrides {
     let devices: &DeviceArgs = &target.devices;
     FlagOverrides {
         network: target.chain.network.clone(),
@@ -228,7 +228,7 @@ fn daemon_flags(args: &DaemonArgs) -> FlagOverrides {
 
 /// The devices a chain command searches with: `devices.backends` if given; otherwise the GPUs
 /// the configuration selects (plus the CPU if its threads are set), or the CPU alone.
-fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
+pub(super) fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
     let devices = &config.devices;
     let gpus = devices.cuda.select.is_some() || devices.opencl.select.is_some();
     let selection = DeviceSelection {
@@ -247,7 +247,7 @@ fn device_selection(config: &Config) -> Result<DeviceSelection, CommandError> {
 /// The async runtime of the chain commands. The loop runs as a task on its threads, whose stacks
 /// are large enough for subxt's futures in an unoptimised build (the main thread's 8 MiB is not).
 
-fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
+pub(super) fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let root = config.wallet.path_expanded(home.as_deref());
     let wallet = Wallet::open(&root, &config.wallet.name).map_err(|e| wallet_error(e, config))?;
@@ -310,7 +310,7 @@ fn wallet_error(err: WalletError, config: &Config) -> CommandError {
 /// Where to connect, and the genesis the chain there must have: a named network's (finney, test)
 /// when the network was set; none for an endpoint given alone, which means that endpoint's own
 /// chain (named by its genesis once connected).
-fn endpoint(loaded: &LoadedConfig) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
+pub(super) fn endpoint(loaded: &LoadedConfig) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
     let config = &loaded.config;
     let network = &config.network;
     let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;

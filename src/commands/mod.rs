@@ -10,6 +10,7 @@ mod lifecycle;
 pub mod root;
 mod signals;
 mod solve;
+mod subnets;
 
 use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};
 use crate::daemon::code;
@@ -83,6 +84,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         None => chain::daemon(cli.daemon, verbose),
         Some(Command::Status(args)) => chain::status(args, verbose),
+        Some(Command::Subnets(args)) => subnets::run(args, verbose),
         Some(Command::Faucet(args)) => chain::faucet(args, verbose),
         Some(Command::Config(ConfigArgs { command: ConfigCommand::Check(args) })) => chain::config_check(args),
         Some(Command::Solve(args)) => {
