@@ -59,7 +59,8 @@ async fn scrape_shows_every_series_with_labels() {
     t.on_submission("stale");
     t.on_submission("registered");
     t.on_submission("registered");
-    t.on_registration();
+    t.on_registration("pow", 0);
+    t.on_registration("burn", 500_000_123);
 
     let (status, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics")).await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -77,7 +78,9 @@ async fn scrape_shows_every_series_with_labels() {
     assert_eq!(s("regsolver_solutions_total", &[]), 1.0);
     assert_eq!(s("regsolver_submissions_total", &[("outcome", "registered")]), 2.0);
     assert_eq!(s("regsolver_submissions_total", &[("outcome", "stale")]), 1.0);
-    assert_eq!(s("regsolver_registrations_total", &[]), 1.0);
+    assert_eq!(s("regsolver_registrations_total", &[("route", "pow")]), 1.0);
+    assert_eq!(s("regsolver_registrations_total", &[("route", "burn")]), 1.0);
+    assert_eq!(s("regsolver_burned_rao_total", &[]), 500_000_123.0);
     assert_eq!(s("regsolver_block_number", &[]), 4_200_000.0);
     assert!(s("regsolver_block_age_seconds", &[]) >= 0.0);
     assert!(s("regsolver_heartbeat_age_seconds", &[]) >= 0.0);
@@ -169,7 +172,7 @@ fn grafana_dashboard_queries_only_exported_series() {
     t.on_workers(&[WorkerFigures { worker: "w".into(), rate_60s: 1.0 }]);
     t.on_solution();
     t.on_submission("registered");
-    t.on_registration();
+    t.on_registration("burn", 1);
     t.on_connection(true);
     t.on_reconnect();
     let exported = t.render();

@@ -244,9 +244,6 @@ pub(super) fn device_selection(config: &Config) -> Result<DeviceSelection, Comma
     Ok(selection)
 }
 
-/// The async runtime of the chain commands. The loop runs as a task on its threads, whose stacks
-/// are large enough for subxt's futures in an unoptimised build (the main thread's 8 MiB is not).
-
 pub(super) fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), CommandError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let root = config.wallet.path_expanded(home.as_deref());

@@ -12,7 +12,9 @@ pub(super) const RUNTIME_STACK_BYTES: usize = 32 << 20;
 /// How long the devices get to stop after an interruption.
 const STOP_LIMIT: Duration = Duration::from_secs(2);
 
-/// The async runtime chain and fleet I/O run on (2 threads, each with the stack above).
+/// The async runtime of the chain and fleet commands. The loop runs as a task on its threads,
+/// whose stacks are large enough for subxt's futures in an unoptimised build (the main thread's
+/// 8 MiB is not).
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

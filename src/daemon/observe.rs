@@ -102,9 +102,6 @@ impl Observer {
         };
         if let Some(t) = &self.telemetry {
             t.on_submission(word);
-            if word == "registered" {
-                t.on_registration();
-            }
         }
     }
 
@@ -117,6 +114,12 @@ impl Observer {
                 if let Some(t) = &self.telemetry {
                     let rate = pool.snapshot().iter().map(|d| d.rate_10s).sum();
                     t.on_job(*difficulty, *switch_ms, crate::pow::expected_seconds(*difficulty, rate));
+                }
+            }
+            Event::Registered(result) => {
+                if let Some(t) = &self.telemetry {
+                    let burned_rao = result.burned_tao.as_deref().and_then(|tao| crate::burn::parse_tao(tao).ok());
+                    t.on_registration(if burned_rao.is_some() { "burn" } else { "pow" }, burned_rao.unwrap_or(0));
                 }
             }
             Event::Solution { .. } => {

@@ -46,6 +46,7 @@ pub mod names {
     pub const SOLUTIONS: &str = "regsolver_solutions_total";
     pub const SUBMISSIONS: &str = "regsolver_submissions_total";
     pub const REGISTRATIONS: &str = "regsolver_registrations_total";
+    pub const BURNED: &str = "regsolver_burned_rao_total";
     pub const BLOCK: &str = "regsolver_block_number";
     pub const BLOCK_AGE: &str = "regsolver_block_age_seconds";
     pub const DIFFICULTY: &str = "regsolver_difficulty";
@@ -172,7 +173,8 @@ impl Telemetry {
             describe_gauge!(names::DEVICE_UP, "1 while the device searches, 0 once it failed or stopped");
             describe_counter!(names::SOLUTIONS, "Verified seals for the current job");
             describe_counter!(names::SUBMISSIONS, "Submitted registrations by outcome");
-            describe_counter!(names::REGISTRATIONS, "Hotkeys registered");
+            describe_counter!(names::REGISTRATIONS, "Hotkeys registered, by route (pow or burn)");
+            describe_counter!(names::BURNED, "RAO burned by registrations (price and fee)");
             describe_gauge!(names::BLOCK, "Best block number followed");
             describe_gauge!(names::BLOCK_AGE, Unit::Seconds, "Seconds since the last new best block");
             describe_gauge!(names::DIFFICULTY, "Difficulty of the current job");
@@ -244,8 +246,12 @@ impl Telemetry {
         self.record(|| counter!(names::SUBMISSIONS, "outcome" => outcome).increment(1));
     }
 
-    pub fn on_registration(&self) {
-        self.record(|| counter!(names::REGISTRATIONS).increment(1));
+    /// A hotkey registered by `route` (`pow` or `burn`, a fixed word), with the RAO it burned.
+    pub fn on_registration(&self, route: &'static str, burned_rao: u64) {
+        self.record(|| {
+            counter!(names::REGISTRATIONS, "route" => route).increment(1);
+            counter!(names::BURNED).increment(burned_rao);
+        });
     }
 
     pub fn on_connection(&self, up: bool) {
