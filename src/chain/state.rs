@@ -45,6 +45,29 @@ impl SubnetState {
     }
 }
 
+#[cfg(test)]
+impl SubnetState {
+    /// A subnet that exists, open to proof of work at `difficulty` with room for registrations,
+    /// no bounds on the difficulty and no burn price (tests' starting point).
+    pub fn open_for_tests(netuid: u16, difficulty: u64) -> Self {
+        SubnetState {
+            netuid,
+            exists: true,
+            pow_registration_allowed: Some(true),
+            registration_allowed: Some(true),
+            difficulty: Some(difficulty),
+            min_difficulty: None,
+            max_difficulty: None,
+            registrations_this_block: Some(0),
+            max_registrations_per_block: Some(3),
+            target_registrations_per_interval: Some(2),
+            registrations_this_interval: Some(0),
+            max_allowed_uids: Some(256),
+            burn_rao: None,
+        }
+    }
+}
+
 /// The faucet's fixed difficulty (PROTOCOL.md, scheme C).
 pub const FAUCET_DIFFICULTY: u64 = 1_000_000;
 

@@ -81,21 +81,7 @@ mod tests {
     const ME: AccountId = [1; 32];
 
     fn open_subnet() -> SubnetState {
-        SubnetState {
-            netuid: 1,
-            exists: true,
-            pow_registration_allowed: Some(true),
-            registration_allowed: Some(true),
-            difficulty: Some(1_000),
-            min_difficulty: None,
-            max_difficulty: None,
-            registrations_this_block: Some(0),
-            max_registrations_per_block: Some(3),
-            target_registrations_per_interval: Some(2),
-            registrations_this_interval: Some(0),
-            max_allowed_uids: Some(256),
-            burn_rao: Some(1),
-        }
+        SubnetState { burn_rao: Some(1), ..SubnetState::open_for_tests(1, 1_000) }
     }
 
     fn free_hotkey() -> HotkeyState {

@@ -955,21 +955,7 @@ mod tests {
     }
 
     fn state(number: u64, pow_allowed: bool) -> Input {
-        let subnet = SubnetState {
-            netuid: 1,
-            exists: true,
-            pow_registration_allowed: Some(pow_allowed),
-            registration_allowed: Some(true),
-            difficulty: Some(1),
-            min_difficulty: None,
-            max_difficulty: None,
-            registrations_this_block: Some(0),
-            max_registrations_per_block: Some(3),
-            target_registrations_per_interval: Some(2),
-            registrations_this_interval: Some(0),
-            max_allowed_uids: Some(256),
-            burn_rao: None,
-        };
+        let subnet = SubnetState { pow_registration_allowed: Some(pow_allowed), ..SubnetState::open_for_tests(1, 1) };
         let hotkey = HotkeyState { hotkey: HOTKEY, uid: None, owner: None, last_pow_registration_block: None };
         Input::State(RegistrationState { block: block(number), subnet, hotkeys: vec![hotkey] })
     }

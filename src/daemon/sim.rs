@@ -201,19 +201,13 @@ impl World {
         };
         let runtime_kind = if chaos && rng.chance(10) { rng.below(3) } else { rng.below(2) };
         let subnet = SubnetState {
-            netuid: rules.netuid,
             exists: !(chaos && rng.chance(3)),
             pow_registration_allowed: Some(!(chaos && rng.chance(5))),
-            registration_allowed: Some(true),
             difficulty: Some(1 + rng.below(3)),
             min_difficulty: Some(1),
             max_difficulty: Some(3),
-            registrations_this_block: Some(0),
-            max_registrations_per_block: Some(3),
-            target_registrations_per_interval: Some(2),
-            registrations_this_interval: Some(0),
-            max_allowed_uids: Some(256),
             burn_rao: Some(50 + rng.below(101)),
+            ..SubnetState::open_for_tests(rules.netuid, 1)
         };
         let free_rao = if rng.chance(20) { 60 } else { 1_000 };
         let mut owners = HashMap::new();
