@@ -35,6 +35,9 @@ pub struct Observer {
     ready_sent: AtomicBool,
     block: AtomicU64,
     difficulty: AtomicU64,
+    /// The burn route's last price and the RAO burned, once a burn was sent (`u64::MAX`: none).
+    burn_price_rao: AtomicU64,
+    burned_rao: AtomicU64,
 }
 
 impl Observer {
@@ -46,6 +49,8 @@ impl Observer {
             ready_sent: AtomicBool::new(false),
             block: AtomicU64::new(0),
             difficulty: AtomicU64::new(0),
+            burn_price_rao: AtomicU64::new(u64::MAX),
+            burned_rao: AtomicU64::new(0),
         }
     }
 
@@ -116,9 +121,14 @@ impl Observer {
                     t.on_job(*difficulty, *switch_ms, crate::pow::expected_seconds(*difficulty, rate));
                 }
             }
+            Event::Burning { price_tao, .. } => {
+                let price = crate::burn::parse_tao(price_tao).unwrap_or(u64::MAX);
+                self.burn_price_rao.store(price, Ordering::Relaxed);
+            }
             Event::Registered(result) => {
+                let burned_rao = result.burned_tao.as_deref().and_then(|tao| crate::burn::parse_tao(tao).ok());
+                self.burned_rao.fetch_add(burned_rao.unwrap_or(0), Ordering::Relaxed);
                 if let Some(t) = &self.telemetry {
-                    let burned_rao = result.burned_tao.as_deref().and_then(|tao| crate::burn::parse_tao(tao).ok());
                     t.on_registration(if burned_rao.is_some() { "burn" } else { "pow" }, burned_rao.unwrap_or(0));
                 }
             }
@@ -173,6 +183,7 @@ impl Observer {
                     difficulty: known(me.difficulty.load(Ordering::Relaxed)),
                     devices: &devices,
                     workers: workers.as_deref(),
+                    burn: me.burn_figures(),
                 };
                 reporter.sample(&glance, turns - 1);
                 if !me.maybe_ready(&pool, &glance, following) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
@@ -180,6 +191,12 @@ impl Observer {
                 }
             }
         })
+    }
+
+    /// The burn route's figures, once a burn was sent: (last price, RAO burned).
+    fn burn_figures(&self) -> Option<(u64, u64)> {
+        let price = self.burn_price_rao.load(Ordering::Relaxed);
+        (price != u64::MAX).then(|| (price, self.burned_rao.load(Ordering::Relaxed)))
     }
 
     /// Sends `READY=1` and the first `STATUS=` once ready (true then): `following` a best block

@@ -71,6 +71,8 @@ pub struct Glance<'a> {
     pub devices: &'a [DeviceSnapshot],
     /// A coordinator's remote workers.
     pub workers: Option<&'a [WorkerInfo]>,
+    /// Once a burn was sent: its price and the RAO burned so far (`| burn 0.3 TAO, burned 0.3 TAO`).
+    pub burn: Option<(u64, u64)>,
 }
 
 impl Glance<'_> {
@@ -93,7 +95,10 @@ impl Glance<'_> {
             Some(s) if s > 0.0 => format_duration(s),
             _ => "-".into(),
         };
-        format!("{line} | expected {expected}")
+        let burn = self.burn.map_or(String::new(), |(price, burned)| {
+            format!(" | burn {} TAO, burned {} TAO", crate::burn::format_tao(u128::from(price)), crate::burn::format_tao(u128::from(burned)))
+        });
+        format!("{line} | expected {expected}{burn}")
     }
 }
 
@@ -249,11 +254,13 @@ mod tests {
     fn the_glance_shows_block_difficulty_rates_and_the_expected_time() {
         use crate::solver::Backend;
         let devices = [device("cpu:0", Backend::Cpu, 1e6), device("cpu:1", Backend::Cpu, 1e6), device("cuda:0", Backend::Cuda, 8e6)];
-        let glance = Glance { block: Some(4521), difficulty: Some(600_000_000), devices: &devices, workers: None };
+        let glance = Glance { block: Some(4521), difficulty: Some(600_000_000), devices: &devices, workers: None, burn: None };
         assert_eq!(glance.total_rate(), 10e6);
         assert_eq!(glance.text(), "block 4521 | difficulty 600000000 | 10.00 M/s: cpu 2.00 M/s, cuda:0 8.00 M/s | expected 1 min 0 s");
-        let unknown = Glance { block: None, difficulty: None, devices: &[], workers: None };
+        let unknown = Glance { block: None, difficulty: None, devices: &[], workers: None, burn: None };
         assert_eq!(unknown.text(), "block - | difficulty - | 0/s | expected -");
+        let burning = Glance { burn: Some((300_000_000, 1_300_054_238)), ..unknown };
+        assert_eq!(burning.text(), "block - | difficulty - | 0/s | expected - | burn 0.3 TAO, burned 1.300054238 TAO");
     }
 
     #[test]
@@ -271,7 +278,7 @@ mod tests {
         };
         let workers = [worker];
         let devices = [device("cpu:0", crate::solver::Backend::Cpu, 1e6)];
-        let both = Glance { block: Some(7), difficulty: Some(100_000_000), devices: &devices, workers: Some(&workers) };
+        let both = Glance { block: Some(7), difficulty: Some(100_000_000), devices: &devices, workers: Some(&workers), burn: None };
         assert_eq!(both.text(), "block 7 | difficulty 100000000 | 10.00 M/s | local 1.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 10 s");
         let fleet_only = Glance { devices: &[], ..both };
         assert_eq!(fleet_only.text(), "block 7 | difficulty 100000000 | 9.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 11 s");
