@@ -4,10 +4,10 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::pow::{ByteOrder, Scheme, UnknownName};
-use crate::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
-use crate::solver::cpu::SimdLevel;
-use crate::solver::{Backend, GpuTuning};
+use regsolver::pow::{ByteOrder, Scheme, UnknownName};
+use regsolver::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
+use regsolver::solver::cpu::SimdLevel;
+use regsolver::solver::{Backend, GpuTuning};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -156,7 +156,7 @@ impl DeviceArgs {
     /// `--opencl` name (plus the CPU if `--threads` is given), or the CPU alone.
     pub fn chain_selection(&self, backend: &[Backend]) -> Result<DeviceSelection, SelectionError> {
         let gpus = self.gpu.is_some() || self.opencl.is_some();
-        self.selection(crate::selection::chain_backends(backend, gpus, self.threads.is_some()))
+        self.selection(regsolver::selection::chain_backends(backend, gpus, self.threads.is_some()))
     }
 
     /// Whether `--simd all` was given.

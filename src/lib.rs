@@ -16,14 +16,10 @@
 //!   rule that decides whether a burn may be sent.
 //! - [`wallet`]: bittensor keyfiles, the `$NACL` coldkey, passwords, sr25519 keypairs.
 //! - [`daemon`]: the loop (blocks -> jobs -> solutions -> submissions -> exit codes), `status`.
-//! - [`cli`]: command-line definitions; [`commands`]: the daemon, `status`, `faucet`, `solve`,
-//!   `bench`, `devices`, exit codes.
 //! - [`fleet`]: the coordinator/worker protocol that spreads one job over several machines.
 
 pub mod burn;
 pub mod chain;
-pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod devices;

@@ -1,11 +1,15 @@
-//! The `regsolver` binary: parse arguments, set up logging, run a command, map errors to exit
+//! The `regsolver` binary: parse arguments ([`cli`]), run a command ([`commands`]: the daemon,
+//! `status`, `subnets`, `faucet`, `solve`, `bench`, `devices`, the fleet), map errors to exit
 //! codes. Every error is one line on stderr; with `--json`, also one JSON object on stdout.
 
 use std::io::Write;
 
 use clap::Parser;
-use regsolver::commands::CommandError;
+use commands::CommandError;
 use regsolver::daemon::code;
+
+mod cli;
+mod commands;
 
 /// Reports a failure and exits with its code (a full disk or closed stream loses the words, not
 /// the code).
@@ -18,7 +22,7 @@ fn fail(err: &CommandError, json: bool) -> ! {
 }
 
 fn main() {
-    let cli = match regsolver::cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if err.exit_code() != code::USAGE || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             err.exit()
@@ -37,7 +41,7 @@ fn main() {
         }
     };
     let json = cli.json();
-    if let Err(err) = regsolver::commands::run(cli) {
+    if let Err(err) = commands::run(cli) {
         fail(&err, json);
     }
 }

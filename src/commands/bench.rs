@@ -1,12 +1,12 @@
-//! `bench`: flags -> a [`BenchPlan`] -> [`crate::engine::bench`] -> a table or JSON.
+//! `bench`: flags -> a [`BenchPlan`] -> [`regsolver::engine::bench`] -> a table or JSON.
 
 use std::time::Duration;
 
 use super::{usage, CommandError};
 use crate::cli::{BenchArgs, BenchBackend};
-use crate::engine::BenchPlan;
-use crate::solver::hashrate::format_rate;
-use crate::solver::Backend;
+use regsolver::engine::BenchPlan;
+use regsolver::solver::hashrate::format_rate;
+use regsolver::solver::Backend;
 
 /// The longest `--seconds`: a day.
 pub const MAX_SECONDS: f64 = 86_400.0;
@@ -34,7 +34,7 @@ pub fn run(args: BenchArgs) -> Result<(), CommandError> {
         scheme: args.scheme,
         duration,
     };
-    let report = crate::engine::bench(&plan)?;
+    let report = regsolver::engine::bench(&plan)?;
     if args.json {
         println!("{}", serde_json::to_string(&report).map_err(|e| CommandError::Failed(e.to_string()))?);
         return Ok(());

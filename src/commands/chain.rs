@@ -13,21 +13,21 @@ use tracing::{info, warn};
 use super::lifecycle::{runtime, stop_devices, RUNTIME_STACK_BYTES};
 use super::{signals, usage, CommandError};
 use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, ServeArgs, SimdArg, StatusArgs, TargetArgs};
-use crate::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig, DEFAULT_WALLET_PATH};
-use crate::daemon::observe::Observer;
-use crate::daemon::report::Reporter;
-use crate::daemon::status::{self, Status};
-use crate::daemon::{DaemonError, DaemonOptions, HotkeyResult};
-use crate::fleet::protocol::WorkerStatus;
-use crate::pow::AccountId;
-use crate::selection::{self, DeviceIds, DeviceSelection};
-use crate::solver::bench::measure;
-use crate::solver::pool::Pool;
-use crate::solver::GpuTuning;
-use crate::telemetry::metrics::Telemetry;
-use crate::telemetry::notify::Notifier;
-use crate::telemetry::{self, LoggingError};
-use crate::wallet::{PasswordSource, Wallet, WalletError};
+use regsolver::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig, DEFAULT_WALLET_PATH};
+use regsolver::daemon::observe::Observer;
+use regsolver::daemon::report::Reporter;
+use regsolver::daemon::status::{self, Status};
+use regsolver::daemon::{DaemonError, DaemonOptions, HotkeyResult};
+use regsolver::fleet::protocol::WorkerStatus;
+use regsolver::pow::AccountId;
+use regsolver::selection::{self, DeviceIds, DeviceSelection};
+use regsolver::solver::bench::measure;
+use regsolver::solver::pool::Pool;
+use regsolver::solver::GpuTuning;
+use regsolver::telemetry::metrics::Telemetry;
+use regsolver::telemetry::notify::Notifier;
+use regsolver::telemetry::{self, LoggingError};
+use regsolver::wallet::{PasswordSource, Wallet, WalletError};
 
 /// Runs `work` (a `block_on`) on a thread with the runtime's stack size: the future is polled
 /// on the calling thread, and the main thread's 8 MiB is too little for subxt's futures in an
@@ -127,7 +127,7 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     let (wallet, _) = open_wallet(config)?;
     let names = hotkey_names(&wallet, config)?;
     let hotkeys: Vec<(String, AccountId)> =
-        names.iter().map(|name| Ok((name.clone(), wallet.hotkey_public(name)?))).collect::<Result<_, crate::wallet::WalletError>>().map_err(DaemonError::from)?;
+        names.iter().map(|name| Ok((name.clone(), wallet.hotkey_public(name)?))).collect::<Result<_, regsolver::wallet::WalletError>>().map_err(DaemonError::from)?;
     let specs = selection::specs(&device_selection(config)?)?;
     let (endpoint, genesis) = endpoint(&loaded)?;
     let seconds = Duration::from_secs_f64(args.measure_seconds);
@@ -155,7 +155,7 @@ fn print_status(report: Option<&Status>, fleet: Option<(&str, &[WorkerStatus])>,
         print!("{}", status::text(report));
     }
     if let Some((url, workers)) = fleet {
-        print!("{}", crate::fleet::status::workers_text(url, workers));
+        print!("{}", regsolver::fleet::status::workers_text(url, workers));
     }
 }
 
@@ -253,7 +253,7 @@ pub(super) fn open_wallet(config: &Config) -> Result<(Wallet, PasswordSource), C
     if let Some(file) = config.coldkey_password_path(credentials.as_deref()) {
         // A configured password file that cannot be opened is bad input, said at once: not
         // after minutes of connecting, when the coldkey is first needed.
-        readable(&file).map_err(|reason| DaemonError::from(crate::wallet::WalletError::PasswordFile { path: file.clone(), reason }))?;
+        readable(&file).map_err(|reason| DaemonError::from(regsolver::wallet::WalletError::PasswordFile { path: file.clone(), reason }))?;
         password = password.with_file(file);
     }
     Ok((wallet, password))
@@ -307,7 +307,7 @@ fn wallet_error(err: WalletError, config: &Config) -> CommandError {
 /// Where to connect, and the genesis the chain there must have: a named network's (finney, test)
 /// when the network was set; none for an endpoint given alone, which means that endpoint's own
 /// chain (named by its genesis once connected).
-pub(super) fn endpoint(loaded: &LoadedConfig) -> Result<(crate::chain::Endpoint, Option<[u8; 32]>), CommandError> {
+pub(super) fn endpoint(loaded: &LoadedConfig) -> Result<(regsolver::chain::Endpoint, Option<[u8; 32]>), CommandError> {
     let config = &loaded.config;
     let network = &config.network;
     let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
@@ -339,10 +339,10 @@ fn options(loaded: &LoadedConfig, wallet: Wallet, password: PasswordSource, netu
 
 /// `burn_max`, `burn_after`, `burn_budget` validated, with the ledger's place from the
 /// environment (`$STATE_DIRECTORY` under systemd); `None` without `burn_max`.
-fn burn_options(config: &Config) -> Result<Option<crate::burn::BurnOptions>, CommandError> {
+fn burn_options(config: &Config) -> Result<Option<regsolver::burn::BurnOptions>, CommandError> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let ledger = crate::burn::ledger::default_path(var("STATE_DIRECTORY").as_deref(), var("XDG_STATE_HOME").as_deref(), var("HOME").as_deref());
-    crate::burn::BurnOptions::parse(config.burn_max.as_deref(), config.burn_after.as_deref(), config.burn_budget.as_deref(), ledger)
+    let ledger = regsolver::burn::ledger::default_path(var("STATE_DIRECTORY").as_deref(), var("XDG_STATE_HOME").as_deref(), var("HOME").as_deref());
+    regsolver::burn::BurnOptions::parse(config.burn_max.as_deref(), config.burn_after.as_deref(), config.burn_budget.as_deref(), ledger)
         .map_err(|e| usage(e.to_string()))
 }
 
@@ -381,7 +381,7 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
     let specs = super::fleet::local_specs(serve, selection)?;
     let netuid = options.netuid;
     // The status line's title: the named network, else the endpoint whose own chain it is.
-    let network = options.expected_genesis.map_or_else(|| options.endpoint.to_string(), |g| crate::chain::network::chain_name(&g).to_string());
+    let network = options.expected_genesis.map_or_else(|| options.endpoint.to_string(), |g| regsolver::chain::network::chain_name(&g).to_string());
     let metrics = config.metrics.address;
     let limits = config.health_limits();
     runtime()?.block_on(async move {
@@ -395,7 +395,7 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
         let coordinator = fleet.as_ref().map(|f| f.coordinator().clone());
         let reporter = Reporter::new(json, &format!("{network} subnet {netuid}"));
         let sampler = observer.spawn_sampler(pool.clone(), coordinator, reporter.clone());
-        let mut daemon = tokio::spawn(crate::daemon::run(options, pool.clone(), reporter, observer.clone()));
+        let mut daemon = tokio::spawn(regsolver::daemon::run(options, pool.clone(), reporter, observer.clone()));
         let outcome = tokio::select! {
             result = &mut daemon => Some(result.unwrap_or_else(|join| Err(DaemonError::Other(format!("the daemon's loop failed: {join}"))))),
             signal = signals::stopped(&mut signals, || match &reload {

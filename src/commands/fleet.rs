@@ -10,10 +10,10 @@ use tracing::{info, warn};
 use super::lifecycle::{runtime, stop_devices};
 use super::{usage, CommandError};
 use crate::cli::{FleetStatusArgs, ServeArgs, WorkerArgs};
-use crate::fleet::worker::check_url;
-use crate::fleet::{run_worker, status, tls, FleetError, FleetServer, Limits, ServeConfig, Token, WorkerConfig, WorkerStatus};
-use crate::selection::{self, DeviceSelection};
-use crate::solver::pool::{Pool, WorkerSpec};
+use regsolver::fleet::worker::check_url;
+use regsolver::fleet::{run_worker, status, tls, FleetError, FleetServer, Limits, ServeConfig, Token, WorkerConfig, WorkerStatus};
+use regsolver::selection::{self, DeviceSelection};
+use regsolver::solver::pool::{Pool, WorkerSpec};
 
 /// How long `status --fleet` waits for the coordinator.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(10);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::CommandError;
-use crate::solver::pool::Pool;
+use regsolver::solver::pool::Pool;
 
 /// Stack for the async runtime's threads.
 pub(super) const RUNTIME_STACK_BYTES: usize = 32 << 20;

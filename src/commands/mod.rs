@@ -1,7 +1,7 @@
 //! The commands, thin: parse flags into the library's types, call one library function, print.
 //! `solve` (one offline search), `bench` (hashrate per device), `devices` (the listing).
 //!
-//! Exit codes: one table, [`crate::daemon::code`].
+//! Exit codes: one table, [`regsolver::daemon::code`].
 
 mod bench;
 mod chain;
@@ -13,10 +13,10 @@ mod solve;
 mod subnets;
 
 use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};
-use crate::daemon::code;
-use crate::engine::EngineError;
-use crate::selection::SelectionError;
-use crate::solver::search_loop::SearchError;
+use regsolver::daemon::code;
+use regsolver::engine::EngineError;
+use regsolver::selection::SelectionError;
+use regsolver::solver::search_loop::SearchError;
 
 /// A command's failure, with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ pub enum CommandError {
     #[error("{0}")]
     Failed(String),
     /// The daemon, `status` or `faucet` stopped for a chain reason, with its own exit code
-    /// ([`crate::daemon::code`]).
+    /// ([`regsolver::daemon::code`]).
     #[error("{message}")]
     Chain { code: i32, message: String },
 }
@@ -80,7 +80,7 @@ pub(crate) fn usage(text: impl Into<String>) -> CommandError {
 /// may ask for JSON lines); the others log text.
 pub fn run(cli: Cli) -> Result<(), CommandError> {
     let verbose = cli.verbose;
-    let text_logs = || crate::telemetry::init_logging(crate::config::LogFormat::Text, verbose).map_err(|e| CommandError::Usage(e.to_string()));
+    let text_logs = || regsolver::telemetry::init_logging(regsolver::config::LogFormat::Text, verbose).map_err(|e| CommandError::Usage(e.to_string()));
     match cli.command {
         None => chain::daemon(cli.daemon, verbose),
         Some(Command::Status(args)) => chain::status(args, verbose),
@@ -101,11 +101,11 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         }
         Some(Command::Devices(args)) => {
             text_logs()?;
-            let listing = crate::devices::listing();
+            let listing = regsolver::devices::listing();
             if args.json {
                 println!("{listing}");
             } else {
-                print!("{}", crate::devices::listing_text(&listing));
+                print!("{}", regsolver::devices::listing_text(&listing));
             }
             Ok(())
         }

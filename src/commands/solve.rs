@@ -1,4 +1,4 @@
-//! `solve`: flags -> one job -> [`crate::engine::solve`] -> the seal, as text or JSON.
+//! `solve`: flags -> one job -> [`regsolver::engine::solve`] -> the seal, as text or JSON.
 
 use std::time::Duration;
 
@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::{usage, CommandError};
 use crate::cli::SolveArgs;
-use crate::pow::hotloop::HotLoop;
-use crate::pow::ss58::{parse_account, parse_hex};
-use crate::pow::{ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
+use regsolver::pow::hotloop::HotLoop;
+use regsolver::pow::ss58::{parse_account, parse_hex};
+use regsolver::pow::{ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
 
 /// The longest `--timeout`: a year.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -81,7 +81,7 @@ pub fn run(args: SolveArgs) -> Result<(), CommandError> {
     let selection = args.devices.selection(args.backend.clone())?;
     let (difficulty, order) = (hot.target.difficulty, hot.order);
     let start = hot.layout.position_of(args.start_nonce.unwrap_or_else(rand::random));
-    let found = crate::engine::solve(&selection, hot, start, timeout)?;
+    let found = regsolver::engine::solve(&selection, hot, start, timeout)?;
     let report = SolveReport {
         scheme: args.scheme,
         nonce: found.solution.nonce,

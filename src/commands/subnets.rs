@@ -13,17 +13,17 @@ use serde::Serialize;
 use super::chain::{device_selection, endpoint, load, on_big_stack, open_wallet, target_flags};
 use super::lifecycle::runtime;
 use super::{usage, CommandError};
-use crate::burn::format_tao;
-use crate::chain::subnets::SubnetRow;
-use crate::chain::{choose_scheme, connect, ChainError, Endpoint};
+use regsolver::burn::format_tao;
+use regsolver::chain::subnets::SubnetRow;
+use regsolver::chain::{choose_scheme, connect, ChainError, Endpoint};
 use crate::cli::SubnetsArgs;
-use crate::config::{Config, Hotkeys};
-use crate::daemon::report::format_duration;
-use crate::daemon::DaemonError;
-use crate::pow::ss58::encode_ss58;
-use crate::pow::{AccountId, Scheme};
-use crate::solver::bench::measure;
-use crate::solver::hashrate::format_rate;
+use regsolver::config::{Config, Hotkeys};
+use regsolver::daemon::report::format_duration;
+use regsolver::daemon::DaemonError;
+use regsolver::pow::ss58::encode_ss58;
+use regsolver::pow::{AccountId, Scheme};
+use regsolver::solver::bench::measure;
+use regsolver::solver::hashrate::format_rate;
 
 /// What `subnets` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -69,9 +69,9 @@ pub fn run(args: SubnetsArgs, verbose: bool) -> Result<(), CommandError> {
     }
     let loaded = load(&args.target, &target_flags(&args.target))?;
     let config = &loaded.config;
-    crate::telemetry::init_logging(config.log_format, verbose)?;
+    regsolver::telemetry::init_logging(config.log_format, verbose)?;
     let hotkeys = wallet_hotkeys(config, &args)?;
-    let specs = crate::selection::specs(&device_selection(config)?)?;
+    let specs = regsolver::selection::specs(&device_selection(config)?)?;
     let (endpoint, genesis) = endpoint(&loaded)?;
     let seconds = args.measure_seconds;
     let measured = move |scheme| match seconds > 0.0 {
