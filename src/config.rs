@@ -211,10 +211,7 @@ impl WalletConfig {
 
     /// `path` with a leading `~/` replaced by `home` (normally `$HOME`).
     pub fn path_expanded(&self, home: Option<&Path>) -> PathBuf {
-        match (self.path.strip_prefix("~"), home) {
-            (Ok(rest), Some(home)) => home.join(rest),
-            _ => self.path.clone(),
-        }
+        crate::wallet::expand_home_in(&self.path, home)
     }
 }
 

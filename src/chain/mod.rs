@@ -7,7 +7,7 @@
 //! - [`network`]: `--network` / `--chain-endpoint` -> [`Endpoint`]; the embedded chain specs.
 //! - [`connect()`]: a [`Chain`] over RPC or the light client, genesis-checked, bounded in time.
 //! - [`blocks`]: best blocks by subscription, runtime upgrades, block hashes.
-//! - [`scheme`]: [`RuntimeInfo`] and [`choose_scheme`] (PROTOCOL.md "Choosing the scheme").
+//! - [`scheme`]: [`RuntimeInfo`] and [`choose_scheme`] (docs/protocol.md "Choosing the scheme").
 //! - [`state`]: [`RegistrationState`], what the runtime checks, read at a block.
 //! - [`tx`], [`signer`], [`outcome`]: registration extrinsics from the metadata, signed by a
 //!   wallet keypair, submitted and watched to an [`outcome::Outcome`].

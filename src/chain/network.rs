@@ -8,7 +8,7 @@ use std::str::FromStr;
 /// The local node's usual RPC address (`--network local`).
 pub const LOCAL_RPC_URL: &str = "ws://127.0.0.1:9944";
 
-/// Finney (mainnet) genesis hash, PROTOCOL.md / chainspecs/SPECS.md.
+/// Finney (mainnet) genesis hash, docs/protocol.md / chainspecs/SPECS.md.
 pub const FINNEY_GENESIS: [u8; 32] = hex32("2f0555cc76fc2840a25a6ea3b9637146806f1f44b090c175ffde2a7e5ab36c03");
 /// Test network genesis hash, chainspecs/SPECS.md.
 pub const TEST_GENESIS: [u8; 32] = hex32("8f9cf856bf558a14440e75569c9e58594757048d7b3a84b5d25f6bd978263105");

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-/// Why the transaction pool refused an extrinsic (`InvalidTransaction`, PROTOCOL.md).
+/// Why the transaction pool refused an extrinsic (`InvalidTransaction`, docs/protocol.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rejection {
     /// Custom(0): the coldkey has a coldkey swap announced.

@@ -1,5 +1,5 @@
 //! What the connected runtime offers ([`RuntimeInfo`], read from its metadata and version) and
-//! the registration scheme regsolver uses there ([`choose_scheme`], PROTOCOL.md "Choosing the scheme").
+//! the registration scheme regsolver uses there ([`choose_scheme`], docs/protocol.md "Choosing the scheme").
 
 use crate::pow::{ByteOrder, Scheme};
 use subxt::Metadata;
@@ -73,7 +73,7 @@ pub enum Refusal {
     OverrideNotAllowed { spec_version: u32 },
 }
 
-/// Chooses the scheme exactly as PROTOCOL.md says: `pow_register` -> A (little-endian);
+/// Chooses the scheme exactly as docs/protocol.md says: `pow_register` -> A (little-endian);
 /// otherwise `register` + `Difficulty` + spec <= 393 -> legacy with the era's byte order
 /// (`byte_order_override` replaces it, and is required for specs 278..=282); otherwise refused.
 pub fn choose_scheme(info: &RuntimeInfo, byte_order_override: Option<ByteOrder>) -> Result<SchemeChoice, Refusal> {

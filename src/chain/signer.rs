@@ -18,7 +18,7 @@ impl Signer<SubtensorConfig> for Keypair {
     }
 }
 
-/// Which wallet key signs a scheme's extrinsic (PROTOCOL.md).
+/// Which wallet key signs a scheme's extrinsic (docs/protocol.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignerRole {
     /// Legacy `register` (the runtime rejects any other signer: `TransactorAccountShouldBeHotKey`).

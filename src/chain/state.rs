@@ -10,7 +10,7 @@ use super::error::{rpc_error, within};
 use super::error::ChainError;
 use super::scheme::PALLET;
 use super::Chain;
-use crate::pow::Scheme;
+use crate::pow::{Scheme, FAUCET_DIFFICULTY};
 
 /// One subnet's registration state at one block. `None`: the runtime has no such storage item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct SubnetState {
 }
 
 impl SubnetState {
-    /// The difficulty a seal must meet under `scheme`: PROTOCOL.md's clamp for `pow_register`,
+    /// The difficulty a seal must meet under `scheme`: docs/protocol.md's clamp for `pow_register`,
     /// the raw `Difficulty` for legacy `register`, the fixed faucet difficulty for `faucet`.
     pub fn difficulty_for(&self, scheme: Scheme) -> Option<u64> {
         match scheme {
@@ -67,9 +67,6 @@ impl SubnetState {
         }
     }
 }
-
-/// The faucet's fixed difficulty (PROTOCOL.md, scheme C).
-pub const FAUCET_DIFFICULTY: u64 = 1_000_000;
 
 /// `clamp(raw, max(1, min), max(that, max))`; a missing bound does not bind.
 pub fn clamp_difficulty(raw: u64, min: Option<u64>, max: Option<u64>) -> u64 {

@@ -29,7 +29,7 @@ pub struct SubnetRow {
     /// `NetworkRegistrationAllowed` (the burn route).
     pub burn_registration_allowed: Option<bool>,
     pub difficulty_raw: Option<u64>,
-    /// `clamp(Difficulty, max(1, MinDifficulty), max(that, MaxDifficulty))` (PROTOCOL.md).
+    /// `clamp(Difficulty, max(1, MinDifficulty), max(that, MaxDifficulty))` (docs/protocol.md).
     pub difficulty_clamped: Option<u64>,
     /// `Burn`, in RAO.
     pub burn_rao: Option<u64>,

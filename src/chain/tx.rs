@@ -26,7 +26,7 @@ use crate::wallet::keypair::Keypair;
 
 /// The pallet every registration call lives in.
 pub const PALLET: &str = "SubtensorModule";
-/// The last spec version whose `register` is the proof-of-work registration (PROTOCOL.md);
+/// The last spec version whose `register` is the proof-of-work registration (docs/protocol.md);
 /// later ones burn TAO for it.
 pub const LEGACY_REGISTER_MAX_SPEC_VERSION: u32 = 393;
 /// The era period regsolver signs with, in blocks.

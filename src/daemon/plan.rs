@@ -1,5 +1,5 @@
 //! Pure decisions of the loop: what one block means for one hotkey (mine, wait, done, stop), and
-//! whether a seal is still inside the window the runtime accepts (PROTOCOL.md).
+//! whether a seal is still inside the window the runtime accepts (docs/protocol.md).
 
 use crate::chain::state::{HotkeyState, SubnetState};
 use crate::pow::ss58::encode_ss58;
@@ -18,7 +18,7 @@ pub enum Plan {
     Wait(&'static str),
 }
 
-/// Reads the runtime's own checks (PROTOCOL.md: admission list for `pow_register`, dispatch
+/// Reads the runtime's own checks (docs/protocol.md: admission list for `pow_register`, dispatch
 /// list for `register`) for one hotkey at the block both states were read at.
 pub fn plan(scheme: Scheme, subnet: &SubnetState, hotkey: &HotkeyState, coldkey: &AccountId, block_number: u64) -> Result<Plan, DaemonError> {
     let netuid = subnet.netuid;

@@ -83,7 +83,7 @@ fn world_scheme(runtime: &RuntimeInfo) -> Option<Scheme> {
     }
 }
 
-/// The world's own window rule (PROTOCOL.md), written apart from the session's.
+/// The world's own window rule (docs/protocol.md), written apart from the session's.
 fn world_window(scheme: Scheme, work_block: u64, best: u64) -> bool {
     let reach = if scheme == Scheme::PowRegister { 4 } else { 1 };
     best >= work_block && best - work_block <= reach

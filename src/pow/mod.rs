@@ -1,4 +1,4 @@
-//! The specification: what the chain checks for each registration scheme (see PROTOCOL.md).
+//! The specification: what the chain checks for each registration scheme (see docs/protocol.md).
 //!
 //! Everything here is pure and scalar. Every backend is tested against these functions, and
 //! every nonce a device reports is re-verified with [`Challenge::seal`] and [`Target::is_met_by`]
@@ -33,7 +33,7 @@ pub enum PowError {
     RootNetuid,
 }
 
-/// The registration schemes the chain has offered (PROTOCOL.md, schemes A, B and C).
+/// The registration schemes the chain has offered (docs/protocol.md, schemes A, B and C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheme {

@@ -27,15 +27,15 @@ use crate::pow::ss58::encode_ss58;
 use crate::pow::AccountId;
 use keyfile::Contents;
 
-/// Where the official tools keep wallets: `~/.bittensor/wallets`, with `~` expanded.
-pub fn default_root() -> PathBuf {
-    expand_home(Path::new("~/.bittensor/wallets"))
-}
-
 /// Replaces a leading `~` with `$HOME` (left as is when `HOME` is unset).
 pub fn expand_home(path: &Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+    expand_home_in(path, std::env::var_os("HOME").map(PathBuf::from).as_deref())
+}
+
+/// `path` with a leading `~` replaced by `home` (left as is without one).
+pub fn expand_home_in(path: &Path, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
         _ => path.to_owned(),
     }
 }
