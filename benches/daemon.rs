@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use chopsticks::{BlockMode, Spec};
 use daemon_run::{chain, command, NEVER};
 use process::Running;
-use test_wallet::{hotkey_public, wallet};
 use serde_json::Value;
+use test_wallet::{hotkey_public, wallet};
 
 /// Seconds between blocks while `switch_ms` is collected.
 const BLOCK_GAP: Duration = Duration::from_secs(2);
@@ -44,7 +44,18 @@ fn median(values: &mut [f64]) -> f64 {
 /// `regsolver bench` on the same CPU threads and scheme as the daemon (legacy, spec 293).
 fn bench_rate(threads: usize, seconds: u64) -> f64 {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_regsolver"))
-        .args(["bench", "--backend", "cpu", "--scheme", "legacy", "--json", "--threads", &threads.to_string(), "--seconds", &seconds.to_string()])
+        .args([
+            "bench",
+            "--backend",
+            "cpu",
+            "--scheme",
+            "legacy",
+            "--json",
+            "--threads",
+            &threads.to_string(),
+            "--seconds",
+            &seconds.to_string(),
+        ])
         .output()
         .expect("run regsolver bench");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -69,7 +80,10 @@ async fn main() {
 
     // 1. The bench first, alone on the machine (and again at the end).
     let bench_before = bench_rate(threads, seconds);
-    println!("regsolver bench --scheme legacy --threads {threads} --seconds {seconds}, before the daemon: {:.3} M seals/s", bench_before / 1e6);
+    println!(
+        "regsolver bench --scheme legacy --threads {threads} --seconds {seconds}, before the daemon: {:.3} M seals/s",
+        bench_before / 1e6
+    );
 
     let node = chain(Spec::S293, BlockMode::Manual).await;
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.expect("prepare subnet 1");
@@ -108,7 +122,10 @@ async fn main() {
     );
     drop(node);
     let bench_after = bench_rate(threads, seconds);
-    println!("regsolver bench --scheme legacy --threads {threads} --seconds {seconds}, after the daemon: {:.3} M seals/s", bench_after / 1e6);
+    println!(
+        "regsolver bench --scheme legacy --threads {threads} --seconds {seconds}, after the daemon: {:.3} M seals/s",
+        bench_after / 1e6
+    );
     let percent = |bench: f64| daemon_rate / bench * 100.0;
     println!(
         "daemon / bench: {:.1} % of the mean ({:.1} % of the bench before, {:.1} % of the one after)",
@@ -119,7 +136,18 @@ async fn main() {
 
     // 3. The light client's memory with the finney spec loaded (no peers here).
     let mut status = std::process::Command::new(env!("CARGO_BIN_EXE_regsolver"))
-        .args(["status", "--subnet", "1", "--network", "finney", "--threads", "1", "--connect-timeout", &LIGHT_CLIENT_WAIT_S.to_string(), "--wallet.path"])
+        .args([
+            "status",
+            "--subnet",
+            "1",
+            "--network",
+            "finney",
+            "--threads",
+            "1",
+            "--connect-timeout",
+            &LIGHT_CLIENT_WAIT_S.to_string(),
+            "--wallet.path",
+        ])
         .arg(dir.path())
         .args(["--wallet.name", "w", "--wallet.hotkey", "h0"])
         .stdout(std::process::Stdio::null())

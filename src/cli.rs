@@ -138,7 +138,8 @@ impl DeviceArgs {
             Some(SimdArg::Level(level)) => Some(level),
             Some(SimdArg::All) => return Err(SelectionError::Invalid("--simd all is for `bench` only; name one path".into())),
         };
-        let tuning = GpuTuning { threads: self.gpu_threads, nonces_per_thread: self.gpu_nonces_per_thread.unwrap_or(DEFAULT_GPU_NONCES_PER_THREAD) };
+        let tuning =
+            GpuTuning { threads: self.gpu_threads, nonces_per_thread: self.gpu_nonces_per_thread.unwrap_or(DEFAULT_GPU_NONCES_PER_THREAD) };
         let selection = DeviceSelection {
             backends,
             threads: self.threads,

@@ -182,12 +182,7 @@ pub struct WalletConfig {
 
 impl Default for WalletConfig {
     fn default() -> Self {
-        WalletConfig {
-            name: "default".into(),
-            hotkey: "default".into(),
-            hotkeys: Vec::new(),
-            path: PathBuf::from(DEFAULT_WALLET_PATH),
-        }
+        WalletConfig { name: "default".into(), hotkey: "default".into(), hotkeys: Vec::new(), path: PathBuf::from(DEFAULT_WALLET_PATH) }
     }
 }
 
@@ -313,7 +308,9 @@ fn origin_problem(origin: &str) -> Option<String> {
     let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && host.bytes().all(|b| b.is_ascii_graphic() && b != b'/') => None,
-        _ => Some(format!("'{origin}' is not an origin: write it as the browser sends it, scheme://host[:port] (https://dash.example:8443)")),
+        _ => {
+            Some(format!("'{origin}' is not an origin: write it as the browser sends it, scheme://host[:port] (https://dash.example:8443)"))
+        }
     }
 }
 
@@ -495,7 +492,8 @@ impl Provider for EnvOverrides {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let parsed = self.entries.iter().map(|(key, _, value)| (*key, value.parse::<Value>().unwrap_or_else(|never| match never {}))).collect();
+        let parsed =
+            self.entries.iter().map(|(key, _, value)| (*key, value.parse::<Value>().unwrap_or_else(|never| match never {}))).collect();
         nest_all(parsed)
     }
 }
@@ -762,7 +760,10 @@ impl Config {
         }
         for (prefix, gpu) in [("devices.cuda", &self.devices.cuda), ("devices.opencl", &self.devices.opencl)] {
             if gpu.gpu_threads == Some(0) {
-                out.push((if prefix == "devices.cuda" { "devices.cuda.gpu_threads" } else { "devices.opencl.gpu_threads" }, "must be at least 1".into()));
+                out.push((
+                    if prefix == "devices.cuda" { "devices.cuda.gpu_threads" } else { "devices.opencl.gpu_threads" },
+                    "must be at least 1".into(),
+                ));
             }
             if gpu.gpu_nonces_per_thread == 0 {
                 out.push((
@@ -771,7 +772,10 @@ impl Config {
                 ));
             }
             if gpu.select.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                out.push((if prefix == "devices.cuda" { "devices.cuda.select" } else { "devices.opencl.select" }, "empty selection".into()));
+                out.push((
+                    if prefix == "devices.cuda" { "devices.cuda.select" } else { "devices.opencl.select" },
+                    "empty selection".into(),
+                ));
             }
         }
         let serve = &self.serve;
@@ -798,7 +802,12 @@ impl Config {
             out.push(("max_difficulty", "must be at least 1".into()));
         }
         // The ledger's place is the command's business; only the values are checked here.
-        let burn = crate::burn::BurnOptions::parse(self.burn_max.as_deref(), self.burn_after.as_deref(), self.burn_budget.as_deref(), Some(PathBuf::new()));
+        let burn = crate::burn::BurnOptions::parse(
+            self.burn_max.as_deref(),
+            self.burn_after.as_deref(),
+            self.burn_budget.as_deref(),
+            Some(PathBuf::new()),
+        );
         if let Some((key, err)) = burn.err().and_then(|e| Some((e.key()?, e))) {
             out.push((key, err.to_string()));
         }

@@ -73,7 +73,9 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport, EngineError> {
                 // A GPU backend this machine cannot run (a CPU error is always the input's).
                 Err(SelectionError::Device(err)) if backend != Backend::Cpu && !matches!(err, DeviceError::Selection(_)) => {
                     if !plan.skip_unavailable {
-                        return Err(SelectionError::NamedUnavailable { flag: "--backend", ids: backend.to_string(), why: reason(&err) }.into());
+                        return Err(
+                            SelectionError::NamedUnavailable { flag: "--backend", ids: backend.to_string(), why: reason(&err) }.into()
+                        );
                     }
                     info!(backend = %backend, "not measured: {}", reason(&err));
                     report.unavailable.push(Unmeasured { backend, reason: reason(&err) });

@@ -167,7 +167,9 @@ fn validate_tuning(tuning: GpuTuning) -> Result<(), SelectionError> {
     }
     if let Some(threads) = tuning.threads {
         if u64::from(threads) * u64::from(nonces) > MAX_GPU_BATCH {
-            return invalid(format!("--gpu-threads {threads} x --gpu-nonces-per-thread {nonces} is more than one batch may hold (2^32 nonces)"));
+            return invalid(format!(
+                "--gpu-threads {threads} x --gpu-nonces-per-thread {nonces} is more than one batch may hold (2^32 nonces)"
+            ));
         }
     }
     Ok(())

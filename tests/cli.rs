@@ -270,7 +270,9 @@ fn issue_10_inputs_are_refused_with_exit_2() {
     assert_usage_error(&["bench", "--threads", "0"], "--threads must be at least 1");
     assert_usage_error(&pow_solve(&["--threads", "100000"]), "per core on this machine");
     for backend in ["opencl", "cuda"] {
-        for (flag, needle) in [("--gpu-threads", "--gpu-threads must be between 1"), ("--gpu-nonces-per-thread", "--gpu-nonces-per-thread must be between 1")] {
+        for (flag, needle) in
+            [("--gpu-threads", "--gpu-threads must be between 1"), ("--gpu-nonces-per-thread", "--gpu-nonces-per-thread must be between 1")]
+        {
             assert_usage_error(&pow_solve(&["--backend", backend, flag, "0"]), needle);
             assert_usage_error(&["bench", "--backend", backend, flag, "0", "--seconds", "0.1"], needle);
         }

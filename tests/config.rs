@@ -58,7 +58,11 @@ fn every_commented_option_in_the_example_is_a_real_key() {
     let uncommented: String = text
         .lines()
         .map(|line| match line.strip_prefix("# ") {
-            Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) => rest,
+            Some(rest)
+                if rest.split_once(" = ").is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) =>
+            {
+                rest
+            }
             _ => line,
         })
         .collect::<Vec<_>>()
@@ -91,7 +95,8 @@ fn precedence_is_flags_over_env_over_file_over_defaults() {
     assert!(c.wait);
     assert_eq!(c.network, Network::Finney);
 
-    let sources: std::collections::BTreeMap<&str, String> = config::explain_entries(&loaded).into_iter().map(|e| (e.key, e.source)).collect();
+    let sources: std::collections::BTreeMap<&str, String> =
+        config::explain_entries(&loaded).into_iter().map(|e| (e.key, e.source)).collect();
     assert_eq!(sources["subnet"], "flag --subnet");
     assert_eq!(sources["wallet.name"], "env BT_WALLET_NAME");
     assert_eq!(sources["wallet.path"], "env REGSOLVER_WALLET__PATH");
@@ -230,7 +235,10 @@ fn named_config_file_must_exist() {
 
 #[test]
 fn explain_redacts_endpoint_secrets_and_shows_sources() {
-    let file = TempFile::new("secret.toml", "chain_endpoint = \"wss://user:hunter2@rpc.example:443/k3y?apikey=s3cr3t\"\ncoldkey_password_file = \"/run/pw\"\n");
+    let file = TempFile::new(
+        "secret.toml",
+        "chain_endpoint = \"wss://user:hunter2@rpc.example:443/k3y?apikey=s3cr3t\"\ncoldkey_password_file = \"/run/pw\"\n",
+    );
     let loaded = config::load_from(std::slice::from_ref(&file.path), env(&[]), &FlagOverrides::default()).unwrap();
     let text = config::explain(&loaded);
     let json = config::explain_json(&loaded).to_string();

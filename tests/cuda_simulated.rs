@@ -158,7 +158,25 @@ fn a_driver_older_than_cuda_12_is_refused_and_solve_falls_back_to_the_cpu() {
     let why = listing["cuda"]["unavailable"].as_str().unwrap_or_else(|| panic!("{listing}"));
     assert!(why.contains("supports CUDA 11.8 only") && why.contains("needs CUDA 12.0"), "{why}");
     // Named by id, the GPU is an error (exit 4); `all` falls back to the CPU, loudly.
-    let named = regsolver(dir, &env, &["solve", "--scheme", "legacy", "--block-hash", &"11".repeat(32), "--hotkey", &"22".repeat(32), "--difficulty", "1000", "--gpu", "0", "--threads", "1"]);
+    let named = regsolver(
+        dir,
+        &env,
+        &[
+            "solve",
+            "--scheme",
+            "legacy",
+            "--block-hash",
+            &"11".repeat(32),
+            "--hotkey",
+            &"22".repeat(32),
+            "--difficulty",
+            "1000",
+            "--gpu",
+            "0",
+            "--threads",
+            "1",
+        ],
+    );
     assert_eq!(named.status.code(), Some(4), "{}", String::from_utf8_lossy(&named.stderr));
     let (report, stderr) = solve_pow_register(dir, &env, &["--gpu", "all", "--threads", "1"]);
     assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");

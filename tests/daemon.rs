@@ -5,12 +5,12 @@
 
 #[path = "common/chopsticks.rs"]
 mod chopsticks;
-#[path = "support/proxy.rs"]
-mod proxy;
 #[path = "support/daemon_run.rs"]
 mod daemon_run;
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/proxy.rs"]
+mod proxy;
 #[path = "support/test_wallet.rs"]
 mod test_wallet;
 
@@ -111,7 +111,8 @@ async fn reconnects_after_the_node_restarts_mid_search_and_still_registers() {
     wallet(dir.path(), 1);
     // No device finds this in the test's lifetime: the daemon is mid-search when the node dies.
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.unwrap();
-    let mut daemon = Running::start(command(&[], &node.url(), dir.path(), &["--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"], &[]));
+    let mut daemon =
+        Running::start(command(&[], &node.url(), dir.path(), &["--wallet.hotkey", "h0", "--subnet", "1", "--threads", "1"], &[]));
     daemon.next_event("job").await;
     node.kill();
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -10,14 +10,14 @@
 mod chopsticks;
 #[path = "support/daemon_run.rs"]
 mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
-#[path = "support/proxy.rs"]
-mod proxy;
 #[path = "support/mainnet_metadata.rs"]
 mod mainnet_metadata;
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/proxy.rs"]
+mod proxy;
+#[path = "support/test_wallet.rs"]
+mod test_wallet;
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,8 +25,8 @@ use std::time::Duration;
 use chopsticks::{BlockMode, Spec, FUND_RAO};
 use daemon_run::{chain, command, regsolver, regsolver_in, EASY};
 use process::{Finished, Running, LIMIT};
-use test_wallet::{coldkey_public, hotkey_public, password_env, wallet, PASSWORD};
 use serde_json::{json, Value};
+use test_wallet::{coldkey_public, hotkey_public, password_env, wallet, PASSWORD};
 
 /// The daemon's limit of failed submissions in a row (src/daemon/mod.rs `MAX_FAILED_SUBMISSIONS`).
 const MAX_FAILED_SUBMISSIONS: usize = 5;
@@ -51,7 +51,10 @@ async fn faucet_with_the_coldkey_password(spec: Spec) {
     let wrong = password_env(&coldkey_file(dir.path()), "not the password");
     let run = regsolver_in(&["faucet"], &url, dir.path(), &["--threads", "2"], std::slice::from_ref(&wrong)).await;
     assert_eq!(run.code, 2, "a wrong password is bad input\n{run}");
-    assert!(run.stderr.contains("wrong password for") && run.stderr.contains(&wrong.0), "the message names the keyfile and where the password came from\n{run}");
+    assert!(
+        run.stderr.contains("wrong password for") && run.stderr.contains(&wrong.0),
+        "the message names the keyfile and where the password came from\n{run}"
+    );
     assert!(!run.says(&wrong.1), "the variable's value was printed\n{run}");
     let sent = node.sent_since(best).await.unwrap();
     assert!(sent.is_empty(), "something was sent with a wrong password: {sent:?}\n{run}");
@@ -119,7 +122,11 @@ async fn dry_run_prints_the_signed_extrinsic_decoded_and_sends_nothing() {
     assert_eq!(arguments["block_number"], solution["block"], "the work block is the solution's\n{run}");
     assert_eq!(arguments["nonce"], solution["nonce"], "{run}");
     assert_eq!(arguments["work"], format!("0x{}", solution["seal"].as_str().unwrap_or_default()), "{run}");
-    assert_eq!(decoded["signer"]["account"], format!("0x{}", hex::encode(hotkey_public(0))), "legacy register is signed by the hotkey\n{run}");
+    assert_eq!(
+        decoded["signer"]["account"],
+        format!("0x{}", hex::encode(hotkey_public(0))),
+        "legacy register is signed by the hotkey\n{run}"
+    );
     assert!(decoded["nonce"].is_u64() && decoded["era"]["period_blocks"].is_u64(), "the account nonce and a mortal era\n{run}");
     // Nothing reached the chain: no block, no pool entry, no UID.
     assert!(run.events("submitting").is_empty(), "{run}");
@@ -168,7 +175,14 @@ async fn status_reports_the_runtime_the_subnet_and_each_hotkey_and_refuses_a_mis
     assert!(report["block_seconds"].as_f64().is_some_and(|s| s > 0.0), "{run}");
     assert!(node.sent_since(best).await.unwrap().is_empty(), "status is read-only\n{run}");
 
-    let run = regsolver_in(&["status"], &node.url(), dir.path(), &["--subnet", "77", "--wallet.hotkey", "h0", "--threads", "1", "--measure-seconds", "0.5"], &[]).await;
+    let run = regsolver_in(
+        &["status"],
+        &node.url(),
+        dir.path(),
+        &["--subnet", "77", "--wallet.hotkey", "h0", "--threads", "1", "--measure-seconds", "0.5"],
+        &[],
+    )
+    .await;
     assert_missing_subnet_status(&run);
 }
 
@@ -192,12 +206,17 @@ async fn pow_register_rejected_with(code: u8) -> (Finished, usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     wallet(dir.path(), 1);
     node.prepare_pow_subnet(1, EASY, &[hotkey_public(0)]).await.unwrap();
-    let overrides =
-        proxy::Overrides { metadata: Some(mainnet_metadata::derived_bytes()), spec_version: Some(mainnet_metadata::DERIVED_SPEC), reject_with: Some(format!("Custom error: {code}")), ..Default::default() };
+    let overrides = proxy::Overrides {
+        metadata: Some(mainnet_metadata::derived_bytes()),
+        spec_version: Some(mainnet_metadata::DERIVED_SPEC),
+        reject_with: Some(format!("Custom error: {code}")),
+        ..Default::default()
+    };
     let proxy = proxy::Proxy::start(&node.url(), overrides).await;
     let best = node.best_number().await.unwrap();
     let password = password_env(&coldkey_file(dir.path()), PASSWORD);
-    let daemon = Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[password]));
+    let daemon =
+        Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[password]));
     // New blocks while the daemon runs (a rejection is retried on the next one), bounded.
     let blocks = async {
         for _ in 0..LIMIT.as_secs() {
@@ -271,7 +290,8 @@ async fn a_seal_found_after_its_window_closed_is_dropped_not_sent() {
     let best = node.best_number().await.unwrap();
     assert_eq!(best, work_block + 3);
     let proxy = proxy::Proxy::start(&node.url(), proxy::Overrides { pinned_head: Some(header), ..Default::default() }).await;
-    let mut daemon = Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[]));
+    let mut daemon =
+        Running::start(command(&[], &proxy.url, dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "2"], &[]));
     let job = daemon.next_event("job").await;
     assert_eq!(job["block"], work_block, "the daemon mines the block its subscription calls best\n{}", daemon.stdout());
     let stale = daemon.next_event("stale").await;

@@ -21,15 +21,15 @@ use std::time::Duration;
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
 use daemon_run::{target_args, EASY, NEVER as HARD};
-use process::{events, free_port, Running, LIMIT, STOP_LIMIT};
 use futures::{SinkExt, StreamExt};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::ws_client::WsClientBuilder;
+use process::{events, free_port, Running, LIMIT, STOP_LIMIT};
 use regsolver::fleet::protocol::{codes, FleetApiClient};
 use regsolver::fleet::PROTOCOL_VERSION;
+use test_wallet::{hotkey_public, wallet};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use test_wallet::{hotkey_public, wallet};
 
 const TOKEN: &str = "fleet-test-token-7f3a";
 
@@ -88,7 +88,10 @@ fn opencl_or_cpu() -> Vec<String> {
     if regsolver::solver::opencl::list().is_ok_and(|list| !list.is_empty()) {
         return strings(&["--opencl", "all"]);
     }
-    common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device (install pocl-opencl-icd): the third worker runs on the CPU instead");
+    common::skip_or_fail(
+        "REGSOLVER_REQUIRE_OPENCL",
+        "no OpenCL device (install pocl-opencl-icd): the third worker runs on the CPU instead",
+    );
     strings(&["--threads", "1"])
 }
 
@@ -115,10 +118,8 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     ca_params.distinguished_name.push(rcgen::DnType::CommonName, "regsolver test CA");
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
     let server_key = rcgen::KeyPair::generate().unwrap();
-    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &ca)
-        .unwrap();
+    let server =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap().signed_by(&server_key, &ca).unwrap();
     let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&paths.0, ca.pem()).unwrap();
     std::fs::write(&paths.1, server.pem()).unwrap();
@@ -137,7 +138,8 @@ async fn a_coordinator_over_tls_and_three_workers_register_three_hotkeys_each_on
     let (ca, cert, key) = certificates(dir.path());
     let token = token_file(dir.path());
     let port = free_port();
-    let (cert, key, token, ca) = (cert.display().to_string(), key.display().to_string(), token.display().to_string(), ca.display().to_string());
+    let (cert, key, token, ca) =
+        (cert.display().to_string(), key.display().to_string(), token.display().to_string(), ca.display().to_string());
     let mut coord = coordinator(&node, dir.path(), "h0,h1,h2", port, &["--token-file", &token, "--tls-cert", &cert, "--tls-key", &key]);
     coord.wait_for("the coordinator listening", |_, err| err.contains("fleet coordinator listening")).await;
     let url = format!("wss://127.0.0.1:{port}");
@@ -291,7 +293,9 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
         }
     };
     assert!(invalid > 0 && refusal.to_string().contains("failed verification"), "{refusal}");
-    coord.wait_for("the liar logged with its address", |_, err| err.contains("disconnecting a worker past the compute-error threshold")).await;
+    coord
+        .wait_for("the liar logged with its address", |_, err| err.contains("disconnecting a worker past the compute-error threshold"))
+        .await;
 
     // An honest worker still joins, and `status --fleet` lists it.
     let mut honest = worker(&url, "honest", &strings(&["--threads", "1", "--token-file", &token]));
@@ -310,10 +314,15 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     let report: serde_json::Value = serde_json::from_str(status.stdout().lines().last().expect("a line")).expect("one JSON object");
     assert_eq!(report["fleet"][0]["name"], "honest", "{report}");
     // `--fleet` alone (no subnet): only the coordinator is asked; no wallet, chain or device.
-    let mut fleet_only = spawn("status --fleet", &strings(&["status", "--wallet.path", "/nonexistent", "--fleet", &url, "--fleet-token-file", &token]));
+    let mut fleet_only =
+        spawn("status --fleet", &strings(&["status", "--wallet.path", "/nonexistent", "--fleet", &url, "--fleet-token-file", &token]));
     assert_eq!(fleet_only.exit_code(LIMIT).await, 0, "{}", fleet_only.dump());
     let text = fleet_only.stdout();
-    assert!(text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest") && !text.contains("subnet"), "{}", fleet_only.dump());
+    assert!(
+        text.contains(&format!("fleet {url}: 1 worker")) && text.contains("honest") && !text.contains("subnet"),
+        "{}",
+        fleet_only.dump()
+    );
 
     assert!(coord.running(), "the coordinator survived every hostile client\n{}", coord.dump());
     let sent = node.sent_since(start).await.unwrap();
@@ -411,7 +420,10 @@ async fn coordinator_flags_are_checked_before_anything_starts() {
         args
     };
     let cases: [(&[&str], &str); 4] = [
-        (&["--token-file", &token], "`serve.token_file`: is for a fleet coordinator: set serve.address (--serve [ADDR]) (from flag --token-file)"),
+        (
+            &["--token-file", &token],
+            "`serve.token_file`: is for a fleet coordinator: set serve.address (--serve [ADDR]) (from flag --token-file)",
+        ),
         (&["--no-local-devices"], "`serve.local_devices`: is for a fleet coordinator"),
         (&["--serve", "--tls-cert", &token], "(--tls-cert, --tls-key) go together"),
         // Off loopback a token is required; refused before binding anything.

@@ -69,7 +69,9 @@ async fn coordinator(token: bool, nofile: Option<u64>, extra: &[&str]) -> Coordi
     let metrics = format!("127.0.0.1:{metrics_port}");
     let mut args = target_args(&node.url(), dir.path());
     let token_path = token_file.display().to_string();
-    args.extend(["--wallet.hotkeys", "h0", "--subnet", "1", "--connect-timeout", "20", "--serve", &fleet, "--no-local-devices"].map(String::from));
+    args.extend(
+        ["--wallet.hotkeys", "h0", "--subnet", "1", "--connect-timeout", "20", "--serve", &fleet, "--no-local-devices"].map(String::from),
+    );
     args.extend(["--metrics", &metrics].map(String::from));
     if token {
         args.extend(["--token-file", &token_path].map(String::from));

@@ -37,7 +37,16 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 }
 
 fn device(tag: &str, up: bool, hashes: u64) -> DeviceFigures {
-    DeviceFigures { tag: tag.into(), up, hashes_total: hashes, rate_10s: 1.5e9, rate_60s: 1.4e9, rate_15m: 1.3e9, compute_errors: 2, candidates: 9 }
+    DeviceFigures {
+        tag: tag.into(),
+        up,
+        hashes_total: hashes,
+        rate_10s: 1.5e9,
+        rate_60s: 1.4e9,
+        rate_15m: 1.3e9,
+        compute_errors: 2,
+        candidates: 9,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +73,9 @@ async fn scrape_shows_every_series_with_labels() {
 
     let (status, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics")).await.unwrap();
     assert_eq!(status, 200, "{body}");
-    let s = |name: &str, labels: &[(&str, &str)]| sample(&body, name, labels).unwrap_or_else(|| panic!("missing {name} {labels:?} in:\n{body}"));
+    let s = |name: &str, labels: &[(&str, &str)]| {
+        sample(&body, name, labels).unwrap_or_else(|| panic!("missing {name} {labels:?} in:\n{body}"))
+    };
 
     for (window, rate) in [("10s", 1.5e9), ("60s", 1.4e9), ("15m", 1.3e9)] {
         assert_eq!(s("regsolver_hashrate_hashes_per_second", &[("device", "cuda:0"), ("window", window)]), rate);
@@ -182,7 +193,10 @@ fn grafana_dashboard_queries_only_exported_series() {
             let expr = target["expr"].as_str().unwrap();
             for (i, _) in expr.match_indices("regsolver_") {
                 let name: String = expr[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                assert!(exported.lines().any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))), "dashboard queries {name}, not exported");
+                assert!(
+                    exported.lines().any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))),
+                    "dashboard queries {name}, not exported"
+                );
                 queried.push(name);
             }
         }

@@ -24,8 +24,8 @@ use std::time::Duration;
 use chopsticks::{BlockMode, Chopsticks, Spec};
 use daemon_run::{command, EASY, NEVER};
 use process::{events, free_port, get, regsolver, run, sample, Running, LIMIT};
-use test_wallet::{hotkey_public, wallet};
 use serde_json::{json, Value};
+use test_wallet::{hotkey_public, wallet};
 
 /// The daemon on the chain at `url` with wallet `w` under `root`, JSON events, and `extra`.
 fn daemon(url: &str, root: &Path, extra: &[&str]) -> tokio::process::Command {
@@ -436,7 +436,14 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
     std::fs::create_dir(&folder).unwrap();
     for password in [&missing, &folder] {
         let file = password.display().to_string();
-        let out = run(command(&["faucet"], &url, dir.path(), &["--threads", "1", "--connect-deadline", "30", "--coldkey-password-file", &file], &[])).await;
+        let out = run(command(
+            &["faucet"],
+            &url,
+            dir.path(),
+            &["--threads", "1", "--connect-deadline", "30", "--coldkey-password-file", &file],
+            &[],
+        ))
+        .await;
         assert_eq!(out.code, 2, "{out}");
         assert!(out.stderr.contains(&file) && out.stderr.contains("password"), "{out}");
         assert!(!out.stderr.contains("retrying"), "it tried to connect first\n{out}");

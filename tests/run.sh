@@ -54,6 +54,9 @@ echo "==> clinfo: $(clinfo -l 2>/dev/null | tr '\n' ' ')"
 # Lints: the crate is clean under clippy's default set, so any warning fails. Hot-path modules opt
 # into stricter lints (e.g. `#![warn(clippy::cast_possible_truncation)]`), which this makes binding
 # there without imposing them crate-wide.
+echo "==> cargo fmt --check"
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo fmt --check
 echo "==> cargo clippy --all-targets --all-features -- -D warnings"
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo clippy --all-targets --all-features --quiet -- -D warnings

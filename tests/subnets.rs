@@ -83,7 +83,8 @@ async fn create_subnets(node: &Chopsticks) -> u64 {
 /// The value of `SubtensorModule.<item>[netuid]` as the runtime sees it (stored or default),
 /// read by the harness's own key, as a little-endian number.
 async fn stored(node: &Chopsticks, item: &str, netuid: u16) -> u64 {
-    let bytes = node.storage_value("SubtensorModule", item, (netuid,)).await.unwrap().unwrap_or_else(|| panic!("{item}[{netuid}] has no value"));
+    let bytes =
+        node.storage_value("SubtensorModule", item, (netuid,)).await.unwrap().unwrap_or_else(|| panic!("{item}[{netuid}] has no value"));
     assert!(bytes.len() <= 8, "{item} is not a number: {bytes:?}");
     bytes.iter().rev().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
@@ -104,10 +105,16 @@ async fn check_row(node: &Chopsticks, row: &Value, block: u64) {
     for (field, item) in numbers {
         assert_eq!(row[field], stored(node, item, netuid).await, "subnet {netuid}: {field} ({item})\n{row}");
     }
-    for (field, item) in [("pow_registration_allowed", "NetworkPowRegistrationAllowed"), ("burn_registration_allowed", "NetworkRegistrationAllowed")] {
+    for (field, item) in
+        [("pow_registration_allowed", "NetworkPowRegistrationAllowed"), ("burn_registration_allowed", "NetworkRegistrationAllowed")]
+    {
         assert_eq!(row[field], stored(node, item, netuid).await == 1, "subnet {netuid}: {field}\n{row}");
     }
-    let (raw, min, max) = (stored(node, "Difficulty", netuid).await, stored(node, "MinDifficulty", netuid).await, stored(node, "MaxDifficulty", netuid).await);
+    let (raw, min, max) = (
+        stored(node, "Difficulty", netuid).await,
+        stored(node, "MinDifficulty", netuid).await,
+        stored(node, "MaxDifficulty", netuid).await,
+    );
     let low = min.max(1);
     assert_eq!(row["difficulty_clamped"], raw.clamp(low, max.max(low)), "subnet {netuid}\n{row}");
     let next = stored(node, "LastAdjustmentBlock", netuid).await + stored(node, "AdjustmentInterval", netuid).await;
@@ -183,7 +190,8 @@ async fn subnets_lists_every_subnet_as_stored_sorted_with_pow_first() {
     // Text: a header and one line per subnet, the hotkeys named on their rows.
     let root = dir.path().display().to_string();
     let url = node.url();
-    let text_args = ["subnets", "--network", "local", "--chain-endpoint", &url, "--wallet.path", &root, "--wallet.name", "w", "--measure-seconds", "0"];
+    let text_args =
+        ["subnets", "--network", "local", "--chain-endpoint", &url, "--wallet.path", &root, "--wallet.name", "w", "--measure-seconds", "0"];
     let text = process::run(process::regsolver(&text_args)).await;
     assert_eq!(text.code, 0, "{text}");
     let lines: Vec<&str> = text.stdout.lines().collect();

@@ -38,7 +38,8 @@ impl Drop for TempDir {
 }
 
 fn systemd_analyze() -> Option<PathBuf> {
-    let found = Command::new("systemd-analyze").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let found =
+        Command::new("systemd-analyze").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if found {
         return Some(PathBuf::from("systemd-analyze"));
     }
@@ -56,12 +57,8 @@ fn verify(unit_file: &str, instance: &str) -> Option<(bool, String)> {
     assert!(text.contains(INSTALLED_BINARY), "{unit_file} must start {INSTALLED_BINARY}");
     let text = text.replace(INSTALLED_BINARY, env!("CARGO_BIN_EXE_regsolver"));
     std::fs::write(dir.0.join(unit_file), text).unwrap();
-    let out = Command::new(analyze)
-        .arg("verify")
-        .arg(dir.0.join(instance))
-        .env("SYSTEMD_LOG_COLOR", "0")
-        .output()
-        .expect("run systemd-analyze");
+    let out =
+        Command::new(analyze).arg("verify").arg(dir.0.join(instance)).env("SYSTEMD_LOG_COLOR", "0").output().expect("run systemd-analyze");
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     Some((out.status.success(), said))
 }
@@ -93,7 +90,9 @@ fn verify_catches_a_broken_unit() {
     // The check above can fail: a misspelt directive and bad device rights are reported.
     let dir = TempDir::new("broken");
     let text = std::fs::read_to_string(manifest_dir().join("systemd/regsolver.service")).unwrap();
-    let broken = text.replace(INSTALLED_BINARY, env!("CARGO_BIN_EXE_regsolver")).replace("DeviceAllow=char-drm rw", "DeviceAllow=char-drm rwz\nWatchdogSek=60");
+    let broken = text
+        .replace(INSTALLED_BINARY, env!("CARGO_BIN_EXE_regsolver"))
+        .replace("DeviceAllow=char-drm rw", "DeviceAllow=char-drm rwz\nWatchdogSek=60");
     std::fs::write(dir.0.join("regsolver.service"), broken).unwrap();
     let Some(analyze) = systemd_analyze() else { return };
     let out = Command::new(analyze).arg("verify").arg(dir.0.join("regsolver.service")).output().unwrap();
@@ -170,7 +169,10 @@ fn run_notify_child(tag: &str, watchdog_usec: Option<&str>, count: usize) -> (St
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap());
-    child.args(["--exact", "notify_child", "--ignored", "--nocapture", "--test-threads=1"]).env("NOTIFY_SOCKET", &socket_path).env_remove("WATCHDOG_PID");
+    child
+        .args(["--exact", "notify_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env_remove("WATCHDOG_PID");
     match watchdog_usec {
         Some(usec) => child.env("WATCHDOG_USEC", usec),
         None => child.env_remove("WATCHDOG_USEC"),

@@ -114,13 +114,20 @@ fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_bac
 /// `bytes` is the signed v4 extrinsic PROTOCOL.md describes for mainnet's extension list: signer
 /// `signer` (MultiAddress::Id), an sr25519 signature that verifies over the signing payload, the
 /// extra data (era, nonce, tip 0, metadata-hash mode 0), then `call`; written out by hand here.
-fn assert_signed_as_protocol_says(bytes: &[u8], signer: &Keypair, call: &[u8], genesis_hash: [u8; 32], account_nonce: u64, mortality: Mortality) {
+fn assert_signed_as_protocol_says(
+    bytes: &[u8],
+    signer: &Keypair,
+    call: &[u8],
+    genesis_hash: [u8; 32],
+    account_nonce: u64,
+    mortality: Mortality,
+) {
     // Extra (in the extrinsic and the payload): era, nonce, tip, metadata-hash mode.
     let mut extra = mortal_era_bytes(mortality.period_blocks, mortality.birth_number).to_vec();
     extra.extend(Compact(account_nonce).encode());
     extra.push(0); // ChargeTransactionPayment: Compact(0) tip (subtensor's wrapper type, the same bytes)
     extra.push(0); // CheckMetadataHash: mode Disabled
-    // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
+                   // Implicit (payload only): spec version, transaction version, genesis, era birth hash, no metadata hash.
     let mut implicit = DERIVED_SPEC.to_le_bytes().to_vec();
     implicit.extend(1u32.to_le_bytes());
     implicit.extend(genesis_hash);
@@ -398,7 +405,11 @@ async fn burned_register_registers_and_costs_the_price_plus_the_fee(spec: chopst
     assert_eq!(node.registered_uid(1, hotkey).await.unwrap(), Some(uid));
 
     let after = free_rao(&chain, 1, &coldkey.public()).await;
-    eprintln!("burned_register on spec {}: price {price} RAO, fee {fee} RAO (payment_queryInfo), balance {} -> {after} RAO", spec.version(), quote.free_rao);
+    eprintln!(
+        "burned_register on spec {}: price {price} RAO, fee {fee} RAO (payment_queryInfo), balance {} -> {after} RAO",
+        spec.version(),
+        quote.free_rao
+    );
     assert_eq!(quote.free_rao - after, cost, "the balance drops by the price plus the fee");
 
     // burned_register pays no fee on these runtimes; a call that pays shows the fee read is the

@@ -124,7 +124,9 @@ fn bt_pw_environment_variable_decodes_to_the_password() {
     let example = &expected["vector"]["env_example"];
     // expected.json's worked example, for the path it names.
     assert_eq!(env_var_name(Path::new(example["keyfile_path"].as_str().unwrap())), example["variable"].as_str().unwrap());
-    let decoded = regsolver::wallet::password::decode_env_password(example["variable"].as_str().unwrap(), example["value"].as_str().unwrap()).unwrap();
+    let decoded =
+        regsolver::wallet::password::decode_env_password(example["variable"].as_str().unwrap(), example["value"].as_str().unwrap())
+            .unwrap();
     assert_eq!(decoded.as_slice(), PASSWORD.as_bytes());
 
     // The same encoding for a wallet under a temp root: the variable is named from that path.
@@ -218,7 +220,8 @@ fn broken_and_legacy_keyfiles_get_their_own_errors() {
     // A truncated $NACL coldkey.
     let sealed = std::fs::read(&cold_path).unwrap();
     std::fs::write(&cold_path, &sealed[..30]).unwrap();
-    let problem = malformed_problem(wallet.coldkey(&PasswordSource::default().with_file(password_file(wallet.dir(), PASSWORD))), &cold_path);
+    let problem =
+        malformed_problem(wallet.coldkey(&PasswordSource::default().with_file(password_file(wallet.dir(), PASSWORD))), &cold_path);
     assert!(problem.contains("cut short"), "{problem}");
 
     // Legacy encryptions are named, not guessed at.
@@ -269,10 +272,10 @@ fn keyfiles_readable_by_others_are_reported() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     let loose = wallet.loose_keyfiles().unwrap();
-    assert_eq!(loose.iter().map(|l| (l.path.clone(), l.mode)).collect::<Vec<_>>(), vec![
-        (wallet.coldkey_path(), 0o644),
-        (wallet.hotkey_path("default").unwrap(), 0o644)
-    ]);
+    assert_eq!(
+        loose.iter().map(|l| (l.path.clone(), l.mode)).collect::<Vec<_>>(),
+        vec![(wallet.coldkey_path(), 0o644), (wallet.hotkey_path("default").unwrap(), 0o644)]
+    );
     for path in [wallet.coldkey_path(), wallet.hotkey_path("default").unwrap()] {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
@@ -353,4 +356,3 @@ fn coldkey_not_matching_coldkeypub_is_refused() {
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("coldkeypub.txt") && !shown.contains(&hex::encode([1u8; 32])), "{shown}");
 }
-

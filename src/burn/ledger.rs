@@ -88,7 +88,11 @@ impl BurnLedger {
         if file.version != VERSION {
             return Err(damaged(format!("version {} is not the version {VERSION} this regsolver writes", file.version)));
         }
-        let sum = file.burns.iter().try_fold(0u128, |sum, b| sum.checked_add(b.counted_rao)).ok_or_else(|| damaged("the burns overflow".into()))?;
+        let sum = file
+            .burns
+            .iter()
+            .try_fold(0u128, |sum, b| sum.checked_add(b.counted_rao))
+            .ok_or_else(|| damaged("the burns overflow".into()))?;
         if sum != file.spent_rao {
             return Err(damaged(format!("spent_rao {} is not the sum of its burns ({sum})", file.spent_rao)));
         }
@@ -119,7 +123,11 @@ impl BurnLedger {
 
     /// Settles the burn with extrinsic hash `extrinsic` at what it cost.
     pub fn settle(&mut self, extrinsic: &str, cost_rao: u128) -> Result<(), LedgerError> {
-        let index = self.burns.iter().position(|b| b.extrinsic == extrinsic).ok_or_else(|| LedgerError::UnknownBurn { extrinsic: extrinsic.to_string() })?;
+        let index = self
+            .burns
+            .iter()
+            .position(|b| b.extrinsic == extrinsic)
+            .ok_or_else(|| LedgerError::UnknownBurn { extrinsic: extrinsic.to_string() })?;
         let before = self.burns[index].clone();
         self.burns[index].state = BurnState::Settled;
         self.burns[index].counted_rao = cost_rao;
@@ -135,7 +143,10 @@ impl BurnLedger {
         std::fs::create_dir_all(folder).map_err(|e| fail(format!("creating {}: {e}", folder.display())))?;
         let temporary = self.path.with_extension("json.tmp");
         let mut out = std::fs::File::create(&temporary).map_err(|e| fail(format!("creating {}: {e}", temporary.display())))?;
-        out.write_all(text.as_bytes()).and_then(|()| out.write_all(b"\n")).and_then(|()| out.sync_all()).map_err(|e| fail(e.to_string()))?;
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.sync_all())
+            .map_err(|e| fail(e.to_string()))?;
         std::fs::rename(&temporary, &self.path).map_err(|e| fail(format!("renaming {}: {e}", temporary.display())))?;
         std::fs::File::open(folder).and_then(|dir| dir.sync_all()).map_err(|e| fail(format!("syncing {}: {e}", folder.display())))
     }

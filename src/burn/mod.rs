@@ -44,7 +44,10 @@ impl BurnOptionError {
     /// The configuration key at fault (`burn_max`, `burn_after`, `burn_budget`), if one is.
     pub fn key(&self) -> Option<&'static str> {
         match self {
-            BurnOptionError::Amount { key, .. } | BurnOptionError::Zero { key } | BurnOptionError::Duration { key, .. } | BurnOptionError::WithoutMax { key } => Some(key),
+            BurnOptionError::Amount { key, .. }
+            | BurnOptionError::Zero { key }
+            | BurnOptionError::Duration { key, .. }
+            | BurnOptionError::WithoutMax { key } => Some(key),
             BurnOptionError::NoLedgerFolder => None,
         }
     }
@@ -58,7 +61,12 @@ fn flag(key: &str) -> String {
 impl BurnOptions {
     /// The options from their text (flags or configuration): `None` when `max` is not given.
     /// `ledger` is where the ledger file goes ([`ledger::default_path`]).
-    pub fn parse(max: Option<&str>, after: Option<&str>, budget: Option<&str>, ledger: Option<PathBuf>) -> Result<Option<BurnOptions>, BurnOptionError> {
+    pub fn parse(
+        max: Option<&str>,
+        after: Option<&str>,
+        budget: Option<&str>,
+        ledger: Option<PathBuf>,
+    ) -> Result<Option<BurnOptions>, BurnOptionError> {
         let Some(max) = max else {
             let given = [("burn_after", after.is_some()), ("burn_budget", budget.is_some())];
             return match given.into_iter().find(|(_, set)| *set) {
@@ -68,7 +76,8 @@ impl BurnOptions {
         };
         let max_rao = positive_tao("burn_max", max)?;
         let budget_rao = budget.map(|text| positive_tao("burn_budget", text)).transpose()?;
-        let after = after.map(|text| parse_duration(text).map_err(|reason| BurnOptionError::Duration { key: "burn_after", reason })).transpose()?;
+        let after =
+            after.map(|text| parse_duration(text).map_err(|reason| BurnOptionError::Duration { key: "burn_after", reason })).transpose()?;
         let ledger = ledger.ok_or(BurnOptionError::NoLedgerFolder)?;
         Ok(Some(BurnOptions { max_rao, after, budget_rao, ledger }))
     }
@@ -142,7 +151,15 @@ mod tests {
     #[test]
     fn options_parse_and_need_a_cap() {
         let parsed = BurnOptions::parse(Some("0.5"), Some("30m"), Some("2"), Some(PathBuf::from("/l"))).unwrap().unwrap();
-        assert_eq!(parsed, BurnOptions { max_rao: 500_000_000, after: Some(Duration::from_secs(1800)), budget_rao: Some(2_000_000_000), ledger: "/l".into() });
+        assert_eq!(
+            parsed,
+            BurnOptions {
+                max_rao: 500_000_000,
+                after: Some(Duration::from_secs(1800)),
+                budget_rao: Some(2_000_000_000),
+                ledger: "/l".into()
+            }
+        );
         assert_eq!(BurnOptions::parse(None, None, None, None), Ok(None), "no cap: no burning, no ledger needed");
         assert!(matches!(BurnOptions::parse(None, Some("1h"), None, None), Err(BurnOptionError::WithoutMax { .. })));
         assert!(matches!(BurnOptions::parse(None, None, Some("1"), None), Err(BurnOptionError::WithoutMax { .. })));
@@ -170,7 +187,10 @@ mod tests {
     fn the_rule_checks_cap_then_budget_then_balance() {
         let capped = options("1", Some("1.5"));
         assert_eq!(check(&capped, 1_000_000_000, 10, 2_000_000_000, 0), Ok(1_000_000_010), "at the cap is allowed");
-        assert_eq!(check(&capped, 1_000_000_001, 10, u128::MAX, 0), Err(BurnRefusal::AboveCap { price_rao: 1_000_000_001, max_rao: 1_000_000_000 }));
+        assert_eq!(
+            check(&capped, 1_000_000_001, 10, u128::MAX, 0),
+            Err(BurnRefusal::AboveCap { price_rao: 1_000_000_001, max_rao: 1_000_000_000 })
+        );
         assert_eq!(
             check(&capped, 600_000_000, 10, u128::MAX, 900_000_000),
             Err(BurnRefusal::OverBudget { cost_rao: 600_000_010, spent_rao: 900_000_000, budget_rao: 1_500_000_000 })

@@ -10,8 +10,8 @@ use subxt::client::OnlineClientAtBlock;
 use subxt::config::{HashFor, Header};
 
 use super::config::SubtensorConfig;
-use super::error::{rpc_error, within};
 use super::error::ChainError;
+use super::error::{rpc_error, within};
 use super::scheme::RuntimeInfo;
 use super::Chain;
 
@@ -71,7 +71,8 @@ impl RecentBlocks {
 impl Chain {
     /// A subxt client at `block`, with the metadata of the runtime in force there.
     pub async fn at(&self, block: &BlockRef) -> Result<AtBlock, ChainError> {
-        let cached = self.recent.lock().ok().and_then(|r| r.latest_at.as_ref().filter(|(hash, _)| *hash == block.hash).map(|(_, at)| at.clone()));
+        let cached =
+            self.recent.lock().ok().and_then(|r| r.latest_at.as_ref().filter(|(hash, _)| *hash == block.hash).map(|(_, at)| at.clone()));
         if let Some(at) = cached {
             return Ok(at);
         }

@@ -65,10 +65,8 @@ impl BurnRegistration {
     /// The call for `metadata`, its arguments checked against the runtime's.
     pub fn call(&self, metadata: &Metadata) -> Result<(BurnCall, DynamicPayload<Composite<()>>), TxError> {
         let kind = BurnCall::of(metadata).ok_or(TxError::CallMissing { call: "burned_register", scheme: "burn" })?;
-        let mut arguments = vec![
-            ("netuid", ArgKind::U16, Value::u128(self.netuid.into())),
-            ("hotkey", ArgKind::Bytes32, Value::from_bytes(self.hotkey)),
-        ];
+        let mut arguments =
+            vec![("netuid", ArgKind::U16, Value::u128(self.netuid.into())), ("hotkey", ArgKind::Bytes32, Value::from_bytes(self.hotkey))];
         if kind == BurnCall::RegisterLimit {
             arguments.push(("limit_price", ArgKind::U64, Value::u128(self.limit_rao.into())));
         }
@@ -105,7 +103,8 @@ impl Chain {
         let at = self.at(block).await?;
         let price = super::state::read::<_, u64>(&at, block.number, "Burn", (netuid,));
         let (price, free_rao) = futures::try_join!(price, self.free_balance(&at, coldkey))?;
-        let price_rao = price.ok_or(ChainError::Storage { item: "Burn", block: block.number, reason: "this runtime has no burn price".into() })?;
+        let price_rao =
+            price.ok_or(ChainError::Storage { item: "Burn", block: block.number, reason: "this runtime has no burn price".into() })?;
         Ok(BurnQuote { block: *block, price_rao, free_rao })
     }
 
@@ -113,11 +112,17 @@ impl Chain {
         let endpoint = self.endpoint_name();
         let doing = "reading System.Account";
         let storage = at.storage();
-        let entry = storage
-            .entry(subxt::storage::dynamic::<(AccountId32,), Value>("System", "Account"))
-            .map_err(|e| ChainError::Rpc { endpoint: endpoint.clone(), doing: doing.into(), reason: e.to_string() })?;
+        let entry = storage.entry(subxt::storage::dynamic::<(AccountId32,), Value>("System", "Account")).map_err(|e| ChainError::Rpc {
+            endpoint: endpoint.clone(),
+            doing: doing.into(),
+            reason: e.to_string(),
+        })?;
         let value = within(&endpoint, doing, CALL_LIMIT, entry.fetch((AccountId32(*account),))).await?;
-        let decoded = value.decode_as::<Value>().map_err(|e| ChainError::Rpc { endpoint: endpoint.clone(), doing: doing.into(), reason: e.to_string() })?;
+        let decoded = value.decode_as::<Value>().map_err(|e| ChainError::Rpc {
+            endpoint: endpoint.clone(),
+            doing: doing.into(),
+            reason: e.to_string(),
+        })?;
         decoded.at("data").at("free").and_then(|free| free.as_u128()).ok_or_else(|| ChainError::Rpc {
             endpoint,
             doing: doing.into(),
@@ -136,7 +141,11 @@ impl Chain {
         let doing = "asking TransactionPaymentApi_query_info for the fee";
         let api = at.runtime_apis();
         let answer = within(&endpoint, doing, CALL_LIMIT, api.call_raw("TransactionPaymentApi_query_info", Some(&arguments))).await?;
-        partial_fee(&answer).ok_or_else(|| ChainError::Rpc { endpoint, doing: doing.into(), reason: format!("cannot decode the answer 0x{}", hex::encode(&answer)) })
+        partial_fee(&answer).ok_or_else(|| ChainError::Rpc {
+            endpoint,
+            doing: doing.into(),
+            reason: format!("cannot decode the answer 0x{}", hex::encode(&answer)),
+        })
     }
 }
 

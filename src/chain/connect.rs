@@ -73,7 +73,11 @@ pub async fn connect_within<P: std::future::Future<Output = ()>>(
             Ok(Err(err)) if err.is_configuration() => return Err(err),
             Ok(Err(err)) => err,
             // Cut off at the deadline: the previous attempt's error says more, if there was one.
-            Err(_) => last.take().unwrap_or(ChainError::Timeout { endpoint: endpoint.to_string(), doing: "connecting", seconds: deadline.as_secs() }),
+            Err(_) => last.take().unwrap_or(ChainError::Timeout {
+                endpoint: endpoint.to_string(),
+                doing: "connecting",
+                seconds: deadline.as_secs(),
+            }),
         };
         let wait = backoff.min(until.saturating_duration_since(Instant::now()));
         if !wait.is_zero() {

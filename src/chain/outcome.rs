@@ -141,10 +141,14 @@ pub enum Outcome {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Registered { block_number, uid: Some(uid), .. } => write!(f, "registered: included in block {block_number}, UID {uid}"),
+            Outcome::Registered { block_number, uid: Some(uid), .. } => {
+                write!(f, "registered: included in block {block_number}, UID {uid}")
+            }
             Outcome::Registered { block_number, uid: None, .. } => write!(f, "included in block {block_number}"),
             Outcome::PoolRejected(rejection) => write!(f, "refused by the transaction pool: {rejection}"),
-            Outcome::DispatchFailed { block_number, pallet, error, .. } => write!(f, "included in block {block_number} and failed: {pallet}.{error}"),
+            Outcome::DispatchFailed { block_number, pallet, error, .. } => {
+                write!(f, "included in block {block_number} and failed: {pallet}.{error}")
+            }
             Outcome::Dropped(why) => write!(f, "dropped from the pool: {why}"),
             Outcome::Invalid(why) => write!(f, "declared invalid while waiting: {why}"),
         }

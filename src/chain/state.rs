@@ -6,8 +6,8 @@ use subxt::ext::scale_decode::DecodeAsType;
 use subxt::utils::AccountId32;
 
 use super::blocks::{AtBlock, BlockRef, CALL_LIMIT};
-use super::error::{rpc_error, within};
 use super::error::ChainError;
+use super::error::{rpc_error, within};
 use super::scheme::PALLET;
 use super::Chain;
 use crate::pow::{Scheme, FAUCET_DIFFICULTY};
@@ -131,7 +131,14 @@ async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetSt
         read(at, number, "MinDifficulty", key),
         read(at, number, "MaxDifficulty", key),
     )?;
-    let (registrations_this_block, max_registrations_per_block, target_registrations_per_interval, registrations_this_interval, max_allowed_uids, burn_rao) = futures::try_join!(
+    let (
+        registrations_this_block,
+        max_registrations_per_block,
+        target_registrations_per_interval,
+        registrations_this_interval,
+        max_allowed_uids,
+        burn_rao,
+    ) = futures::try_join!(
         read(at, number, "RegistrationsThisBlock", key),
         read(at, number, "MaxRegistrationsPerBlock", key),
         read(at, number, "TargetRegistrationsPerInterval", key),

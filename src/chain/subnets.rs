@@ -145,7 +145,8 @@ where
         }
         Ok::<_, ChainError>(out)
     };
-    let values = tokio::time::timeout(CALL_LIMIT, read_all).await.map_err(|_| fail(format!("no answer within {} s", CALL_LIMIT.as_secs())))??;
+    let values =
+        tokio::time::timeout(CALL_LIMIT, read_all).await.map_err(|_| fail(format!("no answer within {} s", CALL_LIMIT.as_secs())))??;
     Ok(Some((values, default)))
 }
 
@@ -177,8 +178,12 @@ fn subnet_name(identity: &Value) -> Option<String> {
 async fn memberships(at: &AtBlock, number: u64, hotkeys: &[AccountId]) -> Result<Vec<(u16, AccountId, u16)>, ChainError> {
     let per_hotkey = hotkeys.iter().map(|hotkey| async move {
         let read = entries::<(AccountId32, u16), bool, _>(at, number, "IsNetworkMember", (AccountId32(*hotkey),)).await?;
-        let netuids: Vec<u16> = read.map(|(v, _)| v.into_iter().filter(|(_, member)| *member).map(|((_, netuid), _)| netuid).collect()).unwrap_or_default();
-        let uids = futures::future::try_join_all(netuids.iter().map(|netuid| super::state::read::<_, u16>(at, number, "Uids", (*netuid, AccountId32(*hotkey))))).await?;
+        let netuids: Vec<u16> =
+            read.map(|(v, _)| v.into_iter().filter(|(_, member)| *member).map(|((_, netuid), _)| netuid).collect()).unwrap_or_default();
+        let uids = futures::future::try_join_all(
+            netuids.iter().map(|netuid| super::state::read::<_, u16>(at, number, "Uids", (*netuid, AccountId32(*hotkey)))),
+        )
+        .await?;
         Ok::<_, ChainError>(netuids.into_iter().zip(uids).filter_map(|(netuid, uid)| Some((netuid, *hotkey, uid?))).collect::<Vec<_>>())
     });
     Ok(futures::future::try_join_all(per_hotkey).await?.into_iter().flatten().collect())

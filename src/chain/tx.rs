@@ -184,7 +184,8 @@ pub(crate) fn checked_call(
             .all(|(field, (name, kind, _))| field.name.as_deref() == Some(*name) && kind_of(types, field.ty.id) == Some(*kind));
     if !matches {
         let expected = arguments.iter().map(|(n, k, _)| format!("{n}: {}", k.name())).collect::<Vec<_>>();
-        let found = found.fields.iter().map(|f| format!("{}: {}", f.name.as_deref().unwrap_or("_"), type_name(types, f.ty.id))).collect::<Vec<_>>();
+        let found =
+            found.fields.iter().map(|f| format!("{}: {}", f.name.as_deref().unwrap_or("_"), type_name(types, f.ty.id))).collect::<Vec<_>>();
         return Err(TxError::CallShape { call, expected: expected.join(", "), found: found.join(", ") });
     }
     let values = arguments.into_iter().map(|(name, _, value)| (name.to_string(), value));

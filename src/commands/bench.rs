@@ -41,7 +41,14 @@ pub fn run(args: BenchArgs) -> Result<(), CommandError> {
     }
     println!("{:<8} {:<40} {:>8} {:<13} {:>16}", "backend", "device", "threads", "scheme", "seals/s");
     for r in &report.results {
-        println!("{:<8} {:<40} {:>8} {:<13} {:>16}", r.backend.to_string(), r.device, r.threads, r.scheme.to_string(), format_rate(r.seals_per_second));
+        println!(
+            "{:<8} {:<40} {:>8} {:<13} {:>16}",
+            r.backend.to_string(),
+            r.device,
+            r.threads,
+            r.scheme.to_string(),
+            format_rate(r.seals_per_second)
+        );
     }
     for u in &report.unavailable {
         println!("{:<8} unavailable: {}", u.backend.to_string(), u.reason);

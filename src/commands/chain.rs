@@ -40,8 +40,6 @@ pub(super) fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T
     })
 }
 
-
-
 impl From<DaemonError> for CommandError {
     fn from(err: DaemonError) -> Self {
         CommandError::Chain { code: err.exit_code(), message: err.to_string() }
@@ -67,10 +65,15 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
     let config = &loaded.config;
     telemetry::init_logging(config.log_format, verbose)?;
     super::root::check(config.allow_root)?;
-    let netuid = config.subnet.ok_or_else(|| usage("--subnet N is required: the subnet to register on (or `subnet = N` in the configuration file; see --help)"))?;
+    let netuid = config.subnet.ok_or_else(|| {
+        usage("--subnet N is required: the subnet to register on (or `subnet = N` in the configuration file; see --help)")
+    })?;
     if netuid == 0 {
         // Said before connecting: no chain state can change it.
-        return Err(DaemonError::NoPowRegistration("subnet 0 is the root network, which has no proof-of-work registration: choose another with --subnet N".into()).into());
+        return Err(DaemonError::NoPowRegistration(
+            "subnet 0 is the root network, which has no proof-of-work registration: choose another with --subnet N".into(),
+        )
+        .into());
     }
     let (wallet, password) = open_wallet(config)?;
     let hotkeys = hotkey_names(&wallet, config)?;
@@ -126,15 +129,20 @@ pub fn status(args: StatusArgs, verbose: bool) -> Result<(), CommandError> {
     };
     let (wallet, _) = open_wallet(config)?;
     let names = hotkey_names(&wallet, config)?;
-    let hotkeys: Vec<(String, AccountId)> =
-        names.iter().map(|name| Ok((name.clone(), wallet.hotkey_public(name)?))).collect::<Result<_, regsolver::wallet::WalletError>>().map_err(DaemonError::from)?;
+    let hotkeys: Vec<(String, AccountId)> = names
+        .iter()
+        .map(|name| Ok((name.clone(), wallet.hotkey_public(name)?)))
+        .collect::<Result<_, regsolver::wallet::WalletError>>()
+        .map_err(DaemonError::from)?;
     let specs = selection::specs(&device_selection(config)?)?;
     let (endpoint, genesis) = endpoint(&loaded)?;
     let seconds = Duration::from_secs_f64(args.measure_seconds);
     let measured = move |scheme| measure(specs, scheme, seconds).map(|r| r.iter().map(|x| x.seals_per_second).sum()).unwrap_or(0.0);
     let deadline = Duration::from_secs(config.retry.connect_deadline_s);
     let runtime = runtime()?;
-    let report: Status = on_big_stack(|| runtime.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured)))??;
+    let report: Status = on_big_stack(|| {
+        runtime.block_on(status::status(&endpoint, genesis, deadline, netuid, &hotkeys, config.seal_byte_order, measured))
+    })??;
     let fleet = super::fleet::fleet_status(&args.fleet)?;
     print_status(Some(&report), fleet.as_ref().map(|(url, workers)| (url.as_str(), workers.as_slice())), args.target.json);
     Ok(())
@@ -296,9 +304,14 @@ fn wallet_error(err: WalletError, config: &Config) -> CommandError {
                 Hotkeys::Named(names) => names.first().cloned().unwrap_or_else(|| wallet.hotkey.clone()),
                 Hotkeys::All => wallet.hotkey.clone(),
             };
-            format!("create it with `btcli wallet create --wallet.name {}{at} --wallet.hotkey {hotkey}` (README: First registration)", wallet.name)
+            format!(
+                "create it with `btcli wallet create --wallet.name {}{at} --wallet.hotkey {hotkey}` (README: First registration)",
+                wallet.name
+            )
         }
-        WalletError::UnknownHotkey { name, .. } => format!("or create it with `btcli wallet new_hotkey --wallet.name {}{at} --wallet.hotkey {name}`", wallet.name),
+        WalletError::UnknownHotkey { name, .. } => {
+            format!("or create it with `btcli wallet new_hotkey --wallet.name {}{at} --wallet.hotkey {name}`", wallet.name)
+        }
         _ => return DaemonError::from(err).into(),
     };
     usage(format!("{err}; {hint}"))
@@ -315,7 +328,14 @@ pub(super) fn endpoint(loaded: &LoadedConfig) -> Result<(regsolver::chain::Endpo
     Ok((endpoint, if own_chain { None } else { network.expected_genesis() }))
 }
 
-fn options(loaded: &LoadedConfig, wallet: Wallet, password: PasswordSource, netuid: u16, hotkeys: Vec<String>, faucet: bool) -> Result<DaemonOptions, CommandError> {
+fn options(
+    loaded: &LoadedConfig,
+    wallet: Wallet,
+    password: PasswordSource,
+    netuid: u16,
+    hotkeys: Vec<String>,
+    faucet: bool,
+) -> Result<DaemonOptions, CommandError> {
     let config = &loaded.config;
     let (endpoint, expected_genesis) = endpoint(loaded)?;
     Ok(DaemonOptions {
@@ -341,7 +361,8 @@ fn options(loaded: &LoadedConfig, wallet: Wallet, password: PasswordSource, netu
 /// environment (`$STATE_DIRECTORY` under systemd); `None` without `burn_max`.
 fn burn_options(config: &Config) -> Result<Option<regsolver::burn::BurnOptions>, CommandError> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let ledger = regsolver::burn::ledger::default_path(var("STATE_DIRECTORY").as_deref(), var("XDG_STATE_HOME").as_deref(), var("HOME").as_deref());
+    let ledger =
+        regsolver::burn::ledger::default_path(var("STATE_DIRECTORY").as_deref(), var("XDG_STATE_HOME").as_deref(), var("HOME").as_deref());
     regsolver::burn::BurnOptions::parse(config.burn_max.as_deref(), config.burn_after.as_deref(), config.burn_budget.as_deref(), ledger)
         .map_err(|e| usage(e.to_string()))
 }
@@ -375,13 +396,21 @@ impl Reload {
 
 /// Starts the devices (and the metrics endpoint), runs the loop until it is done or
 /// interrupted, stops the devices.
-fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, json: bool, reload: Option<Reload>, serve: Option<&ServeArgs>) -> Result<(), CommandError> {
+fn run(
+    options: DaemonOptions,
+    selection: &DeviceSelection,
+    config: &Config,
+    json: bool,
+    reload: Option<Reload>,
+    serve: Option<&ServeArgs>,
+) -> Result<(), CommandError> {
     // First: device probing below may already start a driver's threads.
     let mut signals = signals::take()?;
     let specs = super::fleet::local_specs(serve, selection)?;
     let netuid = options.netuid;
     // The status line's title: the named network, else the endpoint whose own chain it is.
-    let network = options.expected_genesis.map_or_else(|| options.endpoint.to_string(), |g| regsolver::chain::network::chain_name(&g).to_string());
+    let network =
+        options.expected_genesis.map_or_else(|| options.endpoint.to_string(), |g| regsolver::chain::network::chain_name(&g).to_string());
     let metrics = config.metrics.address;
     let limits = config.health_limits();
     runtime()?.block_on(async move {
@@ -418,13 +447,12 @@ fn run(options: DaemonOptions, selection: &DeviceSelection, config: &Config, jso
     })
 }
 
-
 /// Every hotkey's result; with `--json` the events already said it.
 fn finish(results: &[HotkeyResult], json: bool) -> Result<(), CommandError> {
     if !json {
-        let done: Vec<String> = results.iter().map(|r| format!("{} UID {}", r.hotkey, r.uid.map_or("?".into(), |u| u.to_string()))).collect();
+        let done: Vec<String> =
+            results.iter().map(|r| format!("{} UID {}", r.hotkey, r.uid.map_or("?".into(), |u| u.to_string()))).collect();
         info!("done: {}", done.join(", "));
     }
     Ok(())
 }
-

@@ -71,7 +71,8 @@ pub(super) fn fleet_status(args: &FleetStatusArgs) -> Result<Option<(String, Vec
 
 /// This machine's host name, for `--name`'s default.
 fn host_name() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).unwrap_or_default();
+    let name =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).unwrap_or_default();
     match name.trim() {
         "" => "worker".into(),
         name => name.into(),

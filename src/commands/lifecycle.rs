@@ -34,4 +34,3 @@ pub(super) fn stop_devices<T>(pool: &Pool, outcome: Option<T>) -> Result<Option<
         outcome => Ok(outcome),
     }
 }
-

@@ -80,7 +80,8 @@ pub(crate) fn usage(text: impl Into<String>) -> CommandError {
 /// may ask for JSON lines); the others log text.
 pub fn run(cli: Cli) -> Result<(), CommandError> {
     let verbose = cli.verbose;
-    let text_logs = || regsolver::telemetry::init_logging(regsolver::config::LogFormat::Text, verbose).map_err(|e| CommandError::Usage(e.to_string()));
+    let text_logs =
+        || regsolver::telemetry::init_logging(regsolver::config::LogFormat::Text, verbose).map_err(|e| CommandError::Usage(e.to_string()));
     match cli.command {
         None => chain::daemon(cli.daemon, verbose),
         Some(Command::Status(args)) => chain::status(args, verbose),

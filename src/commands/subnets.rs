@@ -13,10 +13,10 @@ use serde::Serialize;
 use super::chain::{device_selection, endpoint, load, on_big_stack, open_wallet, target_flags};
 use super::lifecycle::runtime;
 use super::{usage, CommandError};
+use crate::cli::SubnetsArgs;
 use regsolver::burn::format_tao;
 use regsolver::chain::subnets::SubnetRow;
 use regsolver::chain::{choose_scheme, connect, ChainError, Endpoint};
-use crate::cli::SubnetsArgs;
 use regsolver::config::{Config, Hotkeys};
 use regsolver::daemon::report::format_duration;
 use regsolver::daemon::DaemonError;
@@ -103,7 +103,10 @@ fn wallet_hotkeys(config: &Config, args: &SubnetsArgs) -> Result<Vec<(String, Ac
             (true, Hotkeys::Named(names)) => names,
             _ => wallet.hotkey_names().map_err(DaemonError::from)?,
         };
-        names.into_iter().map(|name| Ok((wallet.hotkey_public(&name).map_err(DaemonError::from)?, name)).map(|(key, name)| (name, key))).collect()
+        names
+            .into_iter()
+            .map(|name| Ok((wallet.hotkey_public(&name).map_err(DaemonError::from)?, name)).map(|(key, name)| (name, key)))
+            .collect()
     };
     match read() {
         Err(_) if !(hotkeys_named || flags.wallet_name.is_some() || flags.wallet_path.is_some()) => Ok(Vec::new()),

@@ -85,7 +85,12 @@ pub struct HotkeyResult {
 }
 
 /// Runs until every hotkey holds a UID (with `keep_going`, until interrupted), or a reason to stop.
-pub async fn run(opts: DaemonOptions, pool: Arc<Pool>, reporter: Reporter, observer: Arc<Observer>) -> Result<Vec<HotkeyResult>, DaemonError> {
+pub async fn run(
+    opts: DaemonOptions,
+    pool: Arc<Pool>,
+    reporter: Reporter,
+    observer: Arc<Observer>,
+) -> Result<Vec<HotkeyResult>, DaemonError> {
     let coldkey = opts.wallet.coldkey_public()?;
     let registrants = if opts.faucet {
         vec![Registrant { name: "coldkey".into(), key: coldkey }]

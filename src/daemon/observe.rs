@@ -146,7 +146,12 @@ impl Observer {
     /// (with the first `STATUS=`) once a block was followed and every device settled with at
     /// least one running (with `--serve` and no local device: at once), then refreshes `STATUS=`
     /// every few seconds.
-    pub fn spawn_sampler(self: &Arc<Self>, pool: Arc<Pool>, fleet: Option<Arc<Coordinator>>, reporter: Reporter) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_sampler(
+        self: &Arc<Self>,
+        pool: Arc<Pool>,
+        fleet: Option<Arc<Coordinator>>,
+        reporter: Reporter,
+    ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(SAMPLE_EVERY);
@@ -186,7 +191,10 @@ impl Observer {
                     burn: me.burn_figures(),
                 };
                 reporter.sample(&glance, turns - 1);
-                if !me.maybe_ready(&pool, &glance, following) && turns.is_multiple_of(STATUS_EVERY_SAMPLES) && me.ready_sent.load(Ordering::Relaxed) {
+                if !me.maybe_ready(&pool, &glance, following)
+                    && turns.is_multiple_of(STATUS_EVERY_SAMPLES)
+                    && me.ready_sent.load(Ordering::Relaxed)
+                {
                     me.status_line(&glance);
                 }
             }

@@ -20,7 +20,13 @@ pub enum Plan {
 
 /// Reads the runtime's own checks (docs/protocol.md: admission list for `pow_register`, dispatch
 /// list for `register`) for one hotkey at the block both states were read at.
-pub fn plan(scheme: Scheme, subnet: &SubnetState, hotkey: &HotkeyState, coldkey: &AccountId, block_number: u64) -> Result<Plan, DaemonError> {
+pub fn plan(
+    scheme: Scheme,
+    subnet: &SubnetState,
+    hotkey: &HotkeyState,
+    coldkey: &AccountId,
+    block_number: u64,
+) -> Result<Plan, DaemonError> {
     let netuid = subnet.netuid;
     if netuid == 0 {
         return Err(DaemonError::NoPowRegistration("subnet 0 is the root network, which has no proof-of-work registration".into()));
@@ -96,7 +102,10 @@ mod tests {
     fn each_runtime_check_maps_to_its_plan() {
         let mine = Some(Plan::Mine { difficulty: 1_000 });
         assert_eq!(decide(Scheme::PowRegister, open_subnet(), free_hotkey(), 10).ok(), mine.clone());
-        assert_eq!(decide(Scheme::Legacy, open_subnet(), HotkeyState { uid: Some(7), ..free_hotkey() }, 10).ok(), Some(Plan::Registered { uid: 7 }));
+        assert_eq!(
+            decide(Scheme::Legacy, open_subnet(), HotkeyState { uid: Some(7), ..free_hotkey() }, 10).ok(),
+            Some(Plan::Registered { uid: 7 })
+        );
         let disabled = SubnetState { pow_registration_allowed: Some(false), ..open_subnet() };
         assert!(matches!(decide(Scheme::Legacy, disabled, free_hotkey(), 10), Err(DaemonError::PowDisabled { netuid: 1 })));
         let missing = SubnetState { exists: false, netuid: 5, ..open_subnet() };
@@ -117,7 +126,11 @@ mod tests {
         assert_eq!(decide(Scheme::PowRegister, open_subnet(), recent, 11).ok(), mine);
         let clamped = SubnetState { difficulty: Some(5), min_difficulty: Some(100), ..open_subnet() };
         assert_eq!(decide(Scheme::PowRegister, clamped.clone(), free_hotkey(), 10).ok(), Some(Plan::Mine { difficulty: 100 }));
-        assert_eq!(decide(Scheme::Legacy, clamped, free_hotkey(), 10).ok(), Some(Plan::Mine { difficulty: 5 }), "legacy reads the raw difficulty");
+        assert_eq!(
+            decide(Scheme::Legacy, clamped, free_hotkey(), 10).ok(),
+            Some(Plan::Mine { difficulty: 5 }),
+            "legacy reads the raw difficulty"
+        );
     }
 
     #[test]

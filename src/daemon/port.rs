@@ -13,10 +13,10 @@ use super::exit::DaemonError;
 use super::observe::Observer;
 use super::report::{Event, Reporter};
 use super::session::{Extrinsic, SignerKey, Work};
-use crate::chain::outcome::Outcome;
-use crate::chain::state::RegistrationState;
 use crate::burn::{BurnEntry, BurnLedger};
 use crate::chain::burn::BurnRegistration;
+use crate::chain::outcome::Outcome;
+use crate::chain::state::RegistrationState;
 use crate::chain::tx::{self, SignedRegistration, TxError};
 use crate::chain::{BlockRef, Chain, ChainError};
 use crate::pow::hotloop::HotLoop;
@@ -47,9 +47,14 @@ impl From<TxError> for Lost {
 /// The end of a watched submission.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Submission {
-    Ended { extrinsic: [u8; 32], outcome: Outcome },
+    Ended {
+        extrinsic: [u8; 32],
+        outcome: Outcome,
+    },
     /// Watched for [`WATCH_LIMIT`] without an end.
-    WatchTimeout { waited_s: u64 },
+    WatchTimeout {
+        waited_s: u64,
+    },
 }
 
 /// A burn's price and the coldkey's free balance at a block, and the fee of the signed burn.
@@ -65,13 +70,24 @@ pub trait ChainPort {
     /// The node's best block now.
     fn best_block(&self) -> impl Future<Output = Result<BlockRef, Lost>> + Send;
     /// The subnet's and the keys' registration state at `block`.
-    fn registration_state(&self, block: BlockRef, netuid: u16, keys: Vec<AccountId>) -> impl Future<Output = Result<RegistrationState, Lost>> + Send;
+    fn registration_state(
+        &self,
+        block: BlockRef,
+        netuid: u16,
+        keys: Vec<AccountId>,
+    ) -> impl Future<Output = Result<RegistrationState, Lost>> + Send;
     /// The key's UID at the best block.
     fn uid(&self, netuid: u16, key: AccountId) -> impl Future<Output = Result<Option<u16>, Lost>> + Send;
     /// The burn's price, the payer's balance and the burn's fee at `block`.
-    fn burn_quote(&self, block: BlockRef, burn: BurnRegistration, signer: Arc<Keypair>) -> impl Future<Output = Result<Quote, Lost>> + Send;
+    fn burn_quote(&self, block: BlockRef, burn: BurnRegistration, signer: Arc<Keypair>)
+        -> impl Future<Output = Result<Quote, Lost>> + Send;
     /// Signs at `birth` (its runtime, the signer's nonce, the era's birth).
-    fn sign(&self, birth: BlockRef, extrinsic: &Extrinsic, signer: Arc<Keypair>) -> impl Future<Output = Result<SignedRegistration, Lost>> + Send;
+    fn sign(
+        &self,
+        birth: BlockRef,
+        extrinsic: &Extrinsic,
+        signer: Arc<Keypair>,
+    ) -> impl Future<Output = Result<SignedRegistration, Lost>> + Send;
     /// Submits a signed extrinsic; the future ends with the outcome (it runs on its own).
     fn submit(&self, signed: SignedRegistration, extrinsic: Extrinsic) -> BoxFuture<'static, Result<Submission, Lost>>;
     /// Decodes a signed extrinsic through `birth`'s metadata (`--dry-run`); sends nothing.
@@ -160,7 +176,14 @@ pub struct DaemonHost {
 }
 
 impl DaemonHost {
-    pub fn new(pool: Arc<Pool>, reporter: Reporter, observer: Arc<Observer>, wallet: Wallet, password: PasswordSource, coldkey: AccountId) -> Self {
+    pub fn new(
+        pool: Arc<Pool>,
+        reporter: Reporter,
+        observer: Arc<Observer>,
+        wallet: Wallet,
+        password: PasswordSource,
+        coldkey: AccountId,
+    ) -> Self {
         DaemonHost { pool, reporter, observer, wallet, password, coldkey, received: Instant::now(), coldkey_signer: None, ledger: None }
     }
 

@@ -10,9 +10,9 @@ use serde::Serialize;
 use tracing::info;
 
 use super::HotkeyResult;
-use crate::pow::{ByteOrder, Scheme};
 use crate::fleet::status as fleet_status;
 use crate::fleet::WorkerInfo;
+use crate::pow::{ByteOrder, Scheme};
 use crate::solver::hashrate::format_rate;
 use crate::solver::pool::DeviceSnapshot;
 use crate::solver::search_loop::progress;
@@ -26,23 +26,71 @@ pub enum Event {
     /// `network`: the chain's name by its genesis (`finney`, `test`, or `custom`). `scheme` and
     /// `byte_order` are absent where the runtime offers no proof of work and only the burn route
     /// (`--burn-max`) is open.
-    Connected { network: &'static str, endpoint: String, genesis: String, spec_version: u32, scheme: Option<Scheme>, byte_order: Option<ByteOrder> },
+    Connected {
+        network: &'static str,
+        endpoint: String,
+        genesis: String,
+        spec_version: u32,
+        scheme: Option<Scheme>,
+        byte_order: Option<ByteOrder>,
+    },
     /// A new job on every device; `switch_ms`: from the node's new-head notification (before the
     /// block's runtime and registration state were read) to the job in the pool's slot.
-    Job { hotkey: String, block: u64, difficulty: u64, switch_ms: f64 },
-    Solution { block: u64, nonce: u64, seal: String, device: String },
-    Stale { block: u64, best: u64, nonce: u64 },
-    Submitting { hotkey: String, block: u64, nonce: u64 },
+    Job {
+        hotkey: String,
+        block: u64,
+        difficulty: u64,
+        switch_ms: f64,
+    },
+    Solution {
+        block: u64,
+        nonce: u64,
+        seal: String,
+        device: String,
+    },
+    Stale {
+        block: u64,
+        best: u64,
+        nonce: u64,
+    },
+    Submitting {
+        hotkey: String,
+        block: u64,
+        nonce: u64,
+    },
     /// A burn registration sent (signed at `block`): the price read there, the fee, the cap.
-    Burning { hotkey: String, block: u64, price_tao: String, fee_tao: String, max_tao: String },
+    Burning {
+        hotkey: String,
+        block: u64,
+        price_tao: String,
+        fee_tao: String,
+        max_tao: String,
+    },
     /// `--dry-run`: the signed extrinsic that would have been sent, and its decoded fields.
-    DryRun { hotkey: String, extrinsic: String, decoded: serde_json::Value },
-    Outcome { block: u64, extrinsic: String, outcome: String },
-    AlreadyRegistered { hotkey: String, ss58: String, uid: u16 },
+    DryRun {
+        hotkey: String,
+        extrinsic: String,
+        decoded: serde_json::Value,
+    },
+    Outcome {
+        block: u64,
+        extrinsic: String,
+        outcome: String,
+    },
+    AlreadyRegistered {
+        hotkey: String,
+        ss58: String,
+        uid: u16,
+    },
     Registered(HotkeyResult),
     /// `--json`, every [`HASHRATE_EVERY_S`] seconds: positions searched since the devices started
     /// (monotonic: rates over any span are differences) and each device's 10-second rate.
-    Hashrate { elapsed_s: f64, hashes: u64, seals_per_second: f64, devices: Vec<DeviceRate> },
+    Hashrate {
+        elapsed_s: f64,
+        hashes: u64,
+        seals_per_second: f64,
+        devices: Vec<DeviceRate>,
+    },
 }
 
 /// One device in a [`Event::Hashrate`].
@@ -96,7 +144,11 @@ impl Glance<'_> {
             _ => "-".into(),
         };
         let burn = self.burn.map_or(String::new(), |(price, burned)| {
-            format!(" | burn {} TAO, burned {} TAO", crate::burn::format_tao(u128::from(price)), crate::burn::format_tao(u128::from(burned)))
+            format!(
+                " | burn {} TAO, burned {} TAO",
+                crate::burn::format_tao(u128::from(price)),
+                crate::burn::format_tao(u128::from(burned))
+            )
         });
         format!("{line} | expected {expected}{burn}")
     }
@@ -149,9 +201,14 @@ impl Reporter {
             Event::Connected { network, endpoint, genesis, spec_version, scheme, byte_order } => {
                 info!(network, %endpoint, %genesis, spec_version, scheme = scheme.map_or("burn only", |s| s.name()), byte_order = ?byte_order, "connected")
             }
-            Event::Job { hotkey, block, difficulty, switch_ms } => info!(%hotkey, work_block = block, difficulty, "mining work block {block} ({switch_ms:.1} ms to switch)"),
+            Event::Job { hotkey, block, difficulty, switch_ms } => {
+                info!(%hotkey, work_block = block, difficulty, "mining work block {block} ({switch_ms:.1} ms to switch)")
+            }
             Event::Solution { block, nonce, device, .. } => info!(work_block = block, nonce, device = %device, "solution found"),
-            Event::Stale { block, best, nonce } => info!(work_block = block, best, nonce, "solution for work block {block} is outside the window at best block {best}; dropped, not sent"),
+            Event::Stale { block, best, nonce } => info!(
+                work_block = block,
+                best, nonce, "solution for work block {block} is outside the window at best block {best}; dropped, not sent"
+            ),
             Event::Submitting { hotkey, block, nonce } => info!(%hotkey, work_block = block, nonce, "submitting"),
             Event::Burning { hotkey, block, price_tao, fee_tao, max_tao } => {
                 info!(%hotkey, block, "registering by burn: price {price_tao} TAO + fee {fee_tao} TAO (cap {max_tao} TAO)")
@@ -279,7 +336,10 @@ mod tests {
         let workers = [worker];
         let devices = [device("cpu:0", crate::solver::Backend::Cpu, 1e6)];
         let both = Glance { block: Some(7), difficulty: Some(100_000_000), devices: &devices, workers: Some(&workers), burn: None };
-        assert_eq!(both.text(), "block 7 | difficulty 100000000 | 10.00 M/s | local 1.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 10 s");
+        assert_eq!(
+            both.text(),
+            "block 7 | difficulty 100000000 | 10.00 M/s | local 1.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 10 s"
+        );
         let fleet_only = Glance { devices: &[], ..both };
         assert_eq!(fleet_only.text(), "block 7 | difficulty 100000000 | 9.00 M/s | fleet 1 worker 9.00 M/s (rig-a 9.00 M) | expected 11 s");
     }

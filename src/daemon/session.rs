@@ -14,10 +14,10 @@ use super::exit::DaemonError;
 use super::plan::{in_window, plan, Plan};
 use super::report::Event;
 use super::HotkeyResult;
-use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
-use crate::chain::state::RegistrationState;
 use crate::burn::{format_tao, BurnOptions, BurnRefusal};
 use crate::chain::burn::BurnRegistration;
+use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
+use crate::chain::state::RegistrationState;
 use crate::chain::tx::Registration;
 use crate::chain::{choose_scheme, network::hex_hash, BlockRef, RuntimeInfo, SchemeChoice};
 use crate::pow::hotloop::HotLoop;
@@ -313,7 +313,9 @@ impl Session {
             Input::Connected { network, endpoint, genesis } if self.mutated(Mutation::KeepAcrossDisconnect) => {
                 self.link = Link { connected: true, network, endpoint, genesis, ..std::mem::take(&mut self.link) };
             }
-            Input::Connected { network, endpoint, genesis } => self.link = Link { connected: true, network, endpoint, genesis, ..Link::default() },
+            Input::Connected { network, endpoint, genesis } => {
+                self.link = Link { connected: true, network, endpoint, genesis, ..Link::default() }
+            }
             Input::Disconnected if self.mutated(Mutation::KeepAcrossDisconnect) => self.link.connected = false,
             Input::Disconnected => {
                 self.link = Link::default();
@@ -336,7 +338,9 @@ impl Session {
                 }
             }
             Input::Uid(uid) => self.on_uid(uid, &mut out),
-            Input::BurnQuote { price_rao, free_rao, fee_rao, spent_rao } => self.on_burn_quote(price_rao, free_rao, fee_rao, spent_rao, &mut out),
+            Input::BurnQuote { price_rao, free_rao, fee_rao, spent_rao } => {
+                self.on_burn_quote(price_rao, free_rao, fee_rao, spent_rao, &mut out)
+            }
             Input::DrySigned { extrinsic } => self.on_dry_signed(extrinsic, &mut out),
         }
         out
@@ -463,7 +467,10 @@ impl Session {
         let Some(index) = lost else { return };
         warn!(block = state.block.number, hotkey = %self.registrants[index].name, "hotkey {} no longer holds a UID on subnet {}; registering it again", self.registrants[index].name, self.rules.netuid);
         self.start_registrant(index, out);
-        let keyed = RegistrationState { hotkeys: state.hotkeys.iter().filter(|h| h.hotkey == self.registrants[index].key).cloned().collect(), ..state.clone() };
+        let keyed = RegistrationState {
+            hotkeys: state.hotkeys.iter().filter(|h| h.hotkey == self.registrants[index].key).cloned().collect(),
+            ..state.clone()
+        };
         self.on_registrant_state(&keyed, out);
     }
 
@@ -528,7 +535,9 @@ impl Session {
             Err(DaemonError::PowDisabled { .. }) if self.mutated(Mutation::MineWhenDisabled) => {
                 Ok(Plan::Mine { difficulty: state.subnet.difficulty_for(choice.scheme).unwrap_or(1).max(1) })
             }
-            Err(DaemonError::PowDisabled { .. }) if self.rules.wait => Ok(Plan::Wait("proof-of-work registration is disabled on the subnet; waiting (--wait)")),
+            Err(DaemonError::PowDisabled { .. }) if self.rules.wait => {
+                Ok(Plan::Wait("proof-of-work registration is disabled on the subnet; waiting (--wait)"))
+            }
             Ok(Plan::Mine { difficulty }) if self.rules.max_difficulty.is_some_and(|max| difficulty > max) => {
                 let max = self.rules.max_difficulty.unwrap_or_default();
                 if !self.rules.wait {
@@ -549,7 +558,9 @@ impl Session {
             return;
         }
         let since = self.key_since_ms.unwrap_or(self.now_ms);
-        if pow_open && burn.after.is_some_and(|after| self.now_ms.saturating_sub(since) < u64::try_from(after.as_millis()).unwrap_or(u64::MAX)) {
+        if pow_open
+            && burn.after.is_some_and(|after| self.now_ms.saturating_sub(since) < u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
+        {
             return;
         }
         if hotkey.owner.is_some_and(|owner| owner != self.coldkey) {
@@ -561,7 +572,12 @@ impl Session {
             Some(price) if state.subnet.registration_allowed != Some(false) => price,
             _ => {
                 let why = format!("burn registration is closed on subnet {netuid}");
-                return self.burn_held(why, DaemonError::NoPowRegistration(format!("no registration is open on subnet {netuid}")), pow_open, out);
+                return self.burn_held(
+                    why,
+                    DaemonError::NoPowRegistration(format!("no registration is open on subnet {netuid}")),
+                    pow_open,
+                    out,
+                );
             }
         };
         if price_rao > burn.max_rao && !self.mutated(Mutation::IgnoreBurnLimits) {
@@ -589,9 +605,11 @@ impl Session {
     fn burn_error(&self, refusal: &BurnRefusal) -> DaemonError {
         let netuid = self.rules.netuid;
         match refusal {
-            BurnRefusal::AboveCap { price_rao, max_rao } => {
-                DaemonError::BurnAboveCap { netuid, price_tao: format_tao(u128::from(*price_rao)), max_tao: format_tao(u128::from(*max_rao)) }
-            }
+            BurnRefusal::AboveCap { price_rao, max_rao } => DaemonError::BurnAboveCap {
+                netuid,
+                price_tao: format_tao(u128::from(*price_rao)),
+                max_tao: format_tao(u128::from(*max_rao)),
+            },
             BurnRefusal::OverBudget { spent_rao, budget_rao, .. } => {
                 DaemonError::BurnBudgetSpent { netuid, spent_tao: format_tao(*spent_rao), budget_tao: format_tao(u128::from(*budget_rao)) }
             }
@@ -662,7 +680,8 @@ impl Session {
         let hot = Challenge::for_scheme(choice.scheme, self.rules.netuid, &work.block.hash, &work.key, &self.coldkey)
             .map_err(|e| DaemonError::Usage(e.to_string()))
             .and_then(|challenge| {
-                let target = Target::from_difficulty(work.difficulty).map_err(|e| DaemonError::Other(format!("the chain's difficulty: {e}")))?;
+                let target =
+                    Target::from_difficulty(work.difficulty).map_err(|e| DaemonError::Other(format!("the chain's difficulty: {e}")))?;
                 Ok(HotLoop::new(challenge, target, choice.byte_order))
             });
         match hot {
@@ -709,12 +728,22 @@ impl Session {
             warn!(device = %solution.device, nonce = solution.nonce, "a solution failed the independent re-check; not submitted");
             return;
         }
-        out.push(Action::Emit(Event::Solution { block: work.block.number, nonce: solution.nonce, seal: hex::encode(solution.seal), device: solution.device.clone() }));
+        out.push(Action::Emit(Event::Solution {
+            block: work.block.number,
+            nonce: solution.nonce,
+            seal: hex::encode(solution.seal),
+            device: solution.device.clone(),
+        }));
         if self.rules.dry_run {
             let hotkey = self.current().map(|k| k.name.clone()).unwrap_or_default();
             let registration = self.registration(choice.scheme, &work, &solution);
             self.link.in_flight = Some(InFlight { id: SubmissionId(u64::MAX), sent: Sent::Seal { work, nonce: solution.nonce } });
-            out.push(Action::DryRun { extrinsic: Extrinsic::Seal(registration), birth: best, signer: self.signer_key(choice.scheme), hotkey });
+            out.push(Action::DryRun {
+                extrinsic: Extrinsic::Seal(registration),
+                birth: best,
+                signer: self.signer_key(choice.scheme),
+                hotkey,
+            });
         } else if self.link.in_flight.is_some() && !self.mutated(Mutation::IgnoreInFlight) {
             self.link.queued = Some((work, solution));
         } else {
@@ -765,7 +794,11 @@ impl Session {
         let Some(flight) = self.link.in_flight.filter(|f| f.id == id) else { return };
         self.link.in_flight = None;
         let extrinsic = hex_hash(&extrinsic);
-        out.push(Action::Emit(Event::Outcome { block: flight.sent.block_number(), extrinsic: extrinsic.clone(), outcome: outcome.to_string() }));
+        out.push(Action::Emit(Event::Outcome {
+            block: flight.sent.block_number(),
+            extrinsic: extrinsic.clone(),
+            outcome: outcome.to_string(),
+        }));
         let Some(key) = self.current().cloned() else { return };
         match outcome.class() {
             OutcomeClass::Registered => {
@@ -779,19 +812,30 @@ impl Session {
             OutcomeClass::AlreadyRegistered => self.read_uid(Resolving::Already, key.key, out),
             _ if self.link.registered_on_chain.is_some() => {
                 let result = self.link.registered_on_chain.take().unwrap_or_else(|| already(&key, None));
-                out.push(Action::Emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: result.ss58.clone(), uid: result.uid.unwrap_or_default() }));
+                out.push(Action::Emit(Event::AlreadyRegistered {
+                    hotkey: key.name.clone(),
+                    ss58: result.ss58.clone(),
+                    uid: result.uid.unwrap_or_default(),
+                }));
                 self.complete(result, out);
             }
             OutcomeClass::RetryNextBlock => {
                 self.failed_in_a_row += 1;
                 if self.failed_in_a_row >= MAX_FAILED_SUBMISSIONS && !self.mutated(Mutation::NeverStopFailing) {
-                    let why = format!("{} submissions in a row did not register (the last: {outcome}); stopping rather than sending more", self.failed_in_a_row);
+                    let why = format!(
+                        "{} submissions in a row did not register (the last: {outcome}); stopping rather than sending more",
+                        self.failed_in_a_row
+                    );
                     return self.stop(DaemonError::Other(why), out);
                 }
                 info!("{outcome}; mining the next block");
             }
-            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait => info!("{outcome}; waiting until it is enabled again (--wait)"),
-            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.burn.is_some() => info!("{outcome}; the burn route stays open (--burn-max)"),
+            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait => {
+                info!("{outcome}; waiting until it is enabled again (--wait)")
+            }
+            OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.burn.is_some() => {
+                info!("{outcome}; the burn route stays open (--burn-max)")
+            }
             OutcomeClass::Fatal(reason) => {
                 let err = self.fatal(reason, &key);
                 self.stop(err, out);
@@ -822,7 +866,11 @@ impl Session {
                 result
             }
             Resolving::Already => {
-                out.push(Action::Emit(Event::AlreadyRegistered { hotkey: key.name.clone(), ss58: encode_ss58(&key.key), uid: uid.unwrap_or_default() }));
+                out.push(Action::Emit(Event::AlreadyRegistered {
+                    hotkey: key.name.clone(),
+                    ss58: encode_ss58(&key.key),
+                    uid: uid.unwrap_or_default(),
+                }));
                 already(&key, uid)
             }
         };
@@ -947,7 +995,14 @@ mod tests {
     const HOTKEY: AccountId = [0x11; 32];
 
     fn runtime() -> RuntimeInfo {
-        RuntimeInfo { spec_version: 420, transaction_version: 1, has_pow_register: true, has_register: true, has_faucet: false, has_difficulty: true }
+        RuntimeInfo {
+            spec_version: 420,
+            transaction_version: 1,
+            has_pow_register: true,
+            has_register: true,
+            has_faucet: false,
+            has_difficulty: true,
+        }
     }
 
     fn block(number: u64) -> BlockRef {
@@ -966,7 +1021,9 @@ mod tests {
         session.handle(Input::Connected { network: "custom", endpoint: "test".into(), genesis: [1; 32] });
         session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false, now_ms: 0 });
         let actions = session.handle(state(number, true));
-        let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else { panic!("no job set") };
+        let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else {
+            panic!("no job set")
+        };
         session.handle(Input::JobSet { job: JobId(number), work });
         let seal = hot.verify(7).expect("difficulty 1 is met by every seal");
         (session, work, Solution { job: JobId(number), nonce: 7, seal, device: "cpu".into() })
@@ -1027,7 +1084,9 @@ mod tests {
             let number = 20 + u64::from(n);
             session.handle(Input::Block { block: block(number), runtime: runtime(), runtime_changed: false, now_ms: 0 });
             let actions = session.handle(state(number, true));
-            let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else { panic!("no job") };
+            let Some(Action::SetJob { work, hot }) = actions.into_iter().find(|a| matches!(a, Action::SetJob { .. })) else {
+                panic!("no job")
+            };
             session.handle(Input::JobSet { job: JobId(number), work });
             let solution = Solution { job: JobId(number), nonce: 1, seal: hot.verify(1).expect("difficulty 1"), device: "cpu".into() };
             session.handle(Input::Verdict(Verdict::Solution(solution.clone())));

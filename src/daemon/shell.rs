@@ -77,8 +77,12 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
     async fn act(&mut self, action: Action) -> Result<Option<Input>, Step> {
         let lost = |Lost(why)| Step::Lost(why);
         Ok(match action {
-            Action::ReadState { block, keys } => Some(Input::State(self.chain.registration_state(block, self.netuid, keys).await.map_err(lost)?)),
-            Action::ReadNodeBest { work, solution } => Some(Input::NodeBest { work, solution, best: self.chain.best_block().await.map_err(lost)? }),
+            Action::ReadState { block, keys } => {
+                Some(Input::State(self.chain.registration_state(block, self.netuid, keys).await.map_err(lost)?))
+            }
+            Action::ReadNodeBest { work, solution } => {
+                Some(Input::NodeBest { work, solution, best: self.chain.best_block().await.map_err(lost)? })
+            }
             Action::ReadUid { key } => Some(Input::Uid(self.chain.uid(self.netuid, key).await.map_err(lost)?)),
             Action::QuoteBurn { block, burn } => {
                 let signer = self.host.signer(&SignerKey::Coldkey).map_err(|err| Step::Finished(Err(err)))?;
@@ -118,7 +122,12 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
     }
 
     /// A burn is counted in the ledger at its worst case before it leaves.
-    fn record_burn(&mut self, extrinsic: &Extrinsic, signed: &SignedRegistration, birth: BlockRef) -> Result<Option<(String, u64, u128)>, DaemonError> {
+    fn record_burn(
+        &mut self,
+        extrinsic: &Extrinsic,
+        signed: &SignedRegistration,
+        birth: BlockRef,
+    ) -> Result<Option<(String, u64, u128)>, DaemonError> {
         let Extrinsic::Burn { registration, price_rao, fee_rao, counted_rao } = extrinsic else { return Ok(None) };
         let hash = hex_hash(&signed.extrinsic_hash);
         let entry = BurnEntry {
@@ -242,7 +251,11 @@ impl Shell {
     /// Follows one connection until the session finishes or the connection is lost; says too
     /// whether any block arrived on it (a connection that worked resets the backoff).
     async fn follow(&mut self, exec: &mut Executor<Chain, DaemonHost>, session: &mut Session) -> (Step, bool) {
-        let connected = Input::Connected { network: exec.chain.network_name(), endpoint: exec.chain.endpoint().to_string(), genesis: exec.chain.genesis_hash() };
+        let connected = Input::Connected {
+            network: exec.chain.network_name(),
+            endpoint: exec.chain.endpoint().to_string(),
+            genesis: exec.chain.genesis_hash(),
+        };
         let step = exec.feed(session, connected).await;
         let mut blocks = match exec.chain.best_blocks().await {
             Ok(blocks) => blocks,
@@ -322,7 +335,6 @@ impl Shell {
         self.observer.connection(true);
         self.observer.heartbeat();
     }
-
 }
 
 /// Sleeps, beating the heartbeat (the loop is waiting on purpose, not stuck).

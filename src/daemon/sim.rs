@@ -18,15 +18,15 @@ use super::exit::{code, DaemonError};
 use super::port::{ChainPort, Host, Lost, Quote, Submission};
 use super::report::Event;
 use super::session::{Extrinsic, Input, Mutation, Registrant, Rules, Session, SignerKey, Work, MAX_FAILED_SUBMISSIONS};
+use super::shell::{Executor, Step};
+use super::HotkeyResult;
 use crate::burn::{BurnEntry, BurnOptions};
 use crate::chain::burn::BurnRegistration;
 use crate::chain::config::Mortality;
-use crate::chain::tx::SignedRegistration;
-use super::shell::{Executor, Step};
-use super::HotkeyResult;
 use crate::chain::outcome::{Outcome, Rejection};
 use crate::chain::state::{clamp_difficulty, HotkeyState, RegistrationState, SubnetState};
 use crate::chain::tx::Registration;
+use crate::chain::tx::SignedRegistration;
 use crate::chain::{BlockRef, RuntimeInfo};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target};
@@ -216,11 +216,41 @@ impl World {
         }
         let keypair = Arc::new(Keypair::from_seed(&[7; 32]).expect("a 32-byte seed"));
         let mut world = World {
-            rng, mode, rules, keys, height: 100, hashes: HashMap::new(), runtime_kind, subnet, uids: HashMap::new(), owners,
-            next_uid: 0, next_job: 1, jobs: BTreeMap::new(), delivered_seals: Vec::new(), current_job: None, pending: Vec::new(), epoch: 0, known_best: 0,
-            delivered_runtime: None, must_stop: None, refused: None, submitted: HashSet::new(), submissions: 0, failed_in_a_row: 0,
-            free_rao, ledger: BTreeMap::new(), quoted: None, signed: 0,
-            reported: HashMap::new(), told_registered: HashSet::new(), difficulty_told: HashMap::new(), blocks_delivered: 0, last_delivered: None, violations: Vec::new(), keypair,
+            rng,
+            mode,
+            rules,
+            keys,
+            height: 100,
+            hashes: HashMap::new(),
+            runtime_kind,
+            subnet,
+            uids: HashMap::new(),
+            owners,
+            next_uid: 0,
+            next_job: 1,
+            jobs: BTreeMap::new(),
+            delivered_seals: Vec::new(),
+            current_job: None,
+            pending: Vec::new(),
+            epoch: 0,
+            known_best: 0,
+            delivered_runtime: None,
+            must_stop: None,
+            refused: None,
+            submitted: HashSet::new(),
+            submissions: 0,
+            failed_in_a_row: 0,
+            free_rao,
+            ledger: BTreeMap::new(),
+            quoted: None,
+            signed: 0,
+            reported: HashMap::new(),
+            told_registered: HashSet::new(),
+            difficulty_told: HashMap::new(),
+            blocks_delivered: 0,
+            last_delivered: None,
+            violations: Vec::new(),
+            keypair,
         };
         world.push_hash(100);
         world
@@ -369,7 +399,10 @@ impl World {
             None
         };
         match refusal {
-            Some((what, _)) if self.burn_route().is_some() && matches!(what, "proof of work is disabled" | "the difficulty is above --max-difficulty") => {
+            Some((what, _))
+                if self.burn_route().is_some()
+                    && matches!(what, "proof of work is disabled" | "the difficulty is above --max-difficulty") =>
+            {
                 self.told_refusal(what, None);
                 self.note_burn(key);
             }
@@ -423,7 +456,12 @@ impl World {
         self.told_registered.extend(keys.iter().filter(|key| self.uids.contains_key(*key)));
         let hotkeys = keys
             .iter()
-            .map(|key| HotkeyState { hotkey: *key, uid: self.uids.get(key).copied(), owner: self.owners.get(key).copied(), last_pow_registration_block: None })
+            .map(|key| HotkeyState {
+                hotkey: *key,
+                uid: self.uids.get(key).copied(),
+                owner: self.owners.get(key).copied(),
+                last_pow_registration_block: None,
+            })
             .collect();
         RegistrationState { block, subnet: self.subnet.clone(), hotkeys }
     }
@@ -504,7 +542,10 @@ impl World {
             (Some(burn), Some((quoted, free, fee, spent))) => {
                 let cost = u128::from(price_rao) + fee;
                 if price_rao != quoted || price_rao > burn.max_rao || b.limit_rao != burn.max_rao {
-                    found.push(format!("8: a burn at price {price_rao} (quoted {quoted}, limit {}) under cap {}", b.limit_rao, burn.max_rao));
+                    found.push(format!(
+                        "8: a burn at price {price_rao} (quoted {quoted}, limit {}) under cap {}",
+                        b.limit_rao, burn.max_rao
+                    ));
                 }
                 if burn.budget_rao.is_some_and(|budget| spent + cost > u128::from(budget)) || free < cost {
                     found.push(format!("8: a burn of {cost} with {spent} spent of {:?} and {free} free", burn.budget_rao));
@@ -529,13 +570,19 @@ impl World {
         let scheme = self.delivered_runtime.as_ref().and_then(world_scheme);
         // 1: inside the window at the best block known when sent.
         if scheme != Some(r.scheme) || !world_window(r.scheme, r.work_block, self.known_best.max(birth)) {
-            found.push(format!("1: {:?} seal of block {} sent at best {} (runtime's scheme {scheme:?})", r.scheme, r.work_block, self.known_best));
+            found.push(format!(
+                "1: {:?} seal of block {} sent at best {} (runtime's scheme {scheme:?})",
+                r.scheme, r.work_block, self.known_best
+            ));
         }
         // 2: one in flight; never twice for one key and work block.
         if !self.pending.is_empty() {
             found.push(format!("2: a second extrinsic sent while {} is in flight", self.pending.len()));
         }
-        let job = self.jobs.values().find(|j| j.work.block.number == r.work_block && j.work.key == r.hotkey && j.hot.verify(r.nonce) == Some(r.seal));
+        let job = self
+            .jobs
+            .values()
+            .find(|j| j.work.block.number == r.work_block && j.work.key == r.hotkey && j.hot.verify(r.nonce) == Some(r.seal));
         let hash = job.map_or([0; 32], |j| j.work.block.hash);
         if !self.submitted.insert((r.hotkey, r.work_block, hash)) {
             found.push(format!("2: a second extrinsic for work block {}", r.work_block));
@@ -565,7 +612,12 @@ impl World {
             found.push(format!("4: a seal that fails the re-check was sent (work block {}, nonce {})", r.work_block, r.nonce));
         }
         // 5: nothing prepared before a lost connection or an upgrade.
-        let epochs: Vec<u64> = self.delivered_seals.iter().filter(|(_, block, nonce)| *block == r.work_block && *nonce == r.nonce).map(|(epoch, ..)| *epoch).collect();
+        let epochs: Vec<u64> = self
+            .delivered_seals
+            .iter()
+            .filter(|(_, block, nonce)| *block == r.work_block && *nonce == r.nonce)
+            .map(|(epoch, ..)| *epoch)
+            .collect();
         if !epochs.is_empty() && !epochs.contains(&self.epoch) {
             found.push(format!("5: a seal found in epoch {epochs:?} sent in epoch {}", self.epoch));
         }
@@ -591,7 +643,11 @@ impl World {
         self.epoch += 1;
         for pending in std::mem::take(&mut self.pending) {
             let Extrinsic::Seal(r) = pending.extrinsic else { continue };
-            if self.rng.chance(50) && world_window(r.scheme, r.work_block, pending.sent_at) && self.must_stop.is_none() && self.refused.is_none() {
+            if self.rng.chance(50)
+                && world_window(r.scheme, r.work_block, pending.sent_at)
+                && self.must_stop.is_none()
+                && self.refused.is_none()
+            {
                 self.register(r.hotkey);
             }
         }
@@ -599,9 +655,15 @@ impl World {
 
     fn outcome(&mut self, r: &Registration, sent_at: u64) -> Result<Submission, Lost> {
         let block = self.head();
-        let failed = |error: &str| Outcome::DispatchFailed { block_hash: block.hash, block_number: block.number, pallet: "SubtensorModule".into(), error: error.into() };
+        let failed = |error: &str| Outcome::DispatchFailed {
+            block_hash: block.hash,
+            block_number: block.number,
+            pallet: "SubtensorModule".into(),
+            error: error.into(),
+        };
         let canonical = self.hashes[&r.work_block].last().copied().unwrap_or_default();
-        let valid_seal = Challenge::for_scheme(r.scheme, r.netuid, &canonical, &r.hotkey, &r.coldkey).is_ok_and(|c| c.seal(r.nonce) == r.seal);
+        let valid_seal =
+            Challenge::for_scheme(r.scheme, r.netuid, &canonical, &r.hotkey, &r.coldkey).is_ok_and(|c| c.seal(r.nonce) == r.seal);
         let outcome = match self.mode {
             Mode::AlwaysRetry => {
                 let retries = [failed("InvalidWorkBlock"), Outcome::PoolRejected(Rejection::BadRequest), Outcome::Dropped("gone".into())];
@@ -638,7 +700,12 @@ impl World {
     /// What the chain makes of a burn: it registers the key and charges the price and fee.
     fn burn_outcome(&mut self, b: &BurnRegistration, price_rao: u64) -> Result<Submission, Lost> {
         let block = self.head();
-        let failed = |error: &str| Outcome::DispatchFailed { block_hash: block.hash, block_number: block.number, pallet: "SubtensorModule".into(), error: error.into() };
+        let failed = |error: &str| Outcome::DispatchFailed {
+            block_hash: block.hash,
+            block_number: block.number,
+            pallet: "SubtensorModule".into(),
+            error: error.into(),
+        };
         let outcome = if self.mode == Mode::Chaos && self.rng.chance(5) {
             return Err(Lost("the connection dropped while watching a burn".into()));
         } else if self.uids.contains_key(&b.hotkey) {
@@ -706,7 +773,9 @@ impl World {
                 self.violate(format!("6: stopped with exit code {} ({err}), the table says {expected}", err.exit_code()));
             }
             (Err(err), None) => self.violate(format!("6: stopped ({err}, exit code {}) with no reason told", err.exit_code())),
-            (Ok(results), Some(expected)) => self.violate(format!("6: finished with {} results where exit code {expected} was due", results.len())),
+            (Ok(results), Some(expected)) => {
+                self.violate(format!("6: finished with {} results where exit code {expected} was due", results.len()))
+            }
             (Ok(results), None) => self.check_results(results),
             (Err(_), Some(_)) => {}
         }
@@ -730,8 +799,9 @@ impl World {
                 let dry = self.rules.dry_run && result.extrinsic.is_some();
                 let expected = if dry { None } else { self.uids.get(key).copied() };
                 let reports = self.reported.get(key).copied().unwrap_or(0);
-                (result.uid != expected || reports != u32::from(!dry))
-                    .then(|| format!("6: {} finished with UID {:?} after {reports} reports; the chain has {expected:?}", result.hotkey, result.uid))
+                (result.uid != expected || reports != u32::from(!dry)).then(|| {
+                    format!("6: {} finished with UID {:?} after {reports} reports; the chain has {expected:?}", result.hotkey, result.uid)
+                })
             })
             .collect();
         self.violations.extend(wrong);
@@ -917,8 +987,15 @@ fn next_move(world: &Arc<Mutex<World>>, exec: &mut Executor<SimChain, SimHost>) 
     let last = w.last_delivered;
     let input = match w.rng.below(10) {
         0..=2 => match last {
-            Some((block, runtime)) if chaos && w.rng.chance(5) => Some(Input::Block { block, runtime, runtime_changed: false, now_ms: w.now_ms() }),
-            _ => w.advance().map(|(block, runtime, runtime_changed)| Input::Block { block, runtime, runtime_changed, now_ms: block.number * 12_000 }),
+            Some((block, runtime)) if chaos && w.rng.chance(5) => {
+                Some(Input::Block { block, runtime, runtime_changed: false, now_ms: w.now_ms() })
+            }
+            _ => w.advance().map(|(block, runtime, runtime_changed)| Input::Block {
+                block,
+                runtime,
+                runtime_changed,
+                now_ms: block.number * 12_000,
+            }),
         },
         3..=5 => w.verdict().map(Input::Verdict),
         6..=8 => {

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::exit::DaemonError;
 use super::report::format_duration;
-use crate::solver::hashrate::format_rate;
 use crate::chain::{choose_scheme, connect_within, Chain, Endpoint};
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, Scheme};
+use crate::solver::hashrate::format_rate;
 
 /// What `status` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -96,7 +96,11 @@ pub async fn status(
         registrations_this_block: subnet.registrations_this_block,
         max_registrations_per_block: subnet.max_registrations_per_block,
         burn_tao: subnet.burn_rao.map(|rao| rao as f64 / 1e9),
-        hotkeys: hotkeys.iter().zip(&state.hotkeys).map(|((name, key), s)| HotkeyStatus { name: name.clone(), ss58: encode_ss58(key), uid: s.uid }).collect(),
+        hotkeys: hotkeys
+            .iter()
+            .zip(&state.hotkeys)
+            .map(|((name, key), s)| HotkeyStatus { name: name.clone(), ss58: encode_ss58(key), uid: s.uid })
+            .collect(),
         seals_per_second,
         expected_seconds_to_seal: difficulty.filter(|_| seals_per_second > 0.0).map(|d| crate::pow::expected_seconds(d, seals_per_second)),
         block_seconds,

@@ -613,7 +613,10 @@ async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, tls
         };
         let Some(slot) = shared.gate.admit() else {
             let open = shared.gate.open();
-            shared.log("full", |dropped| warn!(%address, open, dropped, "closed a new fleet connection: too many open (see docs/fleet.md, LimitNOFILE)"));
+            shared.log(
+                "full",
+                |dropped| warn!(%address, open, dropped, "closed a new fleet connection: too many open (see docs/fleet.md, LimitNOFILE)"),
+            );
             continue;
         };
         let _ = socket.set_nodelay(true);

@@ -53,7 +53,12 @@ impl FleetServer {
         let sink = Arc::new(pool.candidate_sender());
         let limit = descriptor_limit();
         if limit < RECOMMENDED_LIMIT {
-            warn!(limit, recommended = RECOMMENDED_LIMIT, max_connections = config.limits.max_connections, "the descriptor limit (ulimit -n) caps the fleet's connections; raise LimitNOFILE for a large fleet");
+            warn!(
+                limit,
+                recommended = RECOMMENDED_LIMIT,
+                max_connections = config.limits.max_connections,
+                "the descriptor limit (ulimit -n) caps the fleet's connections; raise LimitNOFILE for a large fleet"
+            );
         }
         let origins = config.allowed_origins.clone();
         let coordinator = Arc::new(Coordinator::serve_tls(config.addr, token, tls, origins, config.limits, sink).await?);

@@ -114,9 +114,7 @@ pub async fn run_worker<P: LocalPool, F: FoundSource>(config: WorkerConfig, pool
                 backoff = config.backoff_initial;
                 warn!(coordinator = %config.url, retry_in_ms = backoff.as_millis() as u64, "lost the coordinator; idle until it is back");
             }
-            Err(err @ (FleetError::Unauthorized { .. } | FleetError::Refused { .. } | FleetError::BadUrl { .. })) => {
-                return Err(err)
-            }
+            Err(err @ (FleetError::Unauthorized { .. } | FleetError::Refused { .. } | FleetError::BadUrl { .. })) => return Err(err),
             Err(err) => warn!("{err}; retrying in {} ms (backoff doubling to {} s)", backoff.as_millis(), config.backoff_max.as_secs()),
         }
         while found.try_found().is_some() {}

@@ -330,7 +330,9 @@ mod tests {
     #[test]
     fn batches_of_a_unit_or_more_are_covered_without_wrapping_a_count() {
         let legacy = &jobs()[1];
-        for (first, count) in [(0u64, 1u64 << 32), (0, (1 << 32) + 5), (7 << 32, 3 << 32), (u64::MAX - 2, 1 << 33), ((1 << 32) - 1, 1 << 32)] {
+        for (first, count) in
+            [(0u64, 1u64 << 32), (0, (1 << 32) + 5), (7 << 32, 3 << 32), (u64::MAX - 2, 1 << 33), ((1 << 32) - 1, 1 << 32)]
+        {
             let mut position = first;
             let mut covered = 0u64;
             for (unit, index, run) in legacy.runs(first, count) {

@@ -70,7 +70,13 @@ pub fn measure(specs: Vec<WorkerSpec>, scheme: Scheme, duration: Duration) -> Re
                 cpu.seals_per_second += rate;
                 cpu.threads += 1;
             }
-            None => results.push(BenchResult { backend: device.backend, device: device.name.clone(), threads: 1, scheme, seals_per_second: rate }),
+            None => results.push(BenchResult {
+                backend: device.backend,
+                device: device.name.clone(),
+                threads: 1,
+                scheme,
+                seals_per_second: rate,
+            }),
         }
     }
     if results.is_empty() {

@@ -16,14 +16,14 @@ pub mod cuda;
 #[path = "disabled.rs"]
 #[allow(clippy::duplicate_mod)] // one stub stands in for either backend
 pub mod cuda;
+pub mod hashrate;
+pub mod job;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 #[cfg(not(feature = "opencl"))]
 #[path = "disabled.rs"]
 #[allow(clippy::duplicate_mod)] // one stub stands in for either backend
 pub mod opencl;
-pub mod hashrate;
-pub mod job;
 pub mod pool;
 pub mod search_loop;
 pub mod selftest;

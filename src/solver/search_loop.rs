@@ -32,7 +32,12 @@ pub enum SearchError {
 
 /// Searches `hot` from `start_position` on the devices of `specs` until a seal verifies, for at
 /// most `timeout`.
-pub fn search_until_solved(specs: Vec<WorkerSpec>, hot: HotLoop, start_position: u64, timeout: Option<Duration>) -> Result<Found, SearchError> {
+pub fn search_until_solved(
+    specs: Vec<WorkerSpec>,
+    hot: HotLoop,
+    start_position: u64,
+    timeout: Option<Duration>,
+) -> Result<Found, SearchError> {
     let pool = Pool::start(specs);
     let verdicts = pool.verdicts();
     let started = Instant::now();

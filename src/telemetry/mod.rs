@@ -63,7 +63,8 @@ fn log_filter(verbose: bool) -> Result<EnvFilter, LoggingError> {
     let mut filter = EnvFilter::try_new(&text).map_err(|e| LoggingError::Filter(e.to_string()))?;
     if !text.contains("jsonrpsee") {
         for quiet in QUIET_TARGETS {
-            filter = filter.add_directive(quiet.parse().map_err(|e: tracing_subscriber::filter::ParseError| LoggingError::Filter(e.to_string()))?);
+            filter = filter
+                .add_directive(quiet.parse().map_err(|e: tracing_subscriber::filter::ParseError| LoggingError::Filter(e.to_string()))?);
         }
     }
     Ok(filter)

@@ -126,7 +126,12 @@ pub async fn accept_failed(listener: &'static str, err: &std::io::Error, throttl
     let out_of_descriptors = matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
     if let Some(dropped) = throttle.allow("accept") {
         if out_of_descriptors {
-            tracing::warn!(listener, limit = descriptor_limit(), dropped, "cannot accept a connection: out of file descriptors ({err}); raise LimitNOFILE / ulimit -n");
+            tracing::warn!(
+                listener,
+                limit = descriptor_limit(),
+                dropped,
+                "cannot accept a connection: out of file descriptors ({err}); raise LimitNOFILE / ulimit -n"
+            );
         } else {
             tracing::warn!(listener, dropped, "cannot accept a connection: {err}");
         }

@@ -18,7 +18,8 @@ fn make_dir(path: &Path) -> Result<(), WalletError> {
 }
 
 fn keypair(seed: &[u8; 32], path: &Path) -> Result<Keypair, WalletError> {
-    Keypair::from_seed(seed).map_err(|_| WalletError::Malformed { path: path.to_owned(), problem: "the seed is not a valid sr25519 mini secret".into() })
+    Keypair::from_seed(seed)
+        .map_err(|_| WalletError::Malformed { path: path.to_owned(), problem: "the seed is not a valid sr25519 mini secret".into() })
 }
 
 /// Writes `<root>/<name>/` with a coldkey from `coldkey_seed` (encrypted as `$NACL` under

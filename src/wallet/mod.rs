@@ -126,12 +126,17 @@ impl Wallet {
         let pub_path = self.coldkeypub_path();
         match keyfile::read(&pub_path, "coldkeypub.txt") {
             Ok(Contents::Clear(json)) => keyfile::public_from_clear(&pub_path, &json),
-            Ok(Contents::Nacl(_)) => Err(WalletError::Malformed { path: pub_path, problem: "a public-key file should not be encrypted".into() }),
+            Ok(Contents::Nacl(_)) => {
+                Err(WalletError::Malformed { path: pub_path, problem: "a public-key file should not be encrypted".into() })
+            }
             Err(WalletError::MissingFile { .. }) => {
                 let cold_path = self.coldkey_path();
                 match keyfile::read(&cold_path, "coldkey")? {
                     Contents::Clear(json) => keyfile::public_from_clear(&cold_path, &json),
-                    Contents::Nacl(_) => Err(WalletError::MissingFile { what: "coldkeypub.txt (the coldkey is encrypted, so its public key cannot be read without it)", path: pub_path }),
+                    Contents::Nacl(_) => Err(WalletError::MissingFile {
+                        what: "coldkeypub.txt (the coldkey is encrypted, so its public key cannot be read without it)",
+                        path: pub_path,
+                    }),
                 }
             }
             Err(e) => Err(e),
@@ -190,7 +195,9 @@ impl Wallet {
         let pub_path = self.hotkeypub_path(name)?;
         let from_pub = || match keyfile::read(&pub_path, "hotkey public-key file")? {
             Contents::Clear(json) => keyfile::public_from_clear(&pub_path, &json),
-            Contents::Nacl(_) => Err(WalletError::Malformed { path: pub_path.clone(), problem: "a public-key file should not be encrypted".into() }),
+            Contents::Nacl(_) => {
+                Err(WalletError::Malformed { path: pub_path.clone(), problem: "a public-key file should not be encrypted".into() })
+            }
         };
         match keyfile::read(&path, "hotkey") {
             Ok(Contents::Clear(json)) => keyfile::public_from_clear(&path, &json),

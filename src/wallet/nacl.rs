@@ -54,10 +54,7 @@ pub fn decrypt(data: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>, NaclE
     let (nonce, boxed) = body.split_at(NONCE_SIZE);
     let key = derive_key(password)?;
     let cipher = XSalsa20Poly1305::new(Key::from_slice(key.as_ref()));
-    cipher
-        .decrypt(Nonce::from_slice(nonce), boxed)
-        .map(Zeroizing::new)
-        .map_err(|_| NaclError::WrongPassword)
+    cipher.decrypt(Nonce::from_slice(nonce), boxed).map(Zeroizing::new).map_err(|_| NaclError::WrongPassword)
 }
 
 /// Seals `plaintext` as a whole `$NACL` keyfile under `password`, with a fresh random nonce.

@@ -46,9 +46,8 @@ pub fn env_var_name(keyfile: &Path) -> String {
 /// Decodes a `BT_PW_…` value: base64 of the password XORed with the variable's name repeated.
 pub fn decode_env_password(name: &str, value: &str) -> Result<Zeroizing<Vec<u8>>, WalletError> {
     let bad = |problem: &str| WalletError::PasswordEnvironment { name: name.to_owned(), problem: problem.to_owned() };
-    let mut bytes = Zeroizing::new(
-        base64::engine::general_purpose::STANDARD.decode(value.trim()).map_err(|_| bad("its value is not base64"))?,
-    );
+    let mut bytes =
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(value.trim()).map_err(|_| bad("its value is not base64"))?);
     if bytes.is_empty() {
         return Err(bad("its value is empty"));
     }
@@ -75,10 +74,11 @@ impl PasswordSource {
     pub fn resolve(&self, keyfile: &Path) -> Result<Password, WalletError> {
         let name = env_var_name(keyfile);
         if let Some(value) = std::env::var_os(&name) {
-            let value = Zeroizing::new(value.into_string().map_err(|_| WalletError::PasswordEnvironment {
-                name: name.clone(),
-                problem: "its value is not UTF-8".into(),
-            })?);
+            let value = Zeroizing::new(
+                value
+                    .into_string()
+                    .map_err(|_| WalletError::PasswordEnvironment { name: name.clone(), problem: "its value is not UTF-8".into() })?,
+            );
             let bytes = decode_env_password(&name, &value)?;
             return Ok(Password { bytes, origin: PasswordOrigin::Environment(name) });
         }
@@ -99,9 +99,8 @@ impl PasswordSource {
 }
 
 fn read_password_file(path: &Path) -> Result<Password, WalletError> {
-    let mut bytes = Zeroizing::new(
-        std::fs::read(path).map_err(|e| WalletError::PasswordFile { path: path.to_owned(), reason: e.to_string() })?,
-    );
+    let mut bytes =
+        Zeroizing::new(std::fs::read(path).map_err(|e| WalletError::PasswordFile { path: path.to_owned(), reason: e.to_string() })?);
     if bytes.last() == Some(&b'\n') {
         bytes.pop();
         if bytes.last() == Some(&b'\r') {

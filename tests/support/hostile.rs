@@ -168,12 +168,7 @@ pub async fn client(url: &str, token: Option<&str>) -> Result<WsClient, jsonrpse
     if let Some(token) = token {
         headers.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
     }
-    WsClientBuilder::default()
-        .set_headers(headers)
-        .request_timeout(Duration::from_secs(60))
-        .max_response_size(16 << 20)
-        .build(url)
-        .await
+    WsClientBuilder::default().set_headers(headers).request_timeout(Duration::from_secs(60)).max_response_size(16 << 20).build(url).await
 }
 
 /// A fake worker: hello as `name` announcing `devices`, then one report of `rates`.

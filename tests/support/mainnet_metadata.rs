@@ -57,7 +57,8 @@ pub fn with_pow_register(original: &[u8]) -> Vec<u8> {
     let RuntimeMetadata::V14(mut metadata) = prefixed.1 else { panic!("expected V14 metadata") };
     let types = &mut metadata.types.types;
     assert!(types.iter().enumerate().all(|(i, t)| t.id == i as u32), "type ids are contiguous");
-    let find = |pred: &dyn Fn(&TypeDef<PortableForm>) -> bool| types.iter().find(|t| pred(&t.ty.type_def)).map(|t| t.id).expect("type present");
+    let find =
+        |pred: &dyn Fn(&TypeDef<PortableForm>) -> bool| types.iter().find(|t| pred(&t.ty.type_def)).map(|t| t.id).expect("type present");
     let u8_id = find(&|t| matches!(t, TypeDef::Primitive(scale_info::TypeDefPrimitive::U8)));
     let u64_id = find(&|t| matches!(t, TypeDef::Primitive(scale_info::TypeDefPrimitive::U64)));
     let bytes32_id = find(&|t| matches!(t, TypeDef::Array(a) if a.len == 32 && a.type_param.id == u8_id));

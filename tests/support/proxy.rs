@@ -81,7 +81,12 @@ impl Drop for Proxy {
     }
 }
 
-async fn relay(stream: tokio::net::TcpStream, upstream: &str, overrides: &Overrides, submissions: &AtomicUsize) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn relay(
+    stream: tokio::net::TcpStream,
+    upstream: &str,
+    overrides: &Overrides,
+    submissions: &AtomicUsize,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let client = tokio_tungstenite::accept_async(stream).await?;
     let (server, _) = tokio_tungstenite::connect_async(upstream).await?;
     let (mut to_client, mut from_client) = client.split();
@@ -129,7 +134,10 @@ fn answer_locally(text: &str, overrides: &Overrides, submissions: &AtomicUsize) 
         "author_submitExtrinsic" | "author_submitAndWatchExtrinsic" => {
             submissions.fetch_add(1, Ordering::SeqCst);
             let data = overrides.reject_with.as_ref()?;
-            Some(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": 1010, "message": "Invalid Transaction", "data": data } }).to_string())
+            Some(
+                json!({ "jsonrpc": "2.0", "id": id, "error": { "code": 1010, "message": "Invalid Transaction", "data": data } })
+                    .to_string(),
+            )
         }
         "chain_getBlockHash" if request["params"][0] == json!(0) => result(json!(overrides.genesis.lock().ok()?.clone()?)),
         "state_getMetadata" => result(json!(format!("0x{}", hex::encode(overrides.metadata.as_ref()?)))),
@@ -168,7 +176,8 @@ fn pin_head(text: String, overrides: &Overrides) -> String {
 /// The id of a `state_call("Core_version", ...)` request.
 fn core_version_id(text: &str) -> Option<String> {
     let request: Value = serde_json::from_str(text).ok()?;
-    (request.get("method")?.as_str()? == "state_call" && request["params"][0].as_str()? == "Core_version").then(|| request["id"].to_string())
+    (request.get("method")?.as_str()? == "state_call" && request["params"][0].as_str()? == "Core_version")
+        .then(|| request["id"].to_string())
 }
 
 /// With the spec version overridden: replaces every JSON `specVersion`, and the spec version

@@ -87,7 +87,11 @@ fn faulty(fault: Fault) -> WorkerSpec {
 }
 
 fn cpu(thread: usize) -> WorkerSpec {
-    WorkerSpec { backend: Backend::Cpu, name: "cpu".into(), build: Box::new(move || Ok(Box::new(CpuDevice::new(SimdLevel::best(), thread)) as _)) }
+    WorkerSpec {
+        backend: Backend::Cpu,
+        name: "cpu".into(),
+        build: Box::new(move || Ok(Box::new(CpuDevice::new(SimdLevel::best(), thread)) as _)),
+    }
 }
 
 fn hard_job() -> HotLoop {
@@ -324,7 +328,9 @@ fn the_job_slot_under_stress() {
             WorkerSpec {
                 backend: Backend::Cpu,
                 name: "recording".into(),
-                build: Box::new(move || Ok(Box::new(Recording { inner: CpuDevice::new(SimdLevel::Scalar, thread), recorder: recorder.clone() }) as _)),
+                build: Box::new(move || {
+                    Ok(Box::new(Recording { inner: CpuDevice::new(SimdLevel::Scalar, thread), recorder: recorder.clone() }) as _)
+                }),
             }
         })
         .collect();
@@ -335,7 +341,8 @@ fn the_job_slot_under_stress() {
     let mut set = |pool: &Pool, i: u64| {
         let difficulty = FIRST_DIFFICULTY + i;
         lock(&recorder.set).insert(difficulty);
-        let hot = HotLoop::new(Challenge::legacy(&[i as u8; 32], &[3; 32]), Target::from_difficulty(difficulty).unwrap(), ByteOrder::Little);
+        let hot =
+            HotLoop::new(Challenge::legacy(&[i as u8; 32], &[3; 32]), Target::from_difficulty(difficulty).unwrap(), ByteOrder::Little);
         jobs.insert(pool.set_job(hot.clone(), i << 20), hot);
     };
     for i in 0..150u64 {
