@@ -195,6 +195,12 @@ async fn registers_by_burn_under_the_cap(spec: Spec) {
     eprintln!("spec {}: price {price} RAO, fee {fee} RAO, balance {before} -> {after} RAO", spec.version());
     assert_eq!(before - after, u128::from(price) + fee, "the balance drops by exactly the price plus the fee\n{run}");
     assert_eq!(setup.ledger_spent(), Some(u128::from(price) + fee), "the ledger settles at what the burn cost\n{run}");
+    let ledger: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(setup.ledger_path()).unwrap()).unwrap();
+    let burns = ledger["burns"].as_array().expect("burns");
+    assert_eq!(burns.len(), 1, "{ledger}");
+    assert_eq!(burns[0]["state"], "settled", "{ledger}");
+    assert_eq!(burns[0]["hotkey"], registered[0]["ss58"], "{ledger}");
+    assert_eq!(burns[0]["extrinsic"], registered[0]["extrinsic"], "{ledger}");
 }
 
 #[tokio::test]
