@@ -21,10 +21,17 @@ pub const LIMIT: Duration = Duration::from_secs(180);
 pub const STOP_LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(200);
 
+/// The binary the tests run: cargo's `regsolver`, or `$REGSOLVER_TEST_BINARY` when set (a copy
+/// of this tree's build, where several worktrees share one CARGO_TARGET_DIR and each cargo run
+/// relinks `target/debug/regsolver` to its own tree's build).
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("REGSOLVER_TEST_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_regsolver").into())
+}
+
 /// `regsolver ARGS` as the tests run it: no stdin, piped output, allowed to run as root (the
 /// tests run as root in CI containers), `info` logs unless the test says otherwise.
 pub fn regsolver(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regsolver"));
+    let mut command = Command::new(binary());
     command
         .args(args)
         .env("REGSOLVER_ALLOW_ROOT", "true")
