@@ -76,7 +76,8 @@ impl Setup {
 
     /// The coldkey's free balance (`System.Account`: four u32 counters, then `data.free`).
     async fn free_rao(&self) -> u128 {
-        let account = self.node.storage_value("System", "Account", (coldkey_public(),)).await.unwrap().expect("System.Account has a default");
+        let account =
+            self.node.storage_value("System", "Account", (coldkey_public(),)).await.unwrap().expect("System.Account has a default");
         u128::from_le_bytes(account[16..32].try_into().expect("AccountInfo holds data.free after four u32"))
     }
 
@@ -88,7 +89,9 @@ impl Setup {
     fn ledger_spent(&self) -> Option<u128> {
         let text = std::fs::read_to_string(self.ledger_path()).ok()?;
         let ledger: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("the ledger is not JSON ({e}): {text}"));
-        Some(ledger["spent_rao"].as_str().unwrap_or_else(|| panic!("spent_rao is not a decimal string: {text}")).parse().expect("spent_rao"))
+        Some(
+            ledger["spent_rao"].as_str().unwrap_or_else(|| panic!("spent_rao is not a decimal string: {text}")).parse().expect("spent_rao"),
+        )
     }
 
     /// The daemon on subnet 1 through the proxy, with two CPU threads, the coldkey's password
@@ -96,7 +99,10 @@ impl Setup {
     async fn run(&self, args: &[&str]) -> Finished {
         let mut all = vec!["--threads", "2", "--subnet", "1"];
         all.extend_from_slice(args);
-        let env = [password_env(&self.wallet.path().join("w").join("coldkey"), PASSWORD), ("STATE_DIRECTORY".into(), self.state.path().display().to_string())];
+        let env = [
+            password_env(&self.wallet.path().join("w").join("coldkey"), PASSWORD),
+            ("STATE_DIRECTORY".into(), self.state.path().display().to_string()),
+        ];
         regsolver_in(&[], &self.proxy.url, self.wallet.path(), &all, &env).await
     }
 
@@ -385,5 +391,3 @@ async fn dry_run_prints_the_burn_extrinsic_decoded_and_sends_nothing() {
     assert_eq!(setup.node.registered_uid(1, hotkey_public(0)).await.unwrap(), None);
     assert_eq!(setup.ledger_spent(), None, "a dry run wrote the ledger\n{run}");
 }
-
-

@@ -89,7 +89,7 @@ impl Coordinator {
     fn worker(&self, name: &str) -> Running {
         let token = self.token_file.display().to_string();
         let args = ["worker", "--connect", &self.url, "--name", name, "--threads", "1", "--token-file", &token];
-        Running::start(hostile::regsolver(&args)).labelled(&format!("worker {name}")).keeping(TOKEN)
+        Running::start(process::regsolver(&args)).labelled(&format!("worker {name}")).keeping(TOKEN)
     }
 
     /// Nothing was sent to the chain, it is still up, and it stops cleanly on SIGINT.
@@ -288,7 +288,7 @@ async fn absurd_rates_are_bounded_and_status_fleet_still_reads_them() {
     assert_eq!(total, 2e13, "two devices at the bound of 1e13, a negative one at 0: {rows:?}");
     let token = coord.token_file.display().to_string();
     let args = ["status", "--wallet.path", "/nonexistent", "--fleet", &coord.url, "--fleet-token-file", &token];
-    let mut status = Running::start(hostile::regsolver(&args)).labelled("status --fleet").keeping(TOKEN);
+    let mut status = Running::start(process::regsolver(&args)).labelled("status --fleet").keeping(TOKEN);
     assert_eq!(status.exit_code(LIMIT).await, 0, "{}", status.dump());
     let text = status.stdout();
     assert!(text.contains("braggart") && text.contains("20000.00 G/s"), "{}", status.dump());
@@ -371,10 +371,10 @@ async fn a_web_page_cannot_join_unless_its_origin_is_listed() {
     // A worker and `status` send no Origin and are let in (no token on loopback).
     let mut worker = {
         let args = ["worker", "--connect", &coord.url, "--name", "rig", "--threads", "1"];
-        Running::start(hostile::regsolver(&args)).labelled("worker")
+        Running::start(process::regsolver(&args)).labelled("worker")
     };
     joined(&mut worker).await;
-    let mut status = Running::start(hostile::regsolver(&["status", "--wallet.path", "/nonexistent", "--fleet", &coord.url]));
+    let mut status = Running::start(process::regsolver(&["status", "--wallet.path", "/nonexistent", "--fleet", &coord.url]));
     assert_eq!(status.exit_code(LIMIT).await, 0, "{}", status.dump());
     assert!(status.stdout().contains("rig"), "{}", status.dump());
     assert_eq!(worker.interrupt().await, 0, "{}", worker.dump());

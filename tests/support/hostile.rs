@@ -4,10 +4,7 @@
 //! upgrades with chosen headers, `/healthz` latency samples, and fake workers (jsonrpsee
 //! clients) that say hello and report rates. Include it with
 //! `#[path = "support/hostile.rs"] mod hostile;` beside `mod process;`.
-//!
-//! `REGSOLVER_BIN`, when set, names the `regsolver` binary to run instead of the one cargo built
-//! beside the tests (where several checkouts share one target directory, that file is the last
-//! build's, not necessarily this checkout's).
+//! The binary is [`crate::process::binary`]'s (`REGSOLVER_TEST_BINARY` names another).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -23,20 +20,11 @@ use tokio::process::Command;
 /// How long any one attacker socket waits for the coordinator to answer or close it.
 pub const SOCKET_LIMIT: Duration = Duration::from_secs(30);
 
-/// `regsolver ARGS` as [`crate::process::regsolver`] sets it up, the binary `REGSOLVER_BIN` if set.
-pub fn regsolver(args: &[&str]) -> Command {
-    let command = crate::process::regsolver(args);
-    match std::env::var_os("REGSOLVER_BIN") {
-        Some(binary) => rebuilt(&command, Command::new(binary)),
-        None => command,
-    }
-}
-
 /// `regsolver ARGS` (as [`regsolver`] sets it up) run through `sh`, which writes its pid to
 /// `pid_file`, lowers the descriptor limit to `nofile` when given, and execs it (so the pid is
 /// regsolver's).
 pub fn limited(args: &[&str], nofile: Option<u64>, pid_file: &Path) -> Command {
-    let command = regsolver(args);
+    let command = crate::process::regsolver(args);
     let script = match nofile {
         Some(n) => format!("echo $$ > '{}' && ulimit -n {n} && exec \"$0\" \"$@\"", pid_file.display()),
         None => format!("echo $$ > '{}' && exec \"$0\" \"$@\"", pid_file.display()),
