@@ -204,6 +204,19 @@ async fn workers_follow_a_restarted_coordinator_and_carry_on_without_a_killed_on
 }
 
 /// The error of a call the coordinator refused.
+/// A raw WebSocket to the coordinator.
+type Raw = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next frame that is not the coordinator's keep-alive ping (or a pong).
+async fn next_frame(raw: &mut Raw) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    loop {
+        match raw.next().await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => return other,
+        }
+    }
+}
+
 fn call_code(err: ClientError) -> i32 {
     match err {
         ClientError::Call(call) => call.code(),
@@ -254,14 +267,14 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     request.headers_mut().insert(http::header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().unwrap());
     let (mut raw, _) = tokio_tungstenite::connect_async(request.clone()).await.expect("raw connect");
     raw.send(Message::text("{\"jsonrpc\": \"2.0\", \"method\": ")).await.unwrap();
-    let reply = tokio::time::timeout(LIMIT, raw.next()).await.expect("a reply").expect("open").expect("a frame");
+    let reply = tokio::time::timeout(LIMIT, next_frame(&mut raw)).await.expect("a reply").expect("open").expect("a frame");
     let reply: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).expect("JSON");
     assert_eq!(reply["error"]["code"], -32700, "{reply}");
     let (mut raw, _) = tokio_tungstenite::connect_async(request).await.expect("raw connect");
     let huge = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"fleet_hello\",\"params\":[1,\"{}\",[]]}}", "x".repeat(1 << 20));
     let _ = raw.send(Message::text(huge)).await;
     // Refused unread: jsonrpsee answers "Request is too big" (-32007) or closes; never runs it.
-    match tokio::time::timeout(LIMIT, raw.next()).await.expect("an answer to an oversized message") {
+    match tokio::time::timeout(LIMIT, next_frame(&mut raw)).await.expect("an answer to an oversized message") {
         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {}
         Some(Ok(frame)) => {
             let reply: serde_json::Value = serde_json::from_str(frame.to_text().unwrap_or_default()).expect("JSON");

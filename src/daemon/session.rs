@@ -747,7 +747,14 @@ impl Session {
         } else if self.link.in_flight.is_some() && !self.mutated(Mutation::IgnoreInFlight) {
             self.link.queued = Some((work, solution));
         } else {
-            self.submit(work, solution, best, out);
+            // The newest seal goes; a seal still queued for an older block is superseded.
+            let newest = match self.link.queued.take() {
+                Some(queued) if queued.0.block.number > work.block.number && in_window(choice.scheme, queued.0.block.number, known) => {
+                    queued
+                }
+                _ => (work, solution),
+            };
+            self.submit(newest.0, newest.1, best, out);
         }
     }
 
