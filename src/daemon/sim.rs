@@ -655,12 +655,7 @@ impl World {
 
     fn outcome(&mut self, r: &Registration, sent_at: u64) -> Result<Submission, Lost> {
         let block = self.head();
-        let failed = |error: &str| Outcome::DispatchFailed {
-            block_hash: block.hash,
-            block_number: block.number,
-            pallet: "SubtensorModule".into(),
-            error: error.into(),
-        };
+        let failed = |error: &str| dispatch_failed(block, error);
         let canonical = self.hashes[&r.work_block].last().copied().unwrap_or_default();
         let valid_seal =
             Challenge::for_scheme(r.scheme, r.netuid, &canonical, &r.hotkey, &r.coldkey).is_ok_and(|c| c.seal(r.nonce) == r.seal);
@@ -700,12 +695,7 @@ impl World {
     /// What the chain makes of a burn: it registers the key and charges the price and fee.
     fn burn_outcome(&mut self, b: &BurnRegistration, price_rao: u64) -> Result<Submission, Lost> {
         let block = self.head();
-        let failed = |error: &str| Outcome::DispatchFailed {
-            block_hash: block.hash,
-            block_number: block.number,
-            pallet: "SubtensorModule".into(),
-            error: error.into(),
-        };
+        let failed = |error: &str| dispatch_failed(block, error);
         let outcome = if self.mode == Mode::Chaos && self.rng.chance(5) {
             return Err(Lost("the connection dropped while watching a burn".into()));
         } else if self.uids.contains_key(&b.hotkey) {
@@ -806,6 +796,11 @@ impl World {
             .collect();
         self.violations.extend(wrong);
     }
+}
+
+/// An extrinsic included at `block` whose dispatch failed with SubtensorModule's `error`.
+fn dispatch_failed(block: BlockRef, error: &str) -> Outcome {
+    Outcome::DispatchFailed { block_hash: block.hash, block_number: block.number, pallet: "SubtensorModule".into(), error: error.into() }
 }
 
 /// The simulated chain behind [`ChainPort`].
