@@ -29,5 +29,6 @@ pub mod kernels;
 pub mod pow;
 pub mod selection;
 pub mod solver;
+mod sync;
 pub mod telemetry;
 pub mod wallet;

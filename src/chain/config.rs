@@ -17,6 +17,7 @@ use subxt::config::{Config, HashFor};
 use subxt::utils::{AccountId32, MultiAddress, MultiSignature, H256};
 use subxt::ArcMetadata;
 
+use crate::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -36,7 +37,7 @@ const KNOWN_VERSIONS: usize = 64;
 impl KnownVersions {
     /// Block `number` runs spec `spec_version` with `transaction_version`.
     pub fn learn(&self, number: u64, spec_version: u32, transaction_version: u32) {
-        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = lock(&self.0);
         known.insert(number, (spec_version, transaction_version));
         while known.len() > KNOWN_VERSIONS {
             known.pop_first();
@@ -44,7 +45,7 @@ impl KnownVersions {
     }
 
     fn get(&self, number: u64) -> Option<(u32, u32)> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&number).copied()
+        lock(&self.0).get(&number).copied()
     }
 }
 

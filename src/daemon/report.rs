@@ -16,6 +16,7 @@ use crate::pow::{ByteOrder, Scheme};
 use crate::solver::hashrate::format_rate;
 use crate::solver::pool::DeviceSnapshot;
 use crate::solver::search_loop::progress;
+use crate::sync::lock;
 
 /// Something the daemon did, in the order it happened. `block` is always the work block (the
 /// block whose hash the seal binds); the block an extrinsic was included in is named as such in
@@ -182,7 +183,7 @@ impl Reporter {
 
     pub fn emit(&self, event: Event) {
         {
-            let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            let mut live = lock(&self.live);
             if let Event::Connected { scheme, .. } = &event {
                 live.scheme = *scheme;
             }
@@ -259,7 +260,7 @@ impl Reporter {
         if !self.terminal {
             return;
         }
-        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut live = lock(&self.live);
         let scheme = live.scheme.map_or("-", |s| s.name());
         let line = format!("{} {scheme} | {} | {}", self.title, glance.text(), format_duration(self.started.elapsed().as_secs_f64()));
         let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");

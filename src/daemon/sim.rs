@@ -9,7 +9,7 @@
 //! one schedule, `REGSOLVER_SIM_SCHEDULES=N` runs more of them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use futures::channel::oneshot;
 use futures::future::BoxFuture;
@@ -31,6 +31,7 @@ use crate::chain::{BlockRef, RuntimeInfo};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target};
 use crate::solver::pool::{JobId, Solution, Verdict};
+use crate::sync::lock;
 use crate::wallet::Keypair;
 
 /// Inputs a schedule may take before it must have finished or stopped.
@@ -168,10 +169,6 @@ struct World {
     /// The last quote given: (price, free, fee, spent).
     quoted: Option<(u64, u128, u128, u128)>,
     signed: u8,
-}
-
-fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
-    world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl World {

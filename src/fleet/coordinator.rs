@@ -12,10 +12,10 @@
 //! cut off there is refused under its name, any other starts at the count); log lines about
 //! clients are rate-limited per cause and their text escaped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jsonrpsee::core::{BoxError, SubscriptionResult};
@@ -37,12 +37,11 @@ use super::protocol::{
 };
 use super::{CandidateSink, FleetError, Limits};
 use crate::pow::hotloop::HotLoop;
+use crate::solver::job::JobHistory;
+use crate::sync::lock;
 use crate::telemetry::client_log::{escape, Throttle};
 use crate::telemetry::sockets::{accept_failed, Gate, Slot};
 
-/// Jobs whose candidates are still accepted after a newer one (a `pow_register` seal stays
-/// admissible for a few blocks; the daemon's pool decides what is stale, not this table).
-const RECENT_JOBS: usize = 8;
 /// Longest worker name and device tag kept, in bytes (escaped); most devices kept per worker.
 const MAX_NAME_BYTES: usize = 64;
 const MAX_DEVICES: usize = 64;
@@ -124,8 +123,10 @@ const MAX_CUT_OFF_NAMES: usize = 16;
 struct Shared {
     /// The current job; every subscription task holds a receiver.
     jobs: watch::Sender<Option<Arc<FleetJob>>>,
-    /// Recently published jobs and their hot loops, newest last, for re-verification.
-    recent: Mutex<VecDeque<(u64, Arc<HotLoop>)>>,
+    /// Recently published jobs' hot loops, to re-verify candidates that arrive after a newer
+    /// job (a `pow_register` seal stays admissible for a few blocks; the daemon's pool decides
+    /// what is stale, not this table).
+    recent: Mutex<JobHistory<Arc<HotLoop>>>,
     /// Workers that said hello, by connection.
     sessions: Mutex<HashMap<u64, Session>>,
     /// Every open connection (to disconnect one, or all on shutdown); its slot counts it.
@@ -142,10 +143,6 @@ struct Shared {
     origins: Vec<String>,
     throttle: Throttle,
     next_connection: AtomicU64,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -315,7 +312,7 @@ impl FleetApiServer for FleetRpc {
             }
             session.info.name.clone()
         };
-        let hot = lock(&self.0.recent).iter().find(|(id, _)| *id == job_id).map(|(_, hot)| hot.clone());
+        let hot = lock(&self.0.recent).get(job_id).cloned();
         let mut receipt = SubmitReceipt::default();
         let device = format!("fleet:{name}");
         for nonce in nonces {
@@ -416,7 +413,7 @@ impl Coordinator {
         let local_addr = listener.local_addr().map_err(|e| FleetError::Bind { addr, reason: e.to_string() })?;
         let shared = Arc::new(Shared {
             jobs: watch::Sender::new(None),
-            recent: Mutex::new(VecDeque::new()),
+            recent: Mutex::default(),
             sessions: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             gate: Gate::new(limits.max_connections, limits.reserved_connections),
@@ -446,11 +443,7 @@ impl Coordinator {
     pub fn publish(&self, job: FleetJob) {
         match job.hot_loop() {
             Ok(hot) => {
-                let mut recent = lock(&self.shared.recent);
-                recent.push_back((job.job_id, Arc::new(hot)));
-                while recent.len() > RECENT_JOBS {
-                    recent.pop_front();
-                }
+                lock(&self.shared.recent).push(job.job_id, Arc::new(hot));
             }
             // FleetJob::new always builds a valid job; a hand-made bad one is still sent (workers
             // refuse it) but no candidate for it is ever forwarded.

@@ -2,7 +2,6 @@
 //! local pool (idle when it has none, and while disconnected), send candidates back, report
 //! hashrate every few seconds, and reconnect with backoff (1 s doubling to 30 s).
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use tracing::{debug, info, warn};
 use super::protocol::{codes, DeviceRate, FleetApiClient, FleetJob, PROTOCOL_VERSION};
 use super::{FleetError, Token};
 use crate::pow::hotloop::HotLoop;
+use crate::solver::job::JobHistory;
 
 /// What a worker needs from its local pool; the solver's `Pool` implements it (in
 /// [`super::local`]).
@@ -88,9 +88,6 @@ impl WorkerConfig {
         }
     }
 }
-
-/// Local job ids remembered per session, to name candidates that arrive after a job change.
-const RECENT_JOBS: usize = 8;
 
 /// How one connection ended.
 enum SessionEnd {
@@ -182,8 +179,8 @@ async fn session<P: LocalPool, F: FoundSource>(config: &WorkerConfig, pool: &P, 
     let welcome = client.hello(PROTOCOL_VERSION, config.name.clone(), pool.devices()).await.map_err(|e| call_error(url, e))?;
     info!(coordinator = %url, slice = welcome.slice_index, session = welcome.session, "following the coordinator");
     let mut jobs = client.subscribe_jobs().await.map_err(|e| call_error(url, e))?;
-    // (local job id, coordinator job id), newest last.
-    let mut recent: VecDeque<(u64, u64)> = VecDeque::new();
+    // Coordinator job ids by local job id, to name candidates that arrive after a job change.
+    let mut recent: JobHistory<u64> = JobHistory::default();
     let mut report = tokio::time::interval(config.report_interval);
     report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -224,14 +221,11 @@ async fn session<P: LocalPool, F: FoundSource>(config: &WorkerConfig, pool: &P, 
 }
 
 /// Starts `job` on the local pool.
-fn follow<P: LocalPool>(pool: &P, job: &FleetJob, recent: &mut VecDeque<(u64, u64)>) {
+fn follow<P: LocalPool>(pool: &P, job: &FleetJob, recent: &mut JobHistory<u64>) {
     match job.hot_loop() {
         Ok(hot) => {
             let local = pool.set_job(hot, job.start_position);
-            recent.push_back((local, job.job_id));
-            while recent.len() > RECENT_JOBS {
-                recent.pop_front();
-            }
+            recent.push(local, job.job_id);
             info!(
                 job = job.job_id,
                 scheme = job.scheme.name(),
@@ -248,10 +242,10 @@ fn follow<P: LocalPool>(pool: &P, job: &FleetJob, recent: &mut VecDeque<(u64, u6
 }
 
 /// Sends found nonces, grouped by coordinator job; false when the connection is gone.
-async fn submit(client: &WsClient, url: &str, recent: &VecDeque<(u64, u64)>, batch: Vec<Found>) -> bool {
+async fn submit(client: &WsClient, url: &str, recent: &JobHistory<u64>, batch: Vec<Found>) -> bool {
     let mut by_job: Vec<(u64, Vec<u64>)> = Vec::new();
     for f in batch {
-        let Some(&(_, job_id)) = recent.iter().find(|(local, _)| *local == f.job) else {
+        let Some(&job_id) = recent.get(f.job) else {
             debug!(device = %f.device, nonce = f.nonce, "candidate for a job no longer followed: dropped");
             continue;
         };

@@ -1,15 +1,53 @@
 //! The job slot every worker reads between batches: empty (workers block, no busy wait) or one
 //! job with its shared nonce reservation counter; the last few jobs are remembered by id so a
 //! late candidate is verified against its own job.
+//!
+//! [`JobHistory`] is the one job history: the pool keeps its jobs in it (for verifying late
+//! candidates), the fleet coordinator its published hot loops (for remote candidates), a fleet
+//! worker its local-to-coordinator id map; all [`REMEMBERED_JOBS`] deep. The daemon's session
+//! keeps a different memory, which jobs' seals are still inside their block window: it is
+//! judged by the chain, not by count.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::pow::hotloop::HotLoop;
+use crate::sync::lock;
 
 /// How many jobs (the current one included) candidates can still be verified against.
 pub const REMEMBERED_JOBS: usize = 16;
+
+/// The last [`REMEMBERED_JOBS`] jobs, by id, oldest first.
+#[derive(Debug)]
+pub struct JobHistory<V> {
+    entries: VecDeque<(u64, V)>,
+}
+
+impl<V> Default for JobHistory<V> {
+    fn default() -> Self {
+        JobHistory { entries: VecDeque::with_capacity(REMEMBERED_JOBS + 1) }
+    }
+}
+
+impl<V> JobHistory<V> {
+    /// Remembers `value` as job `id`'s, forgetting the oldest beyond [`REMEMBERED_JOBS`].
+    pub fn push(&mut self, id: u64, value: V) {
+        self.entries.push_back((id, value));
+        while self.entries.len() > REMEMBERED_JOBS {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Job `id`'s value, while it is remembered.
+    pub fn get(&self, id: u64) -> Option<&V> {
+        self.entries.iter().find(|(known, _)| *known == id).map(|(_, value)| value)
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
 
 /// A job's key: increasing, never reused within a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -40,8 +78,8 @@ impl Job {
 #[derive(Default)]
 struct SlotState {
     current: Option<Arc<Job>>,
-    /// The last [`REMEMBERED_JOBS`] jobs set, oldest first (the current one last).
-    recent: VecDeque<Arc<Job>>,
+    /// The jobs set, the current one last.
+    recent: JobHistory<Arc<Job>>,
     last_id: u64,
     stop: bool,
 }
@@ -63,7 +101,7 @@ pub(crate) struct JobSlot {
 
 impl JobSlot {
     fn lock(&self) -> MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     fn bump(&self) {
@@ -77,12 +115,10 @@ impl JobSlot {
         state.last_id += 1;
         let job = Arc::new(Job { id: JobId(state.last_id), hot: Arc::new(hot), next_position: AtomicU64::new(start_position) });
         state.current = Some(job.clone());
-        state.recent.push_back(job);
-        while state.recent.len() > REMEMBERED_JOBS {
-            state.recent.pop_front();
-        }
+        let id = job.id;
+        state.recent.push(id.0, job);
         self.bump();
-        JobId(state.last_id)
+        id
     }
 
     /// Empties the slot: workers finish their batch and block until the next [`JobSlot::set`].
@@ -114,7 +150,7 @@ impl JobSlot {
 
     /// A remembered job's hot loop.
     pub fn lookup(&self, id: JobId) -> Option<Arc<HotLoop>> {
-        self.lock().recent.iter().find(|job| job.id == id).map(|job| job.hot.clone())
+        self.lock().recent.get(id.0).map(|job| job.hot.clone())
     }
 
     /// Blocks until there is a job or the order to stop; `idle` is set while blocked.

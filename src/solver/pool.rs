@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use super::job::{JobSlot, Work};
 use super::verdict::{judge, verdict_channel, Candidate, Inbox, VerdictSender};
 use super::{search, selftest, Backend, Device, DeviceError};
 use crate::pow::hotloop::HotLoop;
+use crate::sync::lock;
 
 pub use super::job::{JobId, REMEMBERED_JOBS};
 pub use super::verdict::{CandidateSender, PoolStopped, Solution, Verdict, VerdictCounts, VerdictReceiver};
@@ -110,10 +111,6 @@ struct Cell {
     job: AtomicU64,
     hashes: AtomicU64,
     windows: Mutex<RateWindows>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What the pool's threads share.

@@ -2,6 +2,7 @@
 //! how many of its cause were dropped), and client-supplied text only truncated and escaped
 //! (control and bidirectional-override characters written as `\u{..}`).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ impl Throttle {
     }
 
     fn allow_at(&self, cause: &'static str, now: Instant) -> Option<u64> {
-        let mut causes = self.causes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut causes = lock(&self.causes);
         let entry = causes.entry(cause).or_insert(Window { started: now, logged: 0, dropped: 0 });
         if now.saturating_duration_since(entry.started) >= self.window {
             entry.started = now;
