@@ -223,6 +223,7 @@ async fn a_mining_daemon_notifies_systemd_serves_metrics_and_stops_on_sigterm() 
     let run = d.finish().await;
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stderr.contains("SIGTERM"), "{run}");
+    assert!(!run.stderr.contains("not stopped after"), "the loop was awaited, not cut by the backstop: {run}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let all = messages();
     let stopping = first(&all, "STOPPING=1").unwrap_or_else(|| panic!("no STOPPING=1: {all:?}"));

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::lifecycle::{runtime, stop_devices, RUNTIME_STACK_BYTES};
@@ -423,21 +424,31 @@ fn run(
         let fleet = super::fleet::serve(serve, &pool).await?;
         let coordinator = fleet.as_ref().map(|f| f.coordinator().clone());
         let reporter = Reporter::new(json, &format!("{network} subnet {netuid}"));
-        let sampler = observer.spawn_sampler(pool.clone(), coordinator, reporter.clone());
-        let mut daemon = tokio::spawn(regsolver::daemon::run(options, pool.clone(), reporter, observer.clone()));
+        // The loop and the sampler stop on `stop` and are awaited (the process's 10 s backstop in
+        // `signals` is the last resort, for a loop blocked outside an await).
+        let stop = CancellationToken::new();
+        let sampler = observer.spawn_sampler(pool.clone(), coordinator, reporter.clone(), stop.clone());
+        let mut daemon = tokio::spawn(regsolver::daemon::run(options, pool.clone(), reporter, observer.clone(), stop.clone()));
+        let failed = |join: tokio::task::JoinError| Some(Err(DaemonError::Other(format!("the daemon's loop failed: {join}"))));
         let outcome = tokio::select! {
-            result = &mut daemon => Some(result.unwrap_or_else(|join| Err(DaemonError::Other(format!("the daemon's loop failed: {join}"))))),
+            result = &mut daemon => result.unwrap_or_else(failed),
             signal = signals::stopped(&mut signals, || match &reload {
                 Some(reload) => reload.check(),
                 None => info!("SIGHUP: nothing to reload"),
             }) => {
-                info!("{signal}: stopping the devices");
+                info!("{signal}: stopping the loop and the devices");
+                stop.cancel();
+                // Awaited: the loop ends at its next await.
+                let _ = daemon.await;
                 None
             }
         };
-        daemon.abort();
+        stop.cancel();
         // The sampler first: nothing follows STOPPING=1.
-        sampler.abort();
+        let _ = sampler.await;
+        if let Some(fleet) = fleet {
+            fleet.shutdown().await;
+        }
         observer.stopping();
         match stop_devices(&pool, outcome)? {
             None => Ok(()),

@@ -23,6 +23,8 @@ pub mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::chain::Endpoint;
 use crate::pow::ByteOrder;
 use crate::solver::pool::Pool;
@@ -84,8 +86,25 @@ pub struct HotkeyResult {
     pub extrinsic: Option<String>,
 }
 
-/// Runs until every hotkey holds a UID (with `keep_going`, until interrupted), or a reason to stop.
+/// Runs until every hotkey holds a UID (with `keep_going`, for ever), or a reason to stop, or
+/// `stop` is cancelled (`None`: the loop ended at its next await, dropping its connection; an
+/// extrinsic already sent may still land). The devices' job is cleared either way.
 pub async fn run(
+    opts: DaemonOptions,
+    pool: Arc<Pool>,
+    reporter: Reporter,
+    observer: Arc<Observer>,
+    stop: CancellationToken,
+) -> Option<Result<Vec<HotkeyResult>, DaemonError>> {
+    let result = tokio::select! {
+        result = registrations(opts, pool.clone(), reporter, observer) => Some(result),
+        () = stop.cancelled() => None,
+    };
+    pool.clear_job();
+    result
+}
+
+async fn registrations(
     opts: DaemonOptions,
     pool: Arc<Pool>,
     reporter: Reporter,
@@ -114,7 +133,5 @@ pub async fn run(
         // Read before anything else: a damaged ledger stops the daemon rather than reset the sum.
         host = host.with_ledger(crate::burn::BurnLedger::open(&burn.ledger).map_err(|e| DaemonError::Usage(e.to_string()))?);
     }
-    let result = Shell::new(opts, observer, pool.verdicts()).run(session, host).await;
-    pool.clear_job();
-    result
+    Shell::new(opts, observer, pool.verdicts()).run(session, host).await
 }

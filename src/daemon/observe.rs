@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::report::{Event, Glance, Reporter};
@@ -145,19 +146,23 @@ impl Observer {
     /// hands the reporter the same sample (its status line, `--json` hashrates), sends `READY=1`
     /// (with the first `STATUS=`) once a block was followed and every device settled with at
     /// least one running (with `--serve` and no local device: at once), then refreshes `STATUS=`
-    /// every few seconds.
+    /// every few seconds; until `stop` is cancelled.
     pub fn spawn_sampler(
         self: &Arc<Self>,
         pool: Arc<Pool>,
         fleet: Option<Arc<Coordinator>>,
         reporter: Reporter,
+        stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(SAMPLE_EVERY);
             let mut turns: u64 = 0;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stop.cancelled() => return,
+                }
                 turns += 1;
                 let devices = pool.snapshot();
                 if let Some(t) = &me.telemetry {

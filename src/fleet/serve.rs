@@ -82,10 +82,13 @@ impl FleetServer {
         &self.coordinator
     }
 
-    /// Stops forwarding, closes every connection and frees the port.
-    pub async fn shutdown(self) {
-        self.forward.abort();
-        self.log.abort();
+    /// Stops forwarding, closes every connection and frees the port; returns once all of it ended.
+    pub async fn shutdown(mut self) {
+        for task in [&mut self.forward, &mut self.log] {
+            task.abort();
+            // Its only outcome now is "cancelled".
+            let _ = task.await;
+        }
         self.coordinator.shutdown().await;
     }
 }
