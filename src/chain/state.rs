@@ -122,16 +122,14 @@ impl Chain {
 
 async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetState, ChainError> {
     let key = (netuid,);
-    let (added, subnetwork_n, pow_registration_allowed, registration_allowed, difficulty, min_difficulty, max_difficulty) = futures::try_join!(
-        read::<_, bool>(at, number, "NetworksAdded", key),
-        read::<_, u64>(at, number, "SubnetworkN", key),
-        read(at, number, "NetworkPowRegistrationAllowed", key),
-        read(at, number, "NetworkRegistrationAllowed", key),
-        read(at, number, "Difficulty", key),
-        read(at, number, "MinDifficulty", key),
-        read(at, number, "MaxDifficulty", key),
-    )?;
     let (
+        added,
+        subnetwork_n,
+        pow_registration_allowed,
+        registration_allowed,
+        difficulty,
+        min_difficulty,
+        max_difficulty,
         registrations_this_block,
         max_registrations_per_block,
         target_registrations_per_interval,
@@ -139,6 +137,13 @@ async fn subnet_state(at: &AtBlock, number: u64, netuid: u16) -> Result<SubnetSt
         max_allowed_uids,
         burn_rao,
     ) = futures::try_join!(
+        read::<_, bool>(at, number, "NetworksAdded", key),
+        read::<_, u64>(at, number, "SubnetworkN", key),
+        read(at, number, "NetworkPowRegistrationAllowed", key),
+        read(at, number, "NetworkRegistrationAllowed", key),
+        read(at, number, "Difficulty", key),
+        read(at, number, "MinDifficulty", key),
+        read(at, number, "MaxDifficulty", key),
         read(at, number, "RegistrationsThisBlock", key),
         read(at, number, "MaxRegistrationsPerBlock", key),
         read(at, number, "TargetRegistrationsPerInterval", key),

@@ -171,6 +171,38 @@ struct World {
     signed: u8,
 }
 
+/// The daemon's options for one schedule (drawn in a fixed order: a seed replays exactly).
+fn draw_rules(rng: &mut Rng, chaos: bool) -> Rules {
+    Rules {
+        netuid: if chaos && rng.chance(3) { 0 } else { 1 },
+        faucet: false,
+        byte_order: None,
+        dry_run: chaos && rng.chance(5),
+        wait: chaos && rng.chance(30),
+        max_difficulty: (chaos && rng.chance(20)).then_some(2),
+        keep_going: false,
+        burn: (chaos && rng.chance(30)).then(|| BurnOptions {
+            max_rao: BURN_CAP,
+            after: None,
+            budget_rao: rng.chance(50).then_some(250),
+            ledger: std::path::PathBuf::from("/nonexistent/sim-ledger.json"),
+        }),
+    }
+}
+
+/// The subnet's state at the first block.
+fn draw_subnet(rng: &mut Rng, chaos: bool, netuid: u16) -> SubnetState {
+    SubnetState {
+        exists: !(chaos && rng.chance(3)),
+        pow_registration_allowed: Some(!(chaos && rng.chance(5))),
+        difficulty: Some(1 + rng.below(3)),
+        min_difficulty: Some(1),
+        max_difficulty: Some(3),
+        burn_rao: Some(50 + rng.below(101)),
+        ..SubnetState::open_for_tests(netuid, 1)
+    }
+}
+
 impl World {
     fn new(seed: u64) -> World {
         let mut rng = Rng(seed);
@@ -181,31 +213,9 @@ impl World {
         };
         let chaos = mode == Mode::Chaos;
         let keys: Vec<AccountId> = (0..1 + rng.below(3)).map(|i| [0x10 + i as u8; 32]).collect();
-        let rules = Rules {
-            netuid: if chaos && rng.chance(3) { 0 } else { 1 },
-            faucet: false,
-            byte_order: None,
-            dry_run: chaos && rng.chance(5),
-            wait: chaos && rng.chance(30),
-            max_difficulty: (chaos && rng.chance(20)).then_some(2),
-            keep_going: false,
-            burn: (chaos && rng.chance(30)).then(|| BurnOptions {
-                max_rao: BURN_CAP,
-                after: None,
-                budget_rao: rng.chance(50).then_some(250),
-                ledger: std::path::PathBuf::from("/nonexistent/sim-ledger.json"),
-            }),
-        };
+        let rules = draw_rules(&mut rng, chaos);
         let runtime_kind = if chaos && rng.chance(10) { rng.below(3) } else { rng.below(2) };
-        let subnet = SubnetState {
-            exists: !(chaos && rng.chance(3)),
-            pow_registration_allowed: Some(!(chaos && rng.chance(5))),
-            difficulty: Some(1 + rng.below(3)),
-            min_difficulty: Some(1),
-            max_difficulty: Some(3),
-            burn_rao: Some(50 + rng.below(101)),
-            ..SubnetState::open_for_tests(rules.netuid, 1)
-        };
+        let subnet = draw_subnet(&mut rng, chaos, rules.netuid);
         let free_rao = if rng.chance(20) { 60 } else { 1_000 };
         let mut owners = HashMap::new();
         if chaos && rng.chance(5) {
