@@ -9,9 +9,9 @@
 use std::time::{Duration, Instant};
 
 use regsolver::pow::Scheme;
-use regsolver::selection::{self, DeviceSelection};
 use regsolver::solver::bench::bench_job;
 use regsolver::solver::pool::{DeviceState, Pool};
+use regsolver::solver::selection::{self, DeviceSelection};
 
 /// Longest wait for one switch before the round counts as failed (the bench never hangs).
 const SWITCH_LIMIT: Duration = Duration::from_secs(10);

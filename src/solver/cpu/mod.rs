@@ -14,7 +14,7 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
 
-use super::{Device, DeviceError};
+use super::{Backend, Device, DeviceError, WorkerSpec};
 use crate::pow::hotloop::{HotLoop, Unit};
 pub use choice::measure_paths;
 use features::Features;
@@ -161,6 +161,15 @@ pub struct CpuDevice {
 impl CpuDevice {
     pub fn new(level: SimdLevel, thread: usize) -> Self {
         CpuDevice { level, thread }
+    }
+}
+
+/// A worker for CPU thread `thread` on `level` (checked by [`SimdLevel::choose`]).
+pub fn worker_spec(level: SimdLevel, thread: usize) -> WorkerSpec {
+    WorkerSpec {
+        backend: Backend::Cpu,
+        name: format!("cpu ({})", level.name()),
+        build: Box::new(move || Ok(Box::new(CpuDevice::new(level, thread)) as _)),
     }
 }
 

@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
-use crate::selection::{cpu_cores, reason};
-use crate::solver::cpu::SimdLevel;
-use crate::solver::{cuda, opencl, DeviceError, GpuInfo};
+use super::cpu::SimdLevel;
+use super::selection::{cpu_cores, reason};
+use super::{cuda, opencl, DeviceError, GpuInfo};
 
 fn gpu_listing(list: Result<Vec<GpuInfo>, DeviceError>) -> Value {
     match list {

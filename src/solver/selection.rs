@@ -10,9 +10,8 @@
 
 use tracing::{info, warn};
 
-use crate::solver::cpu::{CpuDevice, SimdLevel};
-use crate::solver::pool::WorkerSpec;
-use crate::solver::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning};
+use super::cpu::{self, SimdLevel};
+use super::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning, WorkerSpec};
 
 /// CPU threads allowed per core: more only adds switching.
 pub const MAX_THREADS_PER_CORE: usize = 4;
@@ -276,13 +275,7 @@ fn cpu_specs(selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, DeviceError
     let level = SimdLevel::choose(selection.simd)?;
     let threads = selection.threads.unwrap_or_else(cpu_cores);
     info!(device = "cpu", simd = level.name(), threads, "CPU backend");
-    Ok((0..threads)
-        .map(|thread| WorkerSpec {
-            backend: Backend::Cpu,
-            name: format!("cpu ({})", level.name()),
-            build: Box::new(move || Ok(Box::new(CpuDevice::new(level, thread)) as _)),
-        })
-        .collect())
+    Ok((0..threads).map(|thread| cpu::worker_spec(level, thread)).collect())
 }
 
 /// A worker per chosen GPU; one that cannot get a worker (a GPU older than NVRTC supports, say)
