@@ -13,7 +13,7 @@
 //!   solution, one benchmark, on a selection (what commands call).
 //! - [`pool`]: worker threads, device states and events, shutdown; [`job`]: the job slot;
 //!   [`verdict`]: candidates and their CPU verdicts; [`hashrate`]: rate windows.
-//! - [`search_loop`]: one search to the first solution; [`bench`]: the benchmark harness.
+//! - [`search_loop`]: one search to the first solution; [`bench`](mod@bench): the benchmark harness.
 //! - [`cpu`], [`cuda`], [`opencl`]: the backends; [`kernels`]: the GPU kernel source, embedded,
 //!   with its CUDA and OpenCL dialect headers; [`selftest`]: the check before a first job.
 

@@ -81,7 +81,7 @@ impl SimdLevel {
         }
     }
 
-    /// Searches one run of a unit on this path (see [`lanes::search_run`]).
+    /// Searches one run of a unit on this path (see `lanes::search_run`).
     pub fn search_run(self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
         match self {
             SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar::PORTABLE, hot, unit, first, count, out),
