@@ -2,11 +2,11 @@
 //! what they find. Nothing here knows about the chain: a job is a [`HotLoop`], results are
 //! verified nonces.
 //!
-//! Every backend has one shape: `worker_spec` turns one of its devices (a CPU thread on a SIMD
-//! path; a listed GPU with its [`GpuTuning`]) into a [`WorkerSpec`] on the caller's thread,
-//! whose `build` makes the backend's [`Device`] on the worker's thread; the GPU backends `list`
-//! their devices as [`GpuInfo`]. `disabled.rs` stands in for a GPU backend whose cargo feature
-//! is off, with the same two functions.
+//! Every backend has one shape: `list` says what it has (the CPU its cores and SIMD paths, a
+//! GPU backend its devices as [`GpuInfo`]), and `worker_spec` turns one device (a CPU thread on
+//! a SIMD path; a listed GPU with its [`GpuTuning`]) into a [`WorkerSpec`] on the caller's
+//! thread, whose `build` makes the backend's [`Device`] on the worker's thread. `disabled.rs`
+//! stands in for a GPU backend whose cargo feature is off, with the same two functions.
 //!
 //! - [`selection`]: a plain device selection, checked and turned into worker specs (the CPU
 //!   fallback rule); [`listing`]: what `regsolver devices` shows; [`engine`]: one search to a

@@ -164,6 +164,26 @@ impl CpuDevice {
     }
 }
 
+/// CPU cores available to this process.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// This CPU as `regsolver devices` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CpuInfo {
+    pub arch: &'static str,
+    pub cores: usize,
+    pub simd_available: Vec<SimdLevel>,
+    /// The path the backend runs unless told otherwise ([`SimdLevel::best`]).
+    pub simd_selected: SimdLevel,
+}
+
+/// Lists this CPU: its cores and the SIMD paths it runs.
+pub fn list() -> CpuInfo {
+    CpuInfo { arch: std::env::consts::ARCH, cores: cores(), simd_available: SimdLevel::available(), simd_selected: SimdLevel::best() }
+}
+
 /// A worker for CPU thread `thread` on `level` (checked by [`SimdLevel::choose`]).
 pub fn worker_spec(level: SimdLevel, thread: usize) -> WorkerSpec {
     WorkerSpec {
