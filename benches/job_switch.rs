@@ -9,9 +9,10 @@
 use std::time::{Duration, Instant};
 
 use regsolver::pow::Scheme;
-use regsolver::selection::{self, DeviceSelection};
 use regsolver::solver::bench::bench_job;
+use regsolver::solver::cpu;
 use regsolver::solver::pool::{DeviceState, Pool};
+use regsolver::solver::selection::{self, DeviceSelection};
 
 /// Longest wait for one switch before the round counts as failed (the bench never hangs).
 const SWITCH_LIMIT: Duration = Duration::from_secs(10);
@@ -27,7 +28,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(200);
     let thread_counts: Vec<usize> =
-        args.get(1).map(|a| a.split(',').filter_map(|t| t.parse().ok()).collect()).unwrap_or_else(|| vec![1, selection::cpu_cores()]);
+        args.get(1).map(|a| a.split(',').filter_map(|t| t.parse().ok()).collect()).unwrap_or_else(|| vec![1, cpu::cores()]);
     println!("{:<13} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}", "scheme", "threads", "rounds", "min ms", "median", "p90", "p99", "max ms");
     for scheme in [Scheme::PowRegister, Scheme::Legacy] {
         for &threads in &thread_counts {

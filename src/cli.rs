@@ -5,8 +5,8 @@
 use clap::{Args, Parser, Subcommand};
 
 use regsolver::pow::{ByteOrder, Scheme, UnknownName};
-use regsolver::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
 use regsolver::solver::cpu::SimdLevel;
+use regsolver::solver::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
 use regsolver::solver::{Backend, GpuTuning};
 
 #[derive(Parser, Debug)]
@@ -157,7 +157,7 @@ impl DeviceArgs {
     /// `--opencl` name (plus the CPU if `--threads` is given), or the CPU alone.
     pub fn chain_selection(&self, backend: &[Backend]) -> Result<DeviceSelection, SelectionError> {
         let gpus = self.gpu.is_some() || self.opencl.is_some();
-        self.selection(regsolver::selection::chain_backends(backend, gpus, self.threads.is_some()))
+        self.selection(regsolver::solver::selection::chain_backends(backend, gpus, self.threads.is_some()))
     }
 
     /// Whether `--simd all` was given.

@@ -4,12 +4,11 @@
 //!
 //! - [`pow`]: the specification (challenges, seals, targets, byte orders) and the per-job
 //!   hot-loop description every backend consumes.
-//! - [`solver`]: the [`solver::Device`] trait, the CPU SIMD backend, the CUDA and OpenCL
-//!   backends (features `cuda`, `opencl`), worker pool, self-tests.
-//! - [`kernels`]: the GPU kernel source, embedded, with its CUDA and OpenCL dialect headers.
-//! - [`selection`]: a plain device selection, checked and turned into workers (the CPU
-//!   fallback rule); [`devices`]: the device listing.
-//! - [`engine`]: one search to a solution, one benchmark, on a selection (what commands call).
+//! - [`solver`]: the device side. Device selection (the CPU fallback rule) and the listing; the
+//!   one-shot engine commands call (one search to a solution, one benchmark); the
+//!   [`solver::Device`] trait and [`solver::WorkerSpec`] every backend provides: the CPU SIMD
+//!   backend, the CUDA and OpenCL backends (features `cuda`, `opencl`) and their embedded
+//!   kernel source; worker pool, self-tests.
 //! - [`chain`]: subxt connection (bundled light client or RPC), scheme and era detection, the
 //!   state the runtime checks, registration extrinsics and their outcomes. Knows no devices.
 //! - [`burn`]: the burn route's options, exact TAO amounts, the ledger of TAO spent, and the
@@ -22,12 +21,8 @@ pub mod burn;
 pub mod chain;
 pub mod config;
 pub mod daemon;
-pub mod devices;
-pub mod engine;
 pub mod fleet;
-pub mod kernels;
 pub mod pow;
-pub mod selection;
 pub mod solver;
 mod sync;
 pub mod telemetry;

@@ -11,8 +11,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use regsolver::kernels::KERNEL_NAMES;
 use regsolver::solver::cuda::nvrtc::{self, Image, Origin, Target};
+use regsolver::solver::kernels::KERNEL_NAMES;
 use regsolver::solver::{cuda, selftest, GpuTuning};
 
 const REQUIRE_NVRTC: &str = "REGSOLVER_REQUIRE_NVRTC";

@@ -17,10 +17,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use regsolver::kernels::{collect_candidates, kernel_for, KernelUnit, OUT_CAPACITY};
 use regsolver::pow::hotloop::{HotLoop, Unit};
 use regsolver::pow::ByteOrder;
 use regsolver::solver::cuda::THREADS_PER_BLOCK;
+use regsolver::solver::kernels::{collect_candidates, kernel_for, KernelUnit, OUT_CAPACITY};
 use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
 
 /// The kernel source and the runner, compiled once per test run; where it cannot be, every

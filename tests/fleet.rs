@@ -15,8 +15,8 @@ use regsolver::fleet::{
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Scheme, Target};
 use regsolver::solver::cpu::{CpuDevice, SimdLevel};
-use regsolver::solver::pool::{JobId, Pool, Verdict, VerdictReceiver, WorkerSpec};
-use regsolver::solver::Backend;
+use regsolver::solver::pool::{JobId, Pool, Verdict, VerdictReceiver};
+use regsolver::solver::{Backend, WorkerSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 

@@ -10,9 +10,9 @@ use common::job;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use regsolver::kernels::OUT_CAPACITY;
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Target};
+use regsolver::solver::kernels::OUT_CAPACITY;
 use regsolver::solver::pool::{JobId, Pool, Verdict, VerdictReceiver};
 use regsolver::solver::{opencl, search, selftest, Device, DeviceKind, GpuTuning};
 

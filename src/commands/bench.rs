@@ -1,10 +1,10 @@
-//! `bench`: flags -> a [`BenchPlan`] -> [`regsolver::engine::bench`] -> a table or JSON.
+//! `bench`: flags -> a [`BenchPlan`] -> [`regsolver::solver::engine::bench`] -> a table or JSON.
 
 use std::time::Duration;
 
 use super::{usage, CommandError};
 use crate::cli::{BenchArgs, BenchBackend};
-use regsolver::engine::BenchPlan;
+use regsolver::solver::engine::BenchPlan;
 use regsolver::solver::hashrate::format_rate;
 use regsolver::solver::Backend;
 
@@ -34,7 +34,7 @@ pub fn run(args: BenchArgs) -> Result<(), CommandError> {
         scheme: args.scheme,
         duration,
     };
-    let report = regsolver::engine::bench(&plan)?;
+    let report = regsolver::solver::engine::bench(&plan)?;
     if args.json {
         println!("{}", serde_json::to_string(&report).map_err(|e| CommandError::Failed(e.to_string()))?);
         return Ok(());

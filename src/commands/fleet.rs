@@ -12,8 +12,9 @@ use super::{usage, CommandError};
 use crate::cli::{FleetStatusArgs, ServeArgs, WorkerArgs};
 use regsolver::fleet::worker::check_url;
 use regsolver::fleet::{run_worker, status, tls, FleetError, FleetServer, Limits, ServeConfig, Token, WorkerConfig, WorkerStatus};
-use regsolver::selection::{self, DeviceSelection};
-use regsolver::solver::pool::{Pool, WorkerSpec};
+use regsolver::solver::pool::Pool;
+use regsolver::solver::selection::{self, DeviceSelection};
+use regsolver::solver::WorkerSpec;
 
 /// How long `status --fleet` waits for the coordinator.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(10);

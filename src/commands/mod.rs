@@ -14,9 +14,9 @@ mod subnets;
 
 use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};
 use regsolver::daemon::code;
-use regsolver::engine::EngineError;
-use regsolver::selection::SelectionError;
+use regsolver::solver::engine::EngineError;
 use regsolver::solver::search_loop::SearchError;
+use regsolver::solver::selection::SelectionError;
 
 /// A command's failure, with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -102,11 +102,11 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         }
         Some(Command::Devices(args)) => {
             text_logs()?;
-            let listing = regsolver::devices::listing();
+            let listing = regsolver::solver::listing::listing();
             if args.json {
                 println!("{listing}");
             } else {
-                print!("{}", regsolver::devices::listing_text(&listing));
+                print!("{}", regsolver::solver::listing::listing_text(&listing));
             }
             Ok(())
         }

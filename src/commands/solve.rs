@@ -1,4 +1,4 @@
-//! `solve`: flags -> one job -> [`regsolver::engine::solve`] -> the seal, as text or JSON.
+//! `solve`: flags -> one job -> [`regsolver::solver::engine::solve`] -> the seal, as text or JSON.
 
 use std::time::Duration;
 
@@ -81,7 +81,7 @@ pub fn run(args: SolveArgs) -> Result<(), CommandError> {
     let selection = args.devices.selection(args.backend.clone())?;
     let (difficulty, order) = (hot.target.difficulty, hot.order);
     let start = hot.layout.position_of(args.start_nonce.unwrap_or_else(rand::random));
-    let found = regsolver::engine::solve(&selection, hot, start, timeout)?;
+    let found = regsolver::solver::engine::solve(&selection, hot, start, timeout)?;
     let report = SolveReport {
         scheme: args.scheme,
         nonce: found.solution.nonce,

@@ -71,7 +71,7 @@ pub fn run(args: SubnetsArgs, verbose: bool) -> Result<(), CommandError> {
     let config = &loaded.config;
     regsolver::telemetry::init_logging(config.log_format, verbose)?;
     let hotkeys = wallet_hotkeys(config, &args)?;
-    let specs = regsolver::selection::specs(&device_selection(config)?)?;
+    let specs = regsolver::solver::selection::specs(&device_selection(config)?)?;
     let (endpoint, genesis) = endpoint(&loaded)?;
     let seconds = args.measure_seconds;
     let measured = move |scheme| match seconds > 0.0 {

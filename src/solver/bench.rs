@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::pool::{DeviceState, Pool, WorkerSpec};
-use super::Backend;
+use super::pool::{DeviceState, Pool};
+use super::{Backend, WorkerSpec};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::{ByteOrder, Challenge, Scheme, Target};
 

@@ -1,7 +1,6 @@
 //! Stand-in for a GPU backend this build leaves out (its cargo feature is off).
 
-use super::pool::WorkerSpec;
-use super::{DeviceError, GpuInfo, GpuTuning};
+use super::{DeviceError, GpuInfo, GpuTuning, WorkerSpec};
 
 fn disabled() -> DeviceError {
     DeviceError::Unavailable("this regsolver was built without this backend (cargo feature off)".into())

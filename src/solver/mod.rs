@@ -1,12 +1,21 @@
-//! Searching nonces on devices: the [`Device`] trait every backend implements, the worker pool
-//! that drives devices on OS threads, per-device self-tests, and CPU re-verification.
+//! The device side: choosing devices, driving them on OS threads, and re-verifying on the CPU
+//! what they find. Nothing here knows about the chain: a job is a [`HotLoop`], results are
+//! verified nonces.
 //!
-//! Nothing here knows about the chain: a job is a [`HotLoop`], results are verified nonces.
+//! Every backend has one shape: `list` says what it has (the CPU its cores and SIMD paths, a
+//! GPU backend its devices as [`GpuInfo`]), and `worker_spec` turns one device (a CPU thread on
+//! a SIMD path; a listed GPU with its [`GpuTuning`]) into a [`WorkerSpec`] on the caller's
+//! thread, whose `build` makes the backend's [`Device`] on the worker's thread. `disabled.rs`
+//! stands in for a GPU backend whose cargo feature is off, with the same two functions.
 //!
+//! - [`selection`]: a plain device selection, checked and turned into worker specs (the CPU
+//!   fallback rule); [`listing`]: what `regsolver devices` shows; [`engine`]: one search to a
+//!   solution, one benchmark, on a selection (what commands call).
 //! - [`pool`]: worker threads, device states and events, shutdown; [`job`]: the job slot;
 //!   [`verdict`]: candidates and their CPU verdicts; [`hashrate`]: rate windows.
-//! - [`search_loop`]: one search to the first solution; [`bench`]: the benchmark harness.
-//! - [`cpu`], [`cuda`], [`opencl`]: the backends; [`selftest`]: the check before a first job.
+//! - [`search_loop`]: one search to the first solution; [`bench`](mod@bench): the benchmark harness.
+//! - [`cpu`], [`cuda`], [`opencl`]: the backends; [`kernels`]: the GPU kernel source, embedded,
+//!   with its CUDA and OpenCL dialect headers; [`selftest`]: the check before a first job.
 
 pub mod bench;
 pub mod cpu;
@@ -16,8 +25,11 @@ pub mod cuda;
 #[path = "disabled.rs"]
 #[allow(clippy::duplicate_mod)] // one stub stands in for either backend
 pub mod cuda;
+pub mod engine;
 pub mod hashrate;
 pub mod job;
+pub mod kernels;
+pub mod listing;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 #[cfg(not(feature = "opencl"))]
@@ -26,6 +38,7 @@ pub mod opencl;
 pub mod opencl;
 pub mod pool;
 pub mod search_loop;
+pub mod selection;
 pub mod selftest;
 pub mod verdict;
 
@@ -65,6 +78,19 @@ pub trait Device: Send {
     /// Searches indices `first..first + count` of one unit (never past its end), appending the
     /// index of every candidate whose seal's top 64 bits are `<= hot.target.top()`.
     fn search_run(&mut self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) -> Result<(), DeviceError>;
+}
+
+/// Builds a device on its worker thread (device contexts are thread-affine on some drivers);
+/// called again by [`pool::Pool::restart_failed`].
+pub type BuildDevice = dyn Fn() -> Result<Box<dyn Device>, DeviceError> + Send + Sync;
+
+/// One device to drive, as its backend's `worker_spec` makes it on the caller's thread (where
+/// refusing it still lets the caller fall back); the pool's worker thread builds the [`Device`].
+pub struct WorkerSpec {
+    pub backend: Backend,
+    /// Human name of the device, for reports (`cpu (avx512)`, `NVIDIA H100`).
+    pub name: String,
+    pub build: Box<BuildDevice>,
 }
 
 /// The backends, for selection and reporting.

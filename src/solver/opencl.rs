@@ -15,9 +15,8 @@ use opencl3::platform::get_platforms;
 use opencl3::program::Program;
 use opencl3::types::{cl_device_id, CL_BLOCKING};
 
-use super::pool::WorkerSpec;
-use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning};
-use crate::kernels::{collect_candidates, kernel_for, opencl_source, DroppedCandidates, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use super::kernels::{collect_candidates, kernel_for, opencl_source, DroppedCandidates, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning, WorkerSpec};
 use crate::pow::hotloop::{HotLoop, Unit};
 
 /// NVIDIA's PCI vendor id, as OpenCL reports it.

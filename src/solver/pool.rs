@@ -22,24 +22,12 @@ use tracing::{error, info, warn};
 use super::hashrate::{RateWindows, SAMPLE_INTERVAL, WINDOW_10S, WINDOW_15M, WINDOW_60S};
 use super::job::{JobSlot, Work};
 use super::verdict::{judge, verdict_channel, Candidate, Inbox, VerdictSender};
-use super::{search, selftest, Backend, Device, DeviceError};
+use super::{search, selftest, Backend, DeviceError, WorkerSpec};
 use crate::pow::hotloop::HotLoop;
 use crate::sync::lock;
 
 pub use super::job::{JobId, REMEMBERED_JOBS};
 pub use super::verdict::{CandidateSender, PoolStopped, Solution, Verdict, VerdictCounts, VerdictReceiver};
-
-/// Builds a device on its worker thread (device contexts are thread-affine on some drivers);
-/// called again by [`Pool::restart_failed`].
-pub type BuildDevice = dyn Fn() -> Result<Box<dyn Device>, DeviceError> + Send + Sync;
-
-/// What a worker thread builds its device from.
-pub struct WorkerSpec {
-    pub backend: Backend,
-    /// Human name of the device, for reports (`cpu (avx512)`, `NVIDIA H100`).
-    pub name: String,
-    pub build: Box<BuildDevice>,
-}
 
 /// Where a device is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 use super::hashrate::format_rate;
-use super::pool::{DeviceSnapshot, Pool, Solution, Verdict, WorkerSpec};
-use super::Backend;
+use super::pool::{DeviceSnapshot, Pool, Solution, Verdict};
+use super::{Backend, WorkerSpec};
 use crate::pow::hotloop::HotLoop;
 
 /// How often a running search logs its progress.

@@ -55,7 +55,7 @@ pub fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> Hot
 pub fn compile_cuda_on_host(main: &str, output: &str, extra: &[&str]) -> Option<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("regsolver-cuda-on-host-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("kernel.cu"), regsolver::kernels::cuda_source()).unwrap();
+    std::fs::write(dir.join("kernel.cu"), regsolver::solver::kernels::cuda_source()).unwrap();
     let support = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cuda_on_host");
     let binary = dir.join(output);
     let compiled = std::process::Command::new("c++")

@@ -14,7 +14,7 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
 
-use super::{Device, DeviceError};
+use super::{Backend, Device, DeviceError, WorkerSpec};
 use crate::pow::hotloop::{HotLoop, Unit};
 pub use choice::measure_paths;
 use features::Features;
@@ -81,7 +81,7 @@ impl SimdLevel {
         }
     }
 
-    /// Searches one run of a unit on this path (see [`lanes::search_run`]).
+    /// Searches one run of a unit on this path (see `lanes::search_run`).
     pub fn search_run(self, hot: &HotLoop, unit: &Unit, first: u32, count: u32, out: &mut Vec<u32>) {
         match self {
             SimdLevel::Scalar => lanes::search_dispatch(scalar::Scalar::PORTABLE, hot, unit, first, count, out),
@@ -161,6 +161,35 @@ pub struct CpuDevice {
 impl CpuDevice {
     pub fn new(level: SimdLevel, thread: usize) -> Self {
         CpuDevice { level, thread }
+    }
+}
+
+/// CPU cores available to this process.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// This CPU as `regsolver devices` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CpuInfo {
+    pub arch: &'static str,
+    pub cores: usize,
+    pub simd_available: Vec<SimdLevel>,
+    /// The path the backend runs unless told otherwise ([`SimdLevel::best`]).
+    pub simd_selected: SimdLevel,
+}
+
+/// Lists this CPU: its cores and the SIMD paths it runs.
+pub fn list() -> CpuInfo {
+    CpuInfo { arch: std::env::consts::ARCH, cores: cores(), simd_available: SimdLevel::available(), simd_selected: SimdLevel::best() }
+}
+
+/// A worker for CPU thread `thread` on `level` (checked by [`SimdLevel::choose`]).
+pub fn worker_spec(level: SimdLevel, thread: usize) -> WorkerSpec {
+    WorkerSpec {
+        backend: Backend::Cpu,
+        name: format!("cpu ({})", level.name()),
+        build: Box::new(move || Ok(Box::new(CpuDevice::new(level, thread)) as _)),
     }
 }
 

@@ -13,9 +13,8 @@ use cudarc::driver::sys::CUdevice_attribute;
 use cudarc::driver::{result as driver, CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg};
 use tracing::info;
 
-use super::pool::WorkerSpec;
-use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning};
-use crate::kernels::{collect_candidates, kernel_for, DroppedCandidates, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use super::kernels::{collect_candidates, kernel_for, DroppedCandidates, KernelUnit, KERNEL_NAMES, OUT_CAPACITY};
+use super::{launch_shape, Backend, Device, DeviceError, DeviceKind, GpuInfo, GpuTuning, WorkerSpec};
 use crate::pow::hotloop::{HotLoop, Unit};
 use nvrtc::Target;
 

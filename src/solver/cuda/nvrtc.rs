@@ -18,8 +18,8 @@ use cudarc::nvrtc::{result, sys, Ptx};
 use tracing::{info, warn};
 
 use super::cache;
-use crate::kernels::cuda_source;
 use crate::pow::sha256;
+use crate::solver::kernels::cuda_source;
 use crate::solver::DeviceError;
 
 /// What NVRTC builds for a device, by compute capability (`90` for sm_90).

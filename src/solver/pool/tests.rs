@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicUsize;
 use super::*;
 use crate::pow::hotloop::Unit;
 use crate::pow::{ByteOrder, Challenge, Target};
-use crate::solver::cpu::{CpuDevice, SimdLevel};
+use crate::solver::cpu::{self, CpuDevice, SimdLevel};
+use crate::solver::Device;
 
 /// The longest any test waits for one thing before it fails.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -86,14 +87,6 @@ fn faulty(fault: Fault) -> WorkerSpec {
     }
 }
 
-fn cpu(thread: usize) -> WorkerSpec {
-    WorkerSpec {
-        backend: Backend::Cpu,
-        name: "cpu".into(),
-        build: Box::new(move || Ok(Box::new(CpuDevice::new(SimdLevel::best(), thread)) as _)),
-    }
-}
-
 fn hard_job() -> HotLoop {
     HotLoop::new(Challenge::legacy(&[7; 32], &[8; 32]), Target::from_difficulty(HARD_DIFFICULTY).unwrap(), ByteOrder::Little)
 }
@@ -113,7 +106,7 @@ fn state(pool: &Pool, index: usize) -> DeviceState {
 
 #[test]
 fn a_device_failing_its_self_test_is_dropped_and_the_others_solve() {
-    let pool = Pool::start(vec![faulty(Fault::Silent), cpu(0)]);
+    let pool = Pool::start(vec![faulty(Fault::Silent), cpu::worker_spec(SimdLevel::best(), 0)]);
     let solution = solve(&pool);
     assert_eq!(solution.device, "cpu:0");
     assert!(hard_job().verify(solution.nonce) == Some(solution.seal));
@@ -125,7 +118,7 @@ fn a_device_failing_its_self_test_is_dropped_and_the_others_solve() {
 
 #[test]
 fn a_device_that_fails_later_is_disabled_alone_with_an_event() {
-    let pool = Pool::start(vec![faulty(Fault::DiesAfterSelfTest), cpu(0)]);
+    let pool = Pool::start(vec![faulty(Fault::DiesAfterSelfTest), cpu::worker_spec(SimdLevel::best(), 0)]);
     let mut events = pool.events();
     wait_until("both devices to pass their self-tests", || pool.all_settled());
     assert_eq!(state(&pool, 0), DeviceState::Running, "passed its self-test");
@@ -174,7 +167,7 @@ impl Drop for QuietPanic {
 #[test]
 fn a_panicking_device_is_disabled_alone() {
     let _quiet = QuietPanic::install();
-    let pool = Pool::start(vec![faulty(Fault::Panics), cpu(0)]);
+    let pool = Pool::start(vec![faulty(Fault::Panics), cpu::worker_spec(SimdLevel::best(), 0)]);
     let solution = solve(&pool);
     assert_eq!(solution.device, "cpu:0");
     wait_until("the panicking device to fail", || matches!(state(&pool, 0), DeviceState::Failed(_)));
@@ -184,7 +177,7 @@ fn a_panicking_device_is_disabled_alone() {
 
 #[test]
 fn wrong_nonces_from_a_device_are_compute_errors_never_solutions() {
-    let pool = Pool::start(vec![faulty(Fault::Lies), cpu(0)]);
+    let pool = Pool::start(vec![faulty(Fault::Lies), cpu::worker_spec(SimdLevel::best(), 0)]);
     let verdicts = pool.verdicts();
     let job = pool.set_job(hard_job(), 0);
     let solution = next_verdict(&verdicts, |v| matches!(v, Verdict::Solution(_)));
@@ -251,7 +244,7 @@ fn outside_candidates_are_verified_against_their_own_job() {
 
 #[test]
 fn shutdown_stops_every_device_and_ends_the_verdicts() {
-    let pool = Pool::start(vec![cpu(0), cpu(1)]);
+    let pool = Pool::start(vec![cpu::worker_spec(SimdLevel::best(), 0), cpu::worker_spec(SimdLevel::best(), 1)]);
     let verdicts = pool.verdicts();
     pool.set_job(hard_job(), 0);
     wait_until("the devices to hash", || pool.snapshot().iter().all(|d| d.hashes > 0));
@@ -270,7 +263,7 @@ fn shutdown_stops_every_device_and_ends_the_verdicts() {
 
 #[test]
 fn hashrate_windows_read_the_monotonic_counters() {
-    let pool = Pool::start(vec![cpu(0)]);
+    let pool = Pool::start(vec![cpu::worker_spec(SimdLevel::best(), 0)]);
     pool.set_job(hard_job(), 0);
     wait_until("a 10-second rate", || pool.snapshot()[0].rate_10s > 0.0);
     let device = &pool.snapshot()[0];

@@ -1,10 +1,10 @@
-//! The `devices` listing: the CPU's SIMD paths and each GPU backend's devices, or why it has none.
+//! The `devices` listing: what each backend lists (the CPU its cores and SIMD paths; a GPU
+//! backend its devices, or why it has none), as JSON and as text.
 
 use serde_json::{json, Value};
 
-use crate::selection::{cpu_cores, reason};
-use crate::solver::cpu::SimdLevel;
-use crate::solver::{cuda, opencl, DeviceError, GpuInfo};
+use super::selection::reason;
+use super::{cpu, cuda, opencl, DeviceError, GpuInfo};
 
 fn gpu_listing(list: Result<Vec<GpuInfo>, DeviceError>) -> Value {
     match list {
@@ -17,12 +17,7 @@ fn gpu_listing(list: Result<Vec<GpuInfo>, DeviceError>) -> Value {
 /// What `regsolver devices` reports.
 pub fn listing() -> Value {
     json!({
-        "cpu": {
-            "arch": std::env::consts::ARCH,
-            "cores": cpu_cores(),
-            "simd_available": SimdLevel::available(),
-            "simd_selected": SimdLevel::best(),
-        },
+        "cpu": cpu::list(),
         "cuda": gpu_listing(cuda::list()),
         "opencl": gpu_listing(opencl::list()),
     })

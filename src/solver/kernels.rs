@@ -28,18 +28,24 @@ pub fn kernel_for(hot: &HotLoop) -> usize {
 fn source(dialect: &str) -> String {
     let k: Vec<String> = SHA256_K.iter().map(|k| format!("{k:#010x}")).collect();
     let constants = format!("CONSTANT u32 SHA256_K[64] = {{{}}};\n", k.join(", "));
-    [dialect, &constants, include_str!("../kernels/sha256.h"), include_str!("../kernels/keccak.h"), include_str!("../kernels/search.h")]
-        .join("\n")
+    [
+        dialect,
+        &constants,
+        include_str!("../../kernels/sha256.h"),
+        include_str!("../../kernels/keccak.h"),
+        include_str!("../../kernels/search.h"),
+    ]
+    .join("\n")
 }
 
 /// The full CUDA source.
 pub fn cuda_source() -> String {
-    source(include_str!("../kernels/dialect_cuda.h"))
+    source(include_str!("../../kernels/dialect_cuda.h"))
 }
 
 /// The full OpenCL C source.
 pub fn opencl_source() -> String {
-    source(include_str!("../kernels/dialect_opencl.h"))
+    source(include_str!("../../kernels/dialect_opencl.h"))
 }
 
 /// Appends the indices a launch wrote to its `[count, index...]` buffer; returns how many

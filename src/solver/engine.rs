@@ -6,13 +6,13 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::info;
 
+use super::bench::{measure, BenchError, BenchResult};
+use super::cpu::SimdLevel;
+use super::search_loop::{search_until_solved, Found, SearchError};
+use super::selection::{backend_specs, reason, specs, DeviceSelection, SelectionError};
+use super::{Backend, DeviceError};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::Scheme;
-use crate::selection::{backend_specs, reason, specs, DeviceSelection, SelectionError};
-use crate::solver::bench::{measure, BenchError, BenchResult};
-use crate::solver::cpu::SimdLevel;
-use crate::solver::search_loop::{search_until_solved, Found, SearchError};
-use crate::solver::{Backend, DeviceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

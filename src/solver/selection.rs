@@ -10,9 +10,8 @@
 
 use tracing::{info, warn};
 
-use crate::solver::cpu::{CpuDevice, SimdLevel};
-use crate::solver::pool::WorkerSpec;
-use crate::solver::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning};
+use super::cpu::{self, SimdLevel};
+use super::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning, WorkerSpec};
 
 /// CPU threads allowed per core: more only adds switching.
 pub const MAX_THREADS_PER_CORE: usize = 4;
@@ -25,14 +24,9 @@ pub const MAX_GPU_BATCH: u64 = 1 << 32;
 /// Nonces per GPU thread unless told otherwise.
 pub const DEFAULT_GPU_NONCES_PER_THREAD: u32 = 64;
 
-/// CPU cores available to this process.
-pub fn cpu_cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
 /// CPU threads allowed on this machine.
 pub fn max_threads() -> usize {
-    MAX_THREADS_PER_CORE * cpu_cores()
+    MAX_THREADS_PER_CORE * cpu::cores()
 }
 
 /// Which GPUs of a backend: every one, or some by id (`0`, `2` for CUDA; `0:1` for OpenCL).
@@ -187,7 +181,7 @@ impl DeviceSelection {
                 return invalid(format!(
                     "--threads {threads} is more than {} ({MAX_THREADS_PER_CORE} per core on this machine's {} cores)",
                     max_threads(),
-                    cpu_cores()
+                    cpu::cores()
                 ));
             }
         }
@@ -274,15 +268,9 @@ pub fn backend_specs(backend: Backend, selection: &DeviceSelection, alongside: &
 
 fn cpu_specs(selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, DeviceError> {
     let level = SimdLevel::choose(selection.simd)?;
-    let threads = selection.threads.unwrap_or_else(cpu_cores);
+    let threads = selection.threads.unwrap_or_else(cpu::cores);
     info!(device = "cpu", simd = level.name(), threads, "CPU backend");
-    Ok((0..threads)
-        .map(|thread| WorkerSpec {
-            backend: Backend::Cpu,
-            name: format!("cpu ({})", level.name()),
-            build: Box::new(move || Ok(Box::new(CpuDevice::new(level, thread)) as _)),
-        })
-        .collect())
+    Ok((0..threads).map(|thread| cpu::worker_spec(level, thread)).collect())
 }
 
 /// A worker per chosen GPU; one that cannot get a worker (a GPU older than NVRTC supports, say)
@@ -359,7 +347,7 @@ pub fn specs(selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, SelectionEr
         }
     }
     if specs.is_empty() {
-        let threads = selection.threads.unwrap_or_else(cpu_cores);
+        let threads = selection.threads.unwrap_or_else(cpu::cores);
         warn!("NO GPU BACKEND IS AVAILABLE (see above): falling back to the CPU ({threads} threads)");
         specs = cpu_specs(selection)?;
     }
