@@ -141,7 +141,7 @@ mod tests {
         struct Captured(Arc<Mutex<Vec<u8>>>);
         impl std::io::Write for Captured {
             fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+                crate::sync::lock(&self.0).extend_from_slice(bytes);
                 Ok(bytes.len())
             }
             fn flush(&mut self) -> std::io::Result<()> {
@@ -152,7 +152,7 @@ mod tests {
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
         tracing::subscriber::with_default(subscriber, f);
-        let bytes = captured.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let bytes = crate::sync::lock(&captured.0).clone();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 

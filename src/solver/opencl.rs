@@ -46,7 +46,7 @@ fn loader_present() -> Result<(), DeviceError> {
 
 fn device_ids() -> Result<Vec<(String, String, cl_device_id)>, DeviceError> {
     loader_present()?;
-    let _setup = SETUP.lock().unwrap_or_else(|p| p.into_inner());
+    let _setup = crate::sync::lock(&SETUP);
     let platforms = call("clGetPlatformIDs", get_platforms())?;
     let mut out = Vec::new();
     for (p, platform) in platforms.iter().enumerate() {
@@ -126,7 +126,7 @@ impl OpenClDevice {
             .find(|(candidate, _, _)| candidate == id)
             .ok_or_else(|| DeviceError::Unavailable(format!("no OpenCL device {id}")))?;
         let device = ClDevice::new(device_id);
-        let _setup = SETUP.lock().unwrap_or_else(|p| p.into_inner());
+        let _setup = crate::sync::lock(&SETUP);
         let context = call("clCreateContext", Context::from_device(&device))?;
         #[allow(deprecated)]
         let queue = call("clCreateCommandQueue", CommandQueue::create_default(&context, 0))?;

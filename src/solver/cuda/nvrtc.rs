@@ -139,7 +139,7 @@ pub fn supported_archs() -> Result<Vec<u32>, DeviceError> {
 /// wait for the first build instead of repeating it) and kept in the disk cache.
 pub fn build(target: Target) -> Result<Arc<Image>, DeviceError> {
     static BUILT: OnceLock<Mutex<HashMap<Target, Arc<Image>>>> = OnceLock::new();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut built = crate::sync::lock(BUILT.get_or_init(Default::default));
     if let Some(image) = built.get(&target) {
         return Ok(image.clone());
     }
