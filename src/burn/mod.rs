@@ -3,7 +3,7 @@
 //! ([`ledger`]), and [`check`], the rule that decides whether a burn may be sent. The chain side
 //! (price, balance, fee, the extrinsic) is [`crate::chain::burn`].
 
-pub mod amount;
+pub(crate) mod amount;
 pub mod ledger;
 
 use std::path::PathBuf;

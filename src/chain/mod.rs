@@ -14,16 +14,16 @@
 //! - [`subnets`]: every subnet at one block, each storage item read for all subnets at once.
 //! - [`burn`]: the burn price, the coldkey's balance, the fee, and the burn registration extrinsic.
 
-pub mod blocks;
+pub(crate) mod blocks;
 pub mod burn;
 pub mod config;
 pub mod connect;
-pub mod error;
+pub(crate) mod error;
 pub mod network;
 pub mod outcome;
 pub mod scheme;
-pub mod signer;
-pub mod state;
+pub(crate) mod signer;
+pub(crate) mod state;
 pub mod subnets;
 pub mod tx;
 

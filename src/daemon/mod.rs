@@ -9,13 +9,13 @@
 //! connection means: stop the devices, reconnect with backoff, re-read the runtime, resume on
 //! the new head.
 
-pub mod exit;
+pub(crate) mod exit;
 pub mod observe;
-pub mod plan;
-pub mod port;
+pub(crate) mod plan;
+pub(crate) mod port;
 pub mod report;
-pub mod session;
-pub mod shell;
+pub(crate) mod session;
+pub(crate) mod shell;
 #[cfg(test)]
 mod sim;
 pub mod status;

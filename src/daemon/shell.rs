@@ -174,7 +174,8 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
         Ok(submission_input(flight.id, end))
     }
 
-    /// The end of the submission being watched, if it has already come.
+    /// The end of the submission being watched, if it has already come (the simulation polls).
+    #[cfg(test)]
     pub fn submission_end_now(&mut self) -> Option<Result<Input, Lost>> {
         use futures::FutureExt;
         let end = self.in_flight.as_mut()?.end.as_mut().now_or_never()?;

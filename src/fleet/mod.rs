@@ -16,11 +16,11 @@
 //! around it: the coordinator hands every candidate to a [`CandidateSink`] (the daemon's pool's
 //! [`crate::solver::pool::CandidateSender`], which judges it against the pool's job of that id).
 
-pub mod auth;
-pub mod coordinator;
-pub mod local;
+pub(crate) mod auth;
+pub(crate) mod coordinator;
+pub(crate) mod local;
 pub mod protocol;
-pub mod serve;
+pub(crate) mod serve;
 pub mod status;
 pub mod tls;
 pub mod worker;

@@ -27,7 +27,7 @@ pub mod cuda;
 pub mod cuda;
 pub mod engine;
 pub mod hashrate;
-pub mod job;
+pub(crate) mod job;
 pub mod kernels;
 pub mod listing;
 #[cfg(feature = "opencl")]

@@ -7,7 +7,7 @@
 //! - [`sockets`]: the listeners' connection caps from the descriptor limit, accept failures.
 //! - [`client_log`]: rate-limited log lines per cause, client text escaped and cut.
 
-pub mod client_log;
+pub(crate) mod client_log;
 pub mod health;
 pub mod metrics;
 pub mod notify;

@@ -9,8 +9,8 @@
 //! - [`create`]: writing a wallet (tests, dev accounts).
 
 pub mod create;
-pub mod error;
-pub mod keyfile;
+pub(crate) mod error;
+pub(crate) mod keyfile;
 pub mod keypair;
 pub mod nacl;
 pub mod password;

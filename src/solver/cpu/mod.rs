@@ -7,8 +7,8 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-pub mod choice;
-pub mod features;
+pub(crate) mod choice;
+pub(crate) mod features;
 mod lanes;
 mod scalar;
 #[cfg(target_arch = "x86_64")]

@@ -3,8 +3,8 @@
 // Hot path: a truncating cast here once wrapped a run of 2^32 nonces to none (issue 10).
 #![warn(clippy::cast_possible_truncation)]
 
-pub mod cache;
-pub mod find;
+pub(crate) mod cache;
+pub(crate) mod find;
 pub mod nvrtc;
 
 use std::sync::Arc;
