@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lenient::{display, lenient_string, lenient_string_opt, name, name_list, name_opt, string_list};
 use crate::chain::Network;
+use crate::fleet::{Limits, ServeConfig};
 use crate::pow::ByteOrder;
 use crate::solver::cpu::SimdLevel;
 use crate::solver::Backend;
@@ -215,6 +216,19 @@ pub struct CoordinatorConfig {
     /// `Origin` values (`scheme://host[:port]`) whose WebSocket upgrades are accepted; an
     /// upgrade with any other `Origin` (a web page's) is refused.
     pub allow_origins: Vec<String>,
+}
+
+impl CoordinatorConfig {
+    /// The coordinator these settings start, or `None` while `address` is unset.
+    pub fn fleet(&self) -> Option<ServeConfig> {
+        Some(ServeConfig {
+            addr: self.address?,
+            token_file: self.token_file.clone(),
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+            allowed_origins: self.allow_origins.clone(),
+            limits: Limits::default(),
+        })
+    }
 }
 
 impl Default for CoordinatorConfig {
