@@ -97,7 +97,7 @@ fn precedence_is_flags_over_env_over_file_over_defaults() {
 
     let sources: std::collections::BTreeMap<&str, String> =
         config::explain_entries(&loaded).into_iter().map(|e| (e.key, e.source)).collect();
-    assert_eq!(sources["subnet"], "flag --subnet");
+    assert_eq!(sources["subnet"], "flag subnet");
     assert_eq!(sources["wallet.name"], "env BT_WALLET_NAME");
     assert_eq!(sources["wallet.path"], "env REGSOLVER_WALLET__PATH");
     assert_eq!(sources["wallet.hotkey"], format!("file:{}", file.path.display()));

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::lifecycle::{runtime, stop_devices, RUNTIME_STACK_BYTES};
 use super::{signals, usage, CommandError};
 use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, SimdArg, StatusArgs, TargetArgs};
-use regsolver::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig, DEFAULT_WALLET_PATH};
+use regsolver::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, Key, LoadedConfig, DEFAULT_WALLET_PATH};
 use regsolver::daemon::observe::Observer;
 use regsolver::daemon::report::Reporter;
 use regsolver::daemon::status::{self, Status};
@@ -317,7 +317,7 @@ pub(super) fn endpoint(loaded: &LoadedConfig) -> Result<(regsolver::chain::Endpo
     let config = &loaded.config;
     let network = &config.network;
     let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
-    let own_chain = config.chain_endpoint.is_some() && !loaded.is_set("network");
+    let own_chain = config.chain_endpoint.is_some() && !loaded.is_set(Key::Network);
     Ok((endpoint, if own_chain { None } else { network.expected_genesis() }))
 }
 

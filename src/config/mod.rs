@@ -3,7 +3,8 @@
 //! [`explain()`] shows every effective value with its source, secrets redacted (`config check`).
 //!
 //! - [`schema`]: [`Config`] and its sections, with their defaults.
-//! - [`keys`]: the key table ([`KEYS`]): every key, its environment variables.
+//! - [`keys`]: the key table ([`KEYS`]): every key, its environment variables; how a message
+//!   names a setting ([`Key`]).
 //! - [`sources`]: the layers (files, environment, flags) and where a value came from.
 //! - [`validation`]: what is wrong with the values, as [`ConfigIssue`]s.
 //! - [`explain`]: `config check`'s output, with redaction.
@@ -23,7 +24,7 @@ use figment::{Figment, Metadata};
 
 pub use crate::chain::Network;
 pub use explain::{explain, explain_entries, explain_json, redact_url, values, Explained};
-pub use keys::{KeyInfo, ENV_PREFIX, KEYS};
+pub use keys::{name_settings, Key, KeyInfo, ENV_PREFIX, KEYS};
 pub use schema::*;
 pub use sources::{key_line, EnvOverrides, FlagOverrides, ValueSource};
 use sources::{line_of, origin};
@@ -46,8 +47,8 @@ pub struct LoadedConfig {
 
 impl LoadedConfig {
     /// Whether a file, the environment or a flag set `key` (rather than leaving its default).
-    pub fn is_set(&self, key: &str) -> bool {
-        self.figment.find_metadata(key).is_some()
+    pub fn is_set(&self, key: Key) -> bool {
+        self.figment.find_metadata(key.as_str()).is_some()
     }
 }
 
@@ -115,8 +116,8 @@ pub fn load_from(files: &[PathBuf], env: EnvOverrides, flags: &FlagOverrides) ->
         .problems()
         .into_iter()
         .map(|(key, message)| {
-            let (source, line) = locate(key, None);
-            ConfigIssue { key: key.to_string(), source, line, message }
+            let (source, line) = locate(key.as_str(), None);
+            ConfigIssue { key: key.as_str().to_string(), source, line, message }
         })
         .collect();
     if !issues.is_empty() {

@@ -11,7 +11,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
-use super::keys::{key_info, KEYS};
+use super::keys::{Key, KEYS};
 
 /// What the command line set: the CLI fills the fields of the flags the user gave (a boolean
 /// flag is `Some(true)` only when present), then passes this to [`super::load`], where it overrides
@@ -58,8 +58,8 @@ pub struct FlagOverrides {
     /// `--no-local-devices` is `Some(false)`.
     pub local_devices: Option<bool>,
     /// Keys whose flag was typed in another spelling (`--subtensor.network`), with that spelling:
-    /// messages name what the user typed.
-    pub spelled: Vec<(&'static str, String)>,
+    /// messages name what the user typed (the others, as [`Key`] names them).
+    pub spelled: Vec<(Key, String)>,
     /// `--fleet-allow-origin`, repeated.
     pub allow_origins: Option<Vec<String>>,
 }
@@ -121,8 +121,8 @@ impl Provider for FlagOverrides {
         let spelled = self.spelled.clone();
         Metadata::named(FLAGS_NAME).interpolater(move |_: &Profile, keys: &[&str]| {
             let key = keys.join(".");
-            let typed = spelled.iter().find(|(k, _)| *k == key).map(|(_, flag)| flag.clone());
-            typed.or_else(|| key_info(&key).and_then(|k| k.flag).map(str::to_string)).unwrap_or(key)
+            let typed = spelled.iter().find(|(k, _)| k.as_str() == key).map(|(_, flag)| flag.clone());
+            typed.or_else(|| Key::find(&key).map(|k| k.to_string())).unwrap_or(key)
         })
     }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::explain::redact_url;
+use super::keys::Key;
 use super::schema::Config;
 use super::sources::ValueSource;
 
@@ -66,69 +67,65 @@ pub(super) fn describe(kind: &figment::error::Kind) -> String {
 
 impl Config {
     /// Values that parse but make no sense, as (key, message).
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    pub fn problems(&self) -> Vec<(Key, String)> {
         let mut out = Vec::new();
         if let Some(url) = &self.chain_endpoint {
             if !is_ws_url(url) {
-                out.push(("chain_endpoint", format!("`{}` is not a ws:// or wss:// URL", redact_url(url))));
+                out.push((Key::ChainEndpoint, format!("`{}` is not a ws:// or wss:// URL", redact_url(url))));
             }
         }
-        for (key, name) in [("wallet.name", &self.wallet.name), ("wallet.hotkey", &self.wallet.hotkey)] {
+        for (key, name) in [(Key::WalletName, &self.wallet.name), (Key::WalletHotkey, &self.wallet.hotkey)] {
             if let Some(why) = bad_wallet_name(name) {
                 out.push((key, why));
             }
         }
         if self.wallet.hotkeys.len() > 1 && self.wallet.hotkeys.iter().any(|h| h == "all") {
-            out.push(("wallet.hotkeys", "`all` cannot be combined with named hotkeys".into()));
+            out.push((Key::WalletHotkeys, "`all` cannot be combined with named hotkeys".into()));
         }
         if let Some(why) = self.wallet.hotkeys.iter().find_map(|h| bad_wallet_name(h)) {
-            out.push(("wallet.hotkeys", why));
+            out.push((Key::WalletHotkeys, why));
         }
         if self.devices.cpu.threads == Some(0) {
-            out.push(("devices.cpu.threads", "must be at least 1 (leave it unset for one per core)".into()));
+            out.push((Key::CpuThreads, "must be at least 1 (leave it unset for one per core)".into()));
         }
-        for (prefix, gpu) in [("devices.cuda", &self.devices.cuda), ("devices.opencl", &self.devices.opencl)] {
+        for (gpu, [threads, nonces, select]) in [
+            (&self.devices.cuda, [Key::CudaGpuThreads, Key::CudaGpuNoncesPerThread, Key::CudaSelect]),
+            (&self.devices.opencl, [Key::OpenclGpuThreads, Key::OpenclGpuNoncesPerThread, Key::OpenclSelect]),
+        ] {
             if gpu.gpu_threads == Some(0) {
-                out.push((
-                    if prefix == "devices.cuda" { "devices.cuda.gpu_threads" } else { "devices.opencl.gpu_threads" },
-                    "must be at least 1".into(),
-                ));
+                out.push((threads, "must be at least 1".into()));
             }
             if gpu.gpu_nonces_per_thread == 0 {
-                out.push((
-                    if prefix == "devices.cuda" { "devices.cuda.gpu_nonces_per_thread" } else { "devices.opencl.gpu_nonces_per_thread" },
-                    "must be at least 1".into(),
-                ));
+                out.push((nonces, "must be at least 1".into()));
             }
             if gpu.select.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                out.push((
-                    if prefix == "devices.cuda" { "devices.cuda.select" } else { "devices.opencl.select" },
-                    "empty selection".into(),
-                ));
+                out.push((select, "empty selection".into()));
             }
         }
         let serve = &self.serve;
         if serve.tls_cert.is_some() != serve.tls_key.is_some() {
-            let given = if serve.tls_cert.is_some() { "serve.tls_cert" } else { "serve.tls_key" };
-            out.push((given, "serve.tls_cert and serve.tls_key (--tls-cert, --tls-key) go together: give both (PEM files)".into()));
+            let given = if serve.tls_cert.is_some() { Key::TlsCert } else { Key::TlsKey };
+            let (cert, key) = (Key::TlsCert, Key::TlsKey);
+            out.push((given, format!("{} and {} ({cert}, {key}) go together: give both (PEM files)", cert.as_str(), key.as_str())));
         }
         if let Some(problem) = serve.allow_origins.iter().find_map(|o| origin_problem(o)) {
-            out.push(("serve.allow_origins", problem));
+            out.push((Key::AllowOrigins, problem));
         }
         if serve.address.is_none() {
             let given = [
-                ("serve.token_file", serve.token_file.is_some()),
-                ("serve.tls_cert", serve.tls_cert.is_some()),
-                ("serve.tls_key", serve.tls_key.is_some()),
-                ("serve.local_devices", !serve.local_devices),
-                ("serve.allow_origins", !serve.allow_origins.is_empty()),
+                (Key::TokenFile, serve.token_file.is_some()),
+                (Key::TlsCert, serve.tls_cert.is_some()),
+                (Key::TlsKey, serve.tls_key.is_some()),
+                (Key::LocalDevices, !serve.local_devices),
+                (Key::AllowOrigins, !serve.allow_origins.is_empty()),
             ];
+            let address = Key::ServeAddress;
             for (key, _) in given.into_iter().filter(|(_, set)| *set) {
-                out.push((key, "is for a fleet coordinator: set serve.address (--serve [ADDR])".into()));
+                out.push((key, format!("is for a fleet coordinator: set {} ({address} [ADDR])", address.as_str())));
             }
         }
         if self.max_difficulty == Some(0) {
-            out.push(("max_difficulty", "must be at least 1".into()));
+            out.push((Key::MaxDifficulty, "must be at least 1".into()));
         }
         // The ledger's place is the command's business; only the values are checked here.
         let burn = crate::burn::BurnOptions::parse(
@@ -141,10 +138,10 @@ impl Config {
             out.push((key, err.to_string()));
         }
         for (key, value) in [
-            ("retry.connect_deadline_s", self.retry.connect_deadline_s),
-            ("retry.max_backoff_s", self.retry.max_backoff_s),
-            ("metrics.heartbeat_stale_s", self.metrics.heartbeat_stale_s),
-            ("metrics.block_stale_s", self.metrics.block_stale_s),
+            (Key::ConnectDeadline, self.retry.connect_deadline_s),
+            (Key::MaxBackoff, self.retry.max_backoff_s),
+            (Key::HeartbeatStale, self.metrics.heartbeat_stale_s),
+            (Key::BlockStale, self.metrics.block_stale_s),
         ] {
             if value == 0 {
                 out.push((key, "must be at least 1 second".into()));
@@ -173,13 +170,13 @@ mod tests {
         let mut config = Config::default();
         config.serve.allow_origins = vec!["https://dash.example:8443".into()];
         let problems = config.problems();
-        assert!(problems.iter().any(|(k, m)| *k == "serve.allow_origins" && m.contains("serve.address")), "{problems:?}");
+        assert!(problems.iter().any(|(k, m)| *k == Key::AllowOrigins && m.contains("serve.address")), "{problems:?}");
         config.serve.address = Some("127.0.0.1:7733".parse().unwrap());
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         for bad in ["dash.example", "https://dash.example/", "https://", "ftp://x", "https://a b"] {
             config.serve.allow_origins = vec![bad.into()];
             let problems = config.problems();
-            assert!(problems.iter().any(|(k, m)| *k == "serve.allow_origins" && m.contains("scheme://host")), "{bad}: {problems:?}");
+            assert!(problems.iter().any(|(k, m)| *k == Key::AllowOrigins && m.contains("scheme://host")), "{bad}: {problems:?}");
         }
     }
 }
