@@ -215,7 +215,7 @@ fn invalid_environment_value_names_the_variable() {
 fn invalid_flag_names_the_flag() {
     let flags = FlagOverrides { log_format: Some("xml".into()), ..Default::default() };
     let found = issues(config::load_from(&[], env(&[]), &flags).unwrap_err());
-    assert_eq!(found[0].source, ValueSource::Flag("--log-format".into()), "{found:?}");
+    assert_eq!(found[0].source, ValueSource::Flag("log_format".into()), "{found:?}");
 }
 
 #[test]
