@@ -15,7 +15,9 @@
 //! - One table for the process rather than rewording at the binary's edge: library errors are
 //!   flattened to text inside the library (`DaemonError::Usage(err.to_string())`), the daemon's
 //!   log lines are written by the library, and the flag layer's provenance (`from flag
-//!   --gpu-threads`, [`super::sources`]) needs the same names; one table serves all three.
+//!   --gpu-threads`, `sources.rs`) needs the same names; one table serves all three.
+//! - A new setting: a [`Key`] variant, its [`KEYS`] row, an arm in `cli::flag` (the match is
+//!   exhaustive; a test of the binary checks every name against clap's flags).
 
 use std::sync::OnceLock;
 

@@ -2,13 +2,13 @@
 //! one validated [`Config`]; errors name the key, where it came from and the file's line;
 //! [`explain()`] shows every effective value with its source, secrets redacted (`config check`).
 //!
-//! - [`schema`]: [`Config`] and its sections, with their defaults.
-//! - [`keys`]: the key table ([`KEYS`]): every key, its environment variables; how a message
+//! - `schema.rs`: [`Config`] and its sections, with their defaults.
+//! - `keys.rs`: the key table ([`KEYS`]): every key, its environment variables; how a message
 //!   names a setting ([`Key`]).
-//! - [`sources`]: the layers (files, environment, flags) and where a value came from.
-//! - [`validation`]: what is wrong with the values, as [`ConfigIssue`]s.
-//! - [`explain`]: `config check`'s output, with redaction.
-//! - [`lenient`]: the serde helpers that let environment values arrive typed.
+//! - `sources.rs`: the layers (files, environment, flags) and where a value came from.
+//! - `validation.rs`: what is wrong with the values, as [`ConfigIssue`]s.
+//! - `explain.rs`: `config check`'s output, with redaction.
+//! - `lenient.rs`: the serde helpers that let environment values arrive typed.
 
 mod explain;
 mod keys;

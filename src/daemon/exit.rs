@@ -1,5 +1,7 @@
 //! Why the daemon stopped, and the exit code each reason maps to (documented in the README).
 
+use crate::config::Key;
+
 /// Every command's exit codes (one table for the daemon, `status`, `faucet`, `solve`, `bench`,
 /// `devices`). A code says what to do next: retry, fix input, or stop.
 pub mod code {
@@ -29,8 +31,6 @@ pub mod code {
     /// `--burn-max` (or `--burn-budget` spent), without `--wait`.
     pub const BURN_LIMIT: i32 = 15;
 }
-
-use crate::config::Key;
 
 /// Why the daemon stopped without registering.
 #[derive(Debug, thiserror::Error)]
