@@ -4,6 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use regsolver::config::Key;
 use regsolver::pow::{ByteOrder, Scheme, UnknownName};
 use regsolver::solver::cpu::SimdLevel;
 use regsolver::solver::selection::{DeviceIds, DeviceSelection, SelectionError, DEFAULT_GPU_NONCES_PER_THREAD};
@@ -44,17 +45,61 @@ impl Cli {
     }
 }
 
+/// The flag that sets each configuration key, if one does: the names every message shows for a
+/// setting ([`regsolver::config::name_settings`], installed by `main`).
+pub fn flag(key: Key) -> Option<&'static str> {
+    Some(match key {
+        Key::Network => "--network",
+        Key::ChainEndpoint => "--chain-endpoint",
+        Key::Subnet => "--subnet",
+        Key::WalletName => "--wallet.name",
+        Key::WalletHotkey => "--wallet.hotkey",
+        Key::WalletHotkeys => "--wallet.hotkeys",
+        Key::WalletPath => "--wallet.path",
+        Key::ColdkeyPasswordFile => "--coldkey-password-file",
+        Key::SealByteOrder => "--seal-byte-order",
+        Key::Backends => "--backend",
+        Key::CpuThreads => "--threads",
+        Key::CpuSimd => "--simd",
+        Key::CudaSelect => "--gpu",
+        Key::CudaGpuThreads => "--gpu-threads",
+        Key::CudaGpuNoncesPerThread => "--gpu-nonces-per-thread",
+        Key::OpenclSelect => "--opencl",
+        Key::OpenclGpuThreads => "--gpu-threads",
+        Key::OpenclGpuNoncesPerThread => "--gpu-nonces-per-thread",
+        Key::MetricsAddress => "--metrics",
+        Key::LogFormat => "--log-format",
+        Key::ConnectDeadline => "--connect-deadline",
+        Key::MaxBackoff => "--max-backoff",
+        Key::Wait => "--wait",
+        Key::MaxDifficulty => "--max-difficulty",
+        Key::KeepGoing => "--keep-going",
+        Key::BurnMax => "--burn-max",
+        Key::BurnAfter => "--burn-after",
+        Key::BurnBudget => "--burn-budget",
+        Key::DryRun => "--dry-run",
+        Key::AllowRoot => "--allow-root",
+        Key::ServeAddress => "--serve",
+        Key::TokenFile => "--token-file",
+        Key::TlsCert => "--tls-cert",
+        Key::TlsKey => "--tls-key",
+        Key::LocalDevices => "--no-local-devices",
+        Key::AllowOrigins => "--fleet-allow-origin",
+        Key::HeartbeatStale | Key::BlockStale => return None,
+    })
+}
+
 /// The other spellings of configuration flags (bittensor's and older names), by configuration key.
-const ALIASES: [(&str, &str); 4] = [
-    ("network", "--subtensor.network"),
-    ("chain_endpoint", "--subtensor.chain_endpoint"),
-    ("subnet", "--netuid"),
-    ("retry.connect_deadline_s", "--connect-timeout"),
+const ALIASES: [(Key, &str); 4] = [
+    (Key::Network, "--subtensor.network"),
+    (Key::ChainEndpoint, "--subtensor.chain_endpoint"),
+    (Key::Subnet, "--netuid"),
+    (Key::ConnectDeadline, "--connect-timeout"),
 ];
 
 /// The configuration keys whose flag `args` gave in another spelling, with that spelling (so a
 /// message about `--subtensor.network nosuch` names `--subtensor.network`, not `--network`).
-pub fn typed_aliases(args: impl IntoIterator<Item = String>) -> Vec<(&'static str, String)> {
+pub fn typed_aliases(args: impl IntoIterator<Item = String>) -> Vec<(Key, String)> {
     let args: Vec<String> = args.into_iter().collect();
     ALIASES
         .iter()
@@ -481,4 +526,24 @@ pub struct FleetStatusArgs {
     /// A CA certificate (PEM) to trust for a wss:// --fleet.
     #[arg(long = "fleet-ca", value_name = "PATH", requires = "fleet")]
     pub fleet_ca: Option<std::path::PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_setting_and_alias_names_a_flag_the_daemon_takes() {
+        let command = Cli::command();
+        let longs: Vec<String> = command
+            .get_arguments()
+            .flat_map(|arg| arg.get_long().into_iter().chain(arg.get_all_aliases().unwrap_or_default()))
+            .map(|long| format!("--{long}"))
+            .collect();
+        let named = regsolver::config::KEYS.iter().filter_map(|info| flag(info.id));
+        for name in named.chain(ALIASES.iter().map(|(_, alias)| *alias)) {
+            assert!(longs.iter().any(|long| long == name), "{name} is not a flag of the daemon: {longs:?}");
+        }
+    }
 }

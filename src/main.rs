@@ -22,6 +22,8 @@ fn fail(err: &CommandError, json: bool) -> ! {
 }
 
 fn main() {
+    // Every message names a setting by the flag that changes it.
+    regsolver::config::name_settings(cli::flag);
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if err.exit_code() != code::USAGE || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {

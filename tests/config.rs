@@ -97,7 +97,7 @@ fn precedence_is_flags_over_env_over_file_over_defaults() {
 
     let sources: std::collections::BTreeMap<&str, String> =
         config::explain_entries(&loaded).into_iter().map(|e| (e.key, e.source)).collect();
-    assert_eq!(sources["subnet"], "flag --subnet");
+    assert_eq!(sources["subnet"], "flag subnet");
     assert_eq!(sources["wallet.name"], "env BT_WALLET_NAME");
     assert_eq!(sources["wallet.path"], "env REGSOLVER_WALLET__PATH");
     assert_eq!(sources["wallet.hotkey"], format!("file:{}", file.path.display()));
@@ -215,7 +215,7 @@ fn invalid_environment_value_names_the_variable() {
 fn invalid_flag_names_the_flag() {
     let flags = FlagOverrides { log_format: Some("xml".into()), ..Default::default() };
     let found = issues(config::load_from(&[], env(&[]), &flags).unwrap_err());
-    assert_eq!(found[0].source, ValueSource::Flag("--log-format".into()), "{found:?}");
+    assert_eq!(found[0].source, ValueSource::Flag("log_format".into()), "{found:?}");
 }
 
 #[test]

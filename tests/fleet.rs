@@ -150,7 +150,7 @@ async fn a_token_is_required_off_loopback() {
     let outcome = Coordinator::serve("0.0.0.0:0".parse().unwrap(), None, Limits::default(), Arc::new(tx)).await;
     let err = outcome.err().expect("refused");
     assert!(matches!(err, FleetError::TokenRequired { .. }));
-    assert!(err.to_string().contains("--token-file"), "{err}");
+    assert!(err.to_string().contains("serve.token_file"), "{err}");
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ async fn no_peers_is_a_bounded_error(spec: BundledSpec) {
     match result {
         Err(e @ ChainError::NoPeers { .. }) => {
             let message = e.to_string();
-            assert!(message.contains("no peers") && message.contains("--chain-endpoint") && message.contains(spec.name()), "{message}");
+            assert!(message.contains("no peers") && message.contains("chain_endpoint") && message.contains(spec.name()), "{message}");
         }
         other => panic!("expected the no-peers error, got {other:?}"),
     }

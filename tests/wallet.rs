@@ -165,7 +165,7 @@ fn wrong_password_is_reported_with_its_origin_and_without_the_password() {
     let err = wallet.coldkey(&PasswordSource::default().without_prompt()).unwrap_err();
     let shown = err.to_string();
     assert!(matches!(err, WalletError::PasswordNeeded { .. }), "{err:?}");
-    assert!(shown.contains(&env_var_name(&wallet.coldkey_path())) && shown.contains("--coldkey-password-file"), "{shown}");
+    assert!(shown.contains(&env_var_name(&wallet.coldkey_path())) && shown.contains("coldkey_password_file"), "{shown}");
 
     // An empty or unreadable password file is its own error.
     let empty = password_file(tmp.path(), "\n");
@@ -241,7 +241,7 @@ fn missing_wallet_and_unknown_hotkey_say_where_and_what_exists() {
     let shown = err.to_string();
     assert!(matches!(err, WalletError::MissingWallet { .. }));
     assert!(shown.contains(&tmp.path().join("nosuch").display().to_string()), "{shown}");
-    assert!(shown.contains("--wallet.path") && shown.contains("BT_WALLET_PATH") && shown.contains("--wallet.name"), "{shown}");
+    assert!(shown.contains("wallet.path") && shown.contains("BT_WALLET_PATH") && shown.contains("wallet.name"), "{shown}");
     assert!(shown.contains("vector"), "lists the wallets that exist: {shown}");
 
     let no_prompt = PasswordSource::default().without_prompt();

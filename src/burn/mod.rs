@@ -12,6 +12,8 @@ use std::time::Duration;
 pub use amount::{format_tao, parse_tao, AmountError};
 pub use ledger::{BurnEntry, BurnLedger, BurnState, LedgerError};
 
+use crate::config::Key;
+
 /// The burn route's limits, validated. Without them (no `--burn-max`) regsolver never burns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BurnOptions {
@@ -28,34 +30,29 @@ pub struct BurnOptions {
 /// Why a burn option was refused (exit 2), naming the option by its configuration key.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BurnOptionError {
-    #[error("{} ({key}): {error}", flag(key))]
-    Amount { key: &'static str, error: AmountError },
-    #[error("{} ({key}) must be more than 0 TAO", flag(key))]
-    Zero { key: &'static str },
-    #[error("{} ({key}): {reason}", flag(key))]
-    Duration { key: &'static str, reason: String },
-    #[error("{} ({key}) applies only with --burn-max (burn_max): without a cap regsolver never burns", flag(key))]
-    WithoutMax { key: &'static str },
+    #[error("{}: {error}", key.with_key())]
+    Amount { key: Key, error: AmountError },
+    #[error("{} must be more than 0 TAO", key.with_key())]
+    Zero { key: Key },
+    #[error("{}: {reason}", key.with_key())]
+    Duration { key: Key, reason: String },
+    #[error("{} applies only with {}: without a cap regsolver never burns", key.with_key(), Key::BurnMax.with_key())]
+    WithoutMax { key: Key },
     #[error("no folder for the burn ledger: set $STATE_DIRECTORY, $XDG_STATE_HOME or $HOME")]
     NoLedgerFolder,
 }
 
 impl BurnOptionError {
     /// The configuration key at fault (`burn_max`, `burn_after`, `burn_budget`), if one is.
-    pub fn key(&self) -> Option<&'static str> {
+    pub fn key(&self) -> Option<Key> {
         match self {
             BurnOptionError::Amount { key, .. }
             | BurnOptionError::Zero { key }
             | BurnOptionError::Duration { key, .. }
-            | BurnOptionError::WithoutMax { key } => Some(key),
+            | BurnOptionError::WithoutMax { key } => Some(*key),
             BurnOptionError::NoLedgerFolder => None,
         }
     }
-}
-
-/// `burn_max` -> `--burn-max`.
-fn flag(key: &str) -> String {
-    format!("--{}", key.replace('_', "-"))
 }
 
 impl BurnOptions {
@@ -68,22 +65,23 @@ impl BurnOptions {
         ledger: Option<PathBuf>,
     ) -> Result<Option<BurnOptions>, BurnOptionError> {
         let Some(max) = max else {
-            let given = [("burn_after", after.is_some()), ("burn_budget", budget.is_some())];
+            let given = [(Key::BurnAfter, after.is_some()), (Key::BurnBudget, budget.is_some())];
             return match given.into_iter().find(|(_, set)| *set) {
                 Some((key, _)) => Err(BurnOptionError::WithoutMax { key }),
                 None => Ok(None),
             };
         };
-        let max_rao = positive_tao("burn_max", max)?;
-        let budget_rao = budget.map(|text| positive_tao("burn_budget", text)).transpose()?;
-        let after =
-            after.map(|text| parse_duration(text).map_err(|reason| BurnOptionError::Duration { key: "burn_after", reason })).transpose()?;
+        let max_rao = positive_tao(Key::BurnMax, max)?;
+        let budget_rao = budget.map(|text| positive_tao(Key::BurnBudget, text)).transpose()?;
+        let after = after
+            .map(|text| parse_duration(text).map_err(|reason| BurnOptionError::Duration { key: Key::BurnAfter, reason }))
+            .transpose()?;
         let ledger = ledger.ok_or(BurnOptionError::NoLedgerFolder)?;
         Ok(Some(BurnOptions { max_rao, after, budget_rao, ledger }))
     }
 }
 
-fn positive_tao(key: &'static str, text: &str) -> Result<u64, BurnOptionError> {
+fn positive_tao(key: Key, text: &str) -> Result<u64, BurnOptionError> {
     match parse_tao(text) {
         Ok(0) => Err(BurnOptionError::Zero { key }),
         Ok(rao) => Ok(rao),
@@ -110,11 +108,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Why a burn is not sent now.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BurnRefusal {
-    #[error("the burn price {} TAO is above --burn-max {} TAO", format_tao(u128::from(*price_rao)), format_tao(u128::from(*max_rao)))]
+    #[error("the burn price {} TAO is above {} {} TAO", format_tao(u128::from(*price_rao)), Key::BurnMax, format_tao(u128::from(*max_rao)))]
     AboveCap { price_rao: u64, max_rao: u64 },
     #[error(
-        "a burn of {} TAO (price and fee) would pass --burn-budget {} TAO: {} TAO is spent already (ledger)",
-        format_tao(*cost_rao), format_tao(u128::from(*budget_rao)), format_tao(*spent_rao)
+        "a burn of {} TAO (price and fee) would pass {} {} TAO: {} TAO is spent already (ledger)",
+        format_tao(*cost_rao), Key::BurnBudget, format_tao(u128::from(*budget_rao)), format_tao(*spent_rao)
     )]
     OverBudget { cost_rao: u128, spent_rao: u128, budget_rao: u64 },
     #[error("the coldkey holds {} TAO free, less than the price and fee, {} TAO", format_tao(*free_rao), format_tao(*cost_rao))]
@@ -166,7 +164,7 @@ mod tests {
         assert!(matches!(BurnOptions::parse(Some("0"), None, None, Some("/l".into())), Err(BurnOptionError::Zero { .. })));
         assert!(matches!(BurnOptions::parse(Some("1"), None, Some("0.0"), Some("/l".into())), Err(BurnOptionError::Zero { .. })));
         let nan = BurnOptions::parse(Some("NaN"), None, None, Some("/l".into())).unwrap_err();
-        assert!(nan.to_string().starts_with("--burn-max (burn_max): `NaN` is not an amount"), "{nan}");
+        assert!(nan.to_string().starts_with("burn_max: `NaN` is not an amount"), "{nan}");
         assert!(matches!(BurnOptions::parse(Some("1"), Some("soon"), None, Some("/l".into())), Err(BurnOptionError::Duration { .. })));
         assert_eq!(BurnOptions::parse(Some("1"), None, None, None), Err(BurnOptionError::NoLedgerFolder));
     }
@@ -199,6 +197,6 @@ mod tests {
         assert_eq!(check(&capped, 500, 10, 509, 0), Err(BurnRefusal::Balance { free_rao: 509, cost_rao: 510 }));
         assert_eq!(check(&options("1", None), 500, 10, 510, u128::MAX), Ok(510), "no budget: no total limit");
         let refusal = check(&capped, 2_000_000_000, 0, 0, 0).unwrap_err();
-        assert_eq!(refusal.to_string(), "the burn price 2 TAO is above --burn-max 1 TAO");
+        assert_eq!(refusal.to_string(), "the burn price 2 TAO is above burn_max 1 TAO");
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 use super::network::SpecError;
+use crate::config::Key;
 
 /// A failure reading or following the chain. Every message names the endpoint or item involved.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,9 @@ pub enum ChainError {
     Timeout { endpoint: String, doing: &'static str, seconds: u64 },
     #[error(
         "{endpoint} serves a chain with genesis {found}, not {network}'s {expected}: refusing to use it \
-         (leave out --network to use the endpoint's own chain, or point --chain-endpoint at a {network} node)"
+         (leave out {} to use the endpoint's own chain, or point {} at a {network} node)",
+        Key::Network,
+        Key::ChainEndpoint
     )]
     WrongGenesis { endpoint: String, network: &'static str, expected: String, found: String },
     #[error(transparent)]
@@ -25,12 +28,14 @@ pub enum ChainError {
     LightClientStart { network: &'static str, reason: String },
     #[error(
         "the light client found no peers for {network} in {seconds:.1} s (no network, or the bootnodes are \
-         unreachable from here); use an RPC node instead: --chain-endpoint wss://HOST:PORT"
+         unreachable from here); use an RPC node instead: {} wss://HOST:PORT",
+        Key::ChainEndpoint
     )]
     NoPeers { network: &'static str, seconds: f64 },
     #[error(
         "the light client's sync of {network} made no progress for {seconds} s ({peers} peers, best block {best}); \
-         use an RPC node instead: --chain-endpoint wss://HOST:PORT"
+         use an RPC node instead: {} wss://HOST:PORT",
+        Key::ChainEndpoint
     )]
     SyncStalled { network: &'static str, seconds: u64, peers: usize, best: String },
     #[error("the connection to {endpoint} ended (the node went away); reconnect")]
@@ -39,7 +44,7 @@ pub enum ChainError {
     Rpc { endpoint: String, doing: String, reason: String },
     /// [`super::connect::connect_within`] ran out of time: the last attempt's error, and the time
     /// really spent.
-    #[error("{last} (gave up after {spent_s:.1} s and {attempts} attempt(s): --connect-deadline {deadline_s} s)")]
+    #[error("{last} (gave up after {spent_s:.1} s and {attempts} attempt(s): {} {deadline_s} s)", Key::ConnectDeadline)]
     GaveUp { last: Box<ChainError>, spent_s: f64, attempts: u32, deadline_s: u64 },
     #[error("{endpoint}: block {number} is unknown")]
     UnknownBlock { endpoint: String, number: u64 },

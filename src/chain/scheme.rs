@@ -1,6 +1,7 @@
 //! What the connected runtime offers ([`RuntimeInfo`], read from its metadata and version) and
 //! the registration scheme regsolver uses there ([`choose_scheme`], docs/protocol.md "Choosing the scheme").
 
+use crate::config::Key;
 use crate::pow::{ByteOrder, Scheme};
 use subxt::Metadata;
 
@@ -63,12 +64,14 @@ pub enum Refusal {
     NoPowRegistration { spec_version: u32, why: &'static str },
     #[error(
         "runtime spec {spec_version} is of an era (278..=282) whose seal byte order is unknown: \
-         state it with --seal-byte-order le|be"
+         state it with {} le|be",
+        Key::SealByteOrder
     )]
     ByteOrderUnknown { spec_version: u32 },
     #[error(
-        "--seal-byte-order applies only to legacy `register` runtimes; runtime spec {spec_version} \
-         has `pow_register`, whose difficulty is always little-endian"
+        "{} applies only to legacy `register` runtimes; runtime spec {spec_version} \
+         has `pow_register`, whose difficulty is always little-endian",
+        Key::SealByteOrder
     )]
     OverrideNotAllowed { spec_version: u32 },
 }

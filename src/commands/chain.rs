@@ -13,13 +13,14 @@ use tracing::{info, warn};
 
 use super::lifecycle::{runtime, stop_devices, RUNTIME_STACK_BYTES};
 use super::{signals, usage, CommandError};
-use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, ServeArgs, SimdArg, StatusArgs, TargetArgs};
-use regsolver::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, LoadedConfig, DEFAULT_WALLET_PATH};
+use crate::cli::{DaemonArgs, DeviceArgs, FaucetArgs, SimdArg, StatusArgs, TargetArgs};
+use regsolver::config::{self, Config, ConfigError, FlagOverrides, Hotkeys, Key, LoadedConfig, DEFAULT_WALLET_PATH};
 use regsolver::daemon::observe::Observer;
 use regsolver::daemon::report::Reporter;
 use regsolver::daemon::status::{self, Status};
 use regsolver::daemon::{DaemonError, DaemonOptions, HotkeyResult};
 use regsolver::fleet::protocol::WorkerStatus;
+use regsolver::fleet::ServeConfig;
 use regsolver::pow::AccountId;
 use regsolver::solver::bench::measure;
 use regsolver::solver::pool::Pool;
@@ -81,15 +82,7 @@ pub fn daemon(args: DaemonArgs, verbose: bool) -> Result<(), CommandError> {
     let selection = device_selection(config)?;
     let options = options(&loaded, wallet, password, netuid, hotkeys, false)?;
     let reload = Reload { files: loaded.files.clone(), flags, current: config.clone() };
-    let serve = ServeArgs {
-        serve: config.serve.address,
-        token_file: config.serve.token_file.clone(),
-        tls_cert: config.serve.tls_cert.clone(),
-        tls_key: config.serve.tls_key.clone(),
-        no_local_devices: !config.serve.local_devices,
-        allow_origins: config.serve.allow_origins.clone(),
-    };
-    run(options, &selection, config, args.target.json, Some(reload), Some(&serve))
+    run(options, &selection, config, args.target.json, Some(reload), config.serve.fleet().as_ref())
 }
 
 /// `regsolver faucet ...`
@@ -325,7 +318,7 @@ pub(super) fn endpoint(loaded: &LoadedConfig) -> Result<(regsolver::chain::Endpo
     let config = &loaded.config;
     let network = &config.network;
     let endpoint = network.endpoint(config.chain_endpoint.as_deref()).map_err(|e| usage(format!("--chain-endpoint: {e}")))?;
-    let own_chain = config.chain_endpoint.is_some() && !loaded.is_set("network");
+    let own_chain = config.chain_endpoint.is_some() && !loaded.is_set(Key::Network);
     Ok((endpoint, if own_chain { None } else { network.expected_genesis() }))
 }
 
@@ -403,11 +396,11 @@ fn run(
     config: &Config,
     json: bool,
     reload: Option<Reload>,
-    serve: Option<&ServeArgs>,
+    serve: Option<&ServeConfig>,
 ) -> Result<(), CommandError> {
     // First: device probing below may already start a driver's threads.
     let mut signals = signals::take()?;
-    let specs = super::fleet::local_specs(serve, selection)?;
+    let specs = super::fleet::local_specs(serve.is_some() && !config.serve.local_devices, selection)?;
     let netuid = options.netuid;
     // The status line's title: the named network, else the endpoint whose own chain it is.
     let network =

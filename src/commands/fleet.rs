@@ -9,9 +9,9 @@ use tracing::{info, warn};
 
 use super::lifecycle::{runtime, stop_devices};
 use super::{usage, CommandError};
-use crate::cli::{FleetStatusArgs, ServeArgs, WorkerArgs};
+use crate::cli::{FleetStatusArgs, WorkerArgs};
 use regsolver::fleet::worker::check_url;
-use regsolver::fleet::{run_worker, status, tls, FleetError, FleetServer, Limits, ServeConfig, Token, WorkerConfig, WorkerStatus};
+use regsolver::fleet::{run_worker, status, tls, FleetError, FleetServer, ServeConfig, Token, WorkerConfig, WorkerStatus};
 use regsolver::solver::pool::Pool;
 use regsolver::solver::selection::{self, DeviceSelection};
 use regsolver::solver::WorkerSpec;
@@ -31,30 +31,20 @@ fn fleet_error(err: FleetError) -> CommandError {
     }
 }
 
-/// The daemon's own devices: none with `--serve --no-local-devices`, else the selection's. (The
-/// coordinator's settings were checked with the rest of the configuration.)
-pub(super) fn local_specs(serve: Option<&ServeArgs>, selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, CommandError> {
-    match serve {
-        Some(args) if args.serve.is_some() && args.no_local_devices => {
-            info!("--no-local-devices: only the fleet's workers search");
-            Ok(Vec::new())
-        }
-        _ => Ok(selection::specs(selection)?),
+/// The daemon's own devices: none when `fleet_only` (`--serve --no-local-devices`), else the
+/// selection's. (The coordinator's settings were checked with the rest of the configuration.)
+pub(super) fn local_specs(fleet_only: bool, selection: &DeviceSelection) -> Result<Vec<WorkerSpec>, CommandError> {
+    if fleet_only {
+        info!("--no-local-devices: only the fleet's workers search");
+        return Ok(Vec::new());
     }
+    Ok(selection::specs(selection)?)
 }
 
-/// Starts the coordinator beside `pool` when `--serve` was given.
-pub(super) async fn serve(serve: Option<&ServeArgs>, pool: &Pool) -> Result<Option<FleetServer>, CommandError> {
-    let Some(args) = serve else { return Ok(None) };
-    let Some(addr) = args.serve else { return Ok(None) };
-    let config = ServeConfig {
-        addr,
-        token_file: args.token_file.clone(),
-        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
-        allowed_origins: args.allow_origins.clone(),
-        limits: Limits::default(),
-    };
-    let server = FleetServer::start(&config, pool).await.map_err(fleet_error)?;
+/// Starts the coordinator beside `pool` when the configuration asks for one (`--serve`).
+pub(super) async fn serve(config: Option<&ServeConfig>, pool: &Pool) -> Result<Option<FleetServer>, CommandError> {
+    let Some(config) = config else { return Ok(None) };
+    let server = FleetServer::start(config, pool).await.map_err(fleet_error)?;
     let scheme = if config.tls.is_some() { "wss" } else { "ws" };
     info!(address = %server.local_addr(), "serving jobs to fleet workers: regsolver worker --connect {scheme}://{}", server.local_addr());
     Ok(Some(server))

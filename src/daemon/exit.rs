@@ -1,5 +1,7 @@
 //! Why the daemon stopped, and the exit code each reason maps to (documented in the README).
 
+use crate::config::Key;
+
 /// Every command's exit codes (one table for the daemon, `status`, `faucet`, `solve`, `bench`,
 /// `devices`). A code says what to do next: retry, fix input, or stop.
 pub mod code {
@@ -45,16 +47,23 @@ pub enum DaemonError {
     NoSuchSubnet { netuid: u16 },
     #[error("hotkey {hotkey} is owned by another coldkey ({owner}); register it with that coldkey's wallet")]
     ColdkeyMismatch { hotkey: String, owner: String },
-    #[error("the subnet's difficulty {difficulty} is above --max-difficulty {max}; not solving (add --wait to wait until it falls)")]
+    #[error(
+        "the subnet's difficulty {difficulty} is above {} {max}; not solving (add {} to wait until it falls)",
+        Key::MaxDifficulty,
+        Key::Wait
+    )]
     TooDifficult { difficulty: u64, max: u64 },
     #[error(
-        "PoW registration is closed on subnet {netuid} and the burn price {price_tao} TAO is above --burn-max {max_tao} TAO; \
-         nothing was sent (add --wait to follow the chain until one opens)"
+        "PoW registration is closed on subnet {netuid} and the burn price {price_tao} TAO is above {} {max_tao} TAO; \
+         nothing was sent (add {} to follow the chain until one opens)",
+        Key::BurnMax,
+        Key::Wait
     )]
     BurnAboveCap { netuid: u16, price_tao: String, max_tao: String },
     #[error(
-        "PoW registration is closed on subnet {netuid} and --burn-budget {budget_tao} TAO is spent ({spent_tao} TAO in the ledger); \
-         nothing was sent"
+        "PoW registration is closed on subnet {netuid} and {} {budget_tao} TAO is spent ({spent_tao} TAO in the ledger); \
+         nothing was sent",
+        Key::BurnBudget
     )]
     BurnBudgetSpent { netuid: u16, spent_tao: String, budget_tao: String },
     #[error("PoW registration is closed on subnet {netuid} and a burn cannot be paid: {why}; nothing was sent")]

@@ -15,7 +15,7 @@ pub enum Plan {
     /// The hotkey already holds a UID on the subnet.
     Registered { uid: u16 },
     /// Registration is not possible at this block; try the next one.
-    Wait(&'static str),
+    Wait(String),
 }
 
 /// Reads the runtime's own checks (docs/protocol.md: admission list for `pow_register`, dispatch
@@ -46,21 +46,21 @@ pub fn plan(
         }
     }
     if subnet.max_allowed_uids == Some(0) {
-        return Ok(Plan::Wait("the subnet allows no UIDs (MaxAllowedUids is 0)"));
+        return Ok(Plan::Wait("the subnet allows no UIDs (MaxAllowedUids is 0)".into()));
     }
     if let (Some(done), Some(max)) = (subnet.registrations_this_block, subnet.max_registrations_per_block) {
         if done >= max {
-            return Ok(Plan::Wait("the subnet's registrations for this block are used up"));
+            return Ok(Plan::Wait("the subnet's registrations for this block are used up".into()));
         }
     }
     if let (Some(target), Some(done)) = (subnet.target_registrations_per_interval, subnet.registrations_this_interval) {
         // The legacy dispatch check: three times the interval's target at most.
         if scheme == Scheme::Legacy && done >= target.saturating_mul(3) {
-            return Ok(Plan::Wait("the subnet's registrations for this interval are used up"));
+            return Ok(Plan::Wait("the subnet's registrations for this interval are used up".into()));
         }
     }
     if scheme == Scheme::PowRegister && hotkey.last_pow_registration_block.is_some_and(|last| block_number <= last) {
-        return Ok(Plan::Wait("this hotkey registered by proof of work at a later block"));
+        return Ok(Plan::Wait("this hotkey registered by proof of work at a later block".into()));
     }
     match subnet.difficulty_for(scheme) {
         Some(difficulty) => Ok(Plan::Mine { difficulty: difficulty.max(1) }),

@@ -20,6 +20,7 @@ use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
 use crate::chain::state::RegistrationState;
 use crate::chain::tx::Registration;
 use crate::chain::{choose_scheme, network::hex_hash, BlockRef, RuntimeInfo, SchemeChoice};
+use crate::config::Key;
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
@@ -379,7 +380,7 @@ impl Session {
             let choice = match self.scheme(&runtime) {
                 Ok(choice) => Some(choice),
                 Err(err) if self.rules.burn.is_some() && !self.rules.faucet => {
-                    info!("{err}; the burn route stays open (--burn-max)");
+                    info!("{err}; the burn route stays open ({})", Key::BurnMax);
                     self.link.pow_refused = Some(err.to_string());
                     None
                 }
@@ -536,14 +537,14 @@ impl Session {
                 Ok(Plan::Mine { difficulty: state.subnet.difficulty_for(choice.scheme).unwrap_or(1).max(1) })
             }
             Err(DaemonError::PowDisabled { .. }) if self.rules.wait => {
-                Ok(Plan::Wait("proof-of-work registration is disabled on the subnet; waiting (--wait)"))
+                Ok(Plan::Wait(format!("proof-of-work registration is disabled on the subnet; waiting ({})", Key::Wait)))
             }
             Ok(Plan::Mine { difficulty }) if self.rules.max_difficulty.is_some_and(|max| difficulty > max) => {
                 let max = self.rules.max_difficulty.unwrap_or_default();
                 if !self.rules.wait {
                     return Err(DaemonError::TooDifficult { difficulty, max });
                 }
-                Ok(Plan::Wait("the difficulty is above --max-difficulty; waiting (--wait)"))
+                Ok(Plan::Wait(format!("the difficulty is above {}; waiting ({})", Key::MaxDifficulty, Key::Wait)))
             }
             other => other,
         }
@@ -597,7 +598,8 @@ impl Session {
             return self.stop(err, out);
         }
         if self.burn_held.as_ref() != Some(&why) {
-            info!("not burning: {why}{}", if pow_open { "; mining on" } else { "; waiting (--wait)" });
+            let next = if pow_open { "mining on".to_string() } else { format!("waiting ({})", Key::Wait) };
+            info!("not burning: {why}; {next}");
             self.burn_held = Some(why);
         }
     }
@@ -838,10 +840,10 @@ impl Session {
                 info!("{outcome}; mining the next block");
             }
             OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait => {
-                info!("{outcome}; waiting until it is enabled again (--wait)")
+                info!("{outcome}; waiting until it is enabled again ({})", Key::Wait)
             }
             OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.burn.is_some() => {
-                info!("{outcome}; the burn route stays open (--burn-max)")
+                info!("{outcome}; the burn route stays open ({})", Key::BurnMax)
             }
             OutcomeClass::Fatal(reason) => {
                 let err = self.fatal(reason, &key);
@@ -904,7 +906,7 @@ impl Session {
             self.phase = Phase::Watching;
             self.forget_key_state();
             self.clear_job(out);
-            info!(subnet = self.rules.netuid, "every hotkey holds a UID; watching for deregistrations (--keep-going)");
+            info!(subnet = self.rules.netuid, "every hotkey holds a UID; watching for deregistrations ({})", Key::KeepGoing);
         } else {
             let results = std::mem::take(&mut self.results);
             self.finish(Ok(results), out);

@@ -401,14 +401,14 @@ impl World {
         } else if self.owners.get(key).is_some_and(|owner| *owner != COLDKEY) {
             Some(("the hotkey is another coldkey's", Some(code::COLDKEY_MISMATCH)))
         } else if self.rules.max_difficulty.is_some_and(|max| self.difficulty(scheme) > max) {
-            Some(("the difficulty is above --max-difficulty", (!wait).then_some(code::TOO_DIFFICULT)))
+            Some(("the difficulty is above max_difficulty", (!wait).then_some(code::TOO_DIFFICULT)))
         } else {
             None
         };
         match refusal {
             Some((what, _))
                 if self.burn_route().is_some()
-                    && matches!(what, "proof of work is disabled" | "the difficulty is above --max-difficulty") =>
+                    && matches!(what, "proof of work is disabled" | "the difficulty is above max_difficulty") =>
             {
                 self.told_refusal(what, None);
                 self.note_burn(key);
@@ -544,7 +544,7 @@ impl World {
     fn check_burn(&mut self, b: &BurnRegistration, price_rao: u64) {
         let mut found = Vec::new();
         match (self.burn_route(), self.quoted) {
-            (None, _) => found.push("8: a burn without --burn-max".to_string()),
+            (None, _) => found.push("8: a burn without burn_max".to_string()),
             (Some(_), None) => found.push("8: a burn sent without a quote".to_string()),
             (Some(burn), Some((quoted, free, fee, spent))) => {
                 let cost = u128::from(price_rao) + fee;
@@ -563,7 +563,7 @@ impl World {
             found.push("2: a burn sent while another extrinsic is in flight".into());
         }
         if self.told_registered.contains(&b.hotkey) || self.rules.dry_run {
-            found.push("8: a burn for a key known to hold a UID, or under --dry-run".into());
+            found.push("8: a burn for a key known to hold a UID, or under dry_run".into());
         }
         if let Some(code) = self.must_stop {
             found.push(format!("7: a burn sent after the session was due to stop (exit code {code})"));
@@ -599,7 +599,7 @@ impl World {
             found.push(format!("3: sent after the session was told {what}"));
         }
         if self.rules.dry_run {
-            found.push("3: sent under --dry-run".into());
+            found.push("3: sent under dry_run".into());
         }
         if let Some(code) = self.must_stop {
             found.push(format!("7: sent after the session was due to stop (exit code {code})"));

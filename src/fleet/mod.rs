@@ -28,6 +28,8 @@ pub mod worker;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::config::Key;
+
 pub use auth::Token;
 pub use coordinator::{Coordinator, WorkerInfo};
 pub use protocol::{DeviceRate, FleetJob, WorkerStatus, PROTOCOL_VERSION};
@@ -43,7 +45,7 @@ pub enum FleetError {
     TokenCharacters,
     #[error("cannot read the fleet token file {path}: {reason}")]
     TokenFile { path: String, reason: String },
-    #[error("refusing to serve the fleet on {addr} without a token: a token (--token-file) is required on any address but loopback")]
+    #[error("refusing to serve the fleet on {addr} without a token: a token ({}) is required on any address but loopback", Key::TokenFile)]
     TokenRequired { addr: SocketAddr },
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
@@ -51,7 +53,7 @@ pub enum FleetError {
     Limits(String),
     #[error("cannot connect to coordinator {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("coordinator {url} refused the token (HTTP 401): check --token-file on both sides")]
+    #[error("coordinator {url} refused the token (HTTP 401): check {} on both sides", Key::TokenFile)]
     Unauthorized { url: String },
     #[error("coordinator {url} refused this worker: {reason}")]
     Refused { url: String, reason: String },

@@ -4,9 +4,26 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::Key;
+
 /// How to point regsolver at another wallet; appended to "not found" messages.
-const WHERE_HINT: &str =
-    "point at another wallet directory with --wallet.path DIR (or BT_WALLET_PATH), another wallet with --wallet.name NAME (or BT_WALLET_NAME)";
+struct WhereHint;
+
+impl fmt::Display for WhereHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (path, name) = (setting(Key::WalletPath, "DIR"), setting(Key::WalletName, "NAME"));
+        write!(f, "point at another wallet directory with {path}, another wallet with {name}")
+    }
+}
+
+/// A setting with a placeholder value and the bittensor variable that also sets it:
+/// `--wallet.path DIR (or BT_WALLET_PATH)`.
+fn setting(key: Key, value: &str) -> String {
+    match key.info().bt_env {
+        Some(var) => format!("{key} {value} (or {var})"),
+        None => format!("{key} {value}"),
+    }
+}
 
 /// Where a password came from, so a wrong one can be traced to the place that supplied it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +49,13 @@ impl fmt::Display for PasswordOrigin {
 /// Everything that can go wrong opening a wallet or reading its keys.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
-    #[error("wallet `{name}` not found: {} does not exist{}; {WHERE_HINT}", .path.display(), found_list("wallets there", .available))]
+    #[error("wallet `{name}` not found: {} does not exist{}; {WhereHint}", .path.display(), found_list("wallets there", .available))]
     MissingWallet { name: String, path: PathBuf, available: Vec<String> },
 
-    #[error("{what} not found: {} does not exist; {WHERE_HINT}", .path.display())]
+    #[error("{what} not found: {} does not exist; {WhereHint}", .path.display())]
     MissingFile { what: &'static str, path: PathBuf },
 
-    #[error("hotkey `{name}` not found in wallet `{wallet}` ({} has no such keyfile){}; choose one with --wallet.hotkey NAME (or BT_WALLET_HOTKEY)", .dir.display(), found_list("hotkeys there", .available))]
+    #[error("hotkey `{name}` not found in wallet `{wallet}` ({} has no such keyfile){}; choose one with {}", .dir.display(), found_list("hotkeys there", .available), setting(Key::WalletHotkey, "NAME"))]
     UnknownHotkey { name: String, wallet: String, dir: PathBuf, available: Vec<String> },
 
     #[error("invalid {what} name `{name}`: it must be a plain file name (no `/`, not `.` or `..`, not empty)")]
@@ -62,7 +79,7 @@ pub enum WalletError {
     #[error("wrong password for {} (the password came from {origin})", .path.display())]
     WrongPassword { path: PathBuf, origin: PasswordOrigin },
 
-    #[error("{} is encrypted and no password was given: set {env_var} as the bittensor wallet tools do, pass --coldkey-password-file PATH (a systemd credential fits), or run on a terminal to be prompted", .path.display())]
+    #[error("{} is encrypted and no password was given: set {env_var} as the bittensor wallet tools do, pass {} PATH (a systemd credential fits), or run on a terminal to be prompted", .path.display(), Key::ColdkeyPasswordFile)]
     PasswordNeeded { path: PathBuf, env_var: String },
 
     #[error("cannot read the password file {}: {reason}", .path.display())]
