@@ -92,6 +92,7 @@ pub mod config;
 pub mod daemon;
 pub mod fleet;
 pub mod pow;
+pub mod settings;
 pub mod solver;
 mod sync;
 pub mod telemetry;

@@ -12,7 +12,7 @@ use std::time::Duration;
 pub use amount::{format_tao, parse_tao, AmountError};
 pub use ledger::{BurnEntry, BurnLedger, BurnState, LedgerError};
 
-use crate::config::Key;
+use crate::settings::Key;
 
 /// The burn route's limits, validated. Without them (no `--burn-max`) regsolver never burns.
 #[derive(Clone, Debug, PartialEq, Eq)]

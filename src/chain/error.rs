@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 use super::network::SpecError;
-use crate::config::Key;
+use crate::settings::Key;
 
 /// A failure reading or following the chain. Every message names the endpoint or item involved.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! What the connected runtime offers ([`RuntimeInfo`], read from its metadata and version) and
 //! the registration scheme regsolver uses there ([`choose_scheme`], docs/protocol.md "Choosing the scheme").
 
-use crate::config::Key;
 use crate::pow::{ByteOrder, Scheme};
+use crate::settings::Key;
 use subxt::Metadata;
 
 /// The pallet every registration call and storage item lives in.

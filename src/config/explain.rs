@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::keys::KEYS;
 use super::schema::Config;
 use super::sources::origin;
 use super::LoadedConfig;
+use crate::settings::KEYS;
 
 /// A URL with anything that may be a credential hidden: user info, path and query (RPC
 /// providers put API keys in either). `wss://user:key@host/KEY?apikey=X` -> `wss://host/<redacted>`.

@@ -3,15 +3,14 @@
 //! [`explain()`] shows every effective value with its source, secrets redacted (`config check`).
 //!
 //! - `schema.rs`: [`Config`] and its sections, with their defaults.
-//! - `keys.rs`: the key table ([`KEYS`]): every key, its environment variables; how a message
-//!   names a setting ([`Key`]).
+//! - the key table ([`KEYS`]) and how a message names a setting ([`Key`]) live below every
+//!   module, in [`crate::settings`], and are re-exported here.
 //! - `sources.rs`: the layers (files, environment, flags) and where a value came from.
 //! - `validation.rs`: what is wrong with the values, as [`ConfigIssue`]s.
 //! - `explain.rs`: `config check`'s output, with redaction.
 //! - `lenient.rs`: the serde helpers that let environment values arrive typed.
 
 mod explain;
-mod keys;
 mod lenient;
 mod schema;
 mod sources;
@@ -23,8 +22,8 @@ use std::path::{Path, PathBuf};
 use figment::{Figment, Metadata};
 
 pub use crate::chain::Network;
+pub use crate::settings::{name_settings, Key, KeyInfo, ENV_PREFIX, KEYS};
 pub use explain::{explain, explain_entries, explain_json, redact_url, values, Explained};
-pub use keys::{name_settings, Key, KeyInfo, ENV_PREFIX, KEYS};
 pub use schema::*;
 pub use sources::{key_line, EnvOverrides, FlagOverrides, ValueSource};
 use sources::{line_of, origin};

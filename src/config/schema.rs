@@ -11,6 +11,7 @@ use crate::fleet::{Limits, ServeConfig};
 use crate::pow::ByteOrder;
 use crate::solver::cpu::SimdLevel;
 use crate::solver::Backend;
+pub use crate::telemetry::LogFormat;
 
 /// Where the bittensor tools keep wallets (`--wallet.path`'s default).
 pub const DEFAULT_WALLET_PATH: &str = "~/.bittensor/wallets";
@@ -191,15 +192,6 @@ impl Default for MetricsConfig {
     }
 }
 
-/// How log lines are written to stderr.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
 /// The fleet coordinator (docs/fleet.md): off while `address` is unset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -289,5 +281,26 @@ mod tests {
         w.hotkeys = vec!["all".into()];
         assert_eq!(w.selection(), Hotkeys::All);
         assert_eq!(w.path_expanded(Some(Path::new("/home/u"))), PathBuf::from("/home/u/.bittensor/wallets"));
+    }
+
+    #[test]
+    fn keys_cover_every_field_of_config() {
+        fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                        leaves(&key, v, out);
+                    }
+                }
+                _ => out.push(prefix.to_string()),
+            }
+        }
+        let mut fields = Vec::new();
+        leaves("", &serde_json::to_value(Config::default()).unwrap(), &mut fields);
+        let mut keys: Vec<String> = crate::settings::KEYS.iter().map(|k| k.key.to_string()).collect();
+        fields.sort();
+        keys.sort();
+        assert_eq!(fields, keys);
     }
 }

@@ -11,7 +11,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
-use super::keys::{Key, KEYS};
+use crate::settings::{Key, KEYS};
 
 /// What the command line set: the CLI fills the fields of the flags the user gave (a boolean
 /// flag is `Some(true)` only when present), then passes this to [`super::load`], where it overrides

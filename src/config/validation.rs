@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use super::explain::redact_url;
-use super::keys::Key;
 use super::schema::Config;
 use super::sources::ValueSource;
+use crate::settings::Key;
 
 fn is_ws_url(text: &str) -> bool {
     text.strip_prefix("ws://").or_else(|| text.strip_prefix("wss://")).is_some_and(|rest| !rest.is_empty())

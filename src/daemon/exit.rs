@@ -1,6 +1,6 @@
 //! Why the daemon stopped, and the exit code each reason maps to (documented in the README).
 
-use crate::config::Key;
+use crate::settings::Key;
 
 /// Every command's exit codes (one table for the daemon, `status`, `faucet`, `solve`, `bench`,
 /// `devices`). A code says what to do next: retry, fix input, or stop.

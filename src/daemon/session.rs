@@ -20,10 +20,10 @@ use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
 use crate::chain::state::RegistrationState;
 use crate::chain::tx::Registration;
 use crate::chain::{choose_scheme, network::hex_hash, BlockRef, RuntimeInfo, SchemeChoice};
-use crate::config::Key;
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
+use crate::settings::Key;
 use crate::solver::pool::{JobId, Solution, Verdict};
 
 /// Submissions refused or failed in a row before the daemon stops: seals verified on the CPU that

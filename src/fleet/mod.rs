@@ -28,7 +28,7 @@ pub mod worker;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::Key;
+use crate::settings::Key;
 
 pub use auth::Token;
 pub use coordinator::{Coordinator, WorkerInfo};

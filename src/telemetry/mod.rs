@@ -18,8 +18,6 @@ use std::io::IsTerminal;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
-
 /// The environment variable holding a tracing filter (`info`, `debug`, `regsolver=debug`).
 pub const LOG_FILTER_ENV: &str = "REGSOLVER_LOG";
 
@@ -32,6 +30,15 @@ pub enum LoggingError {
     Filter(String),
     #[error("logging was already set up")]
     AlreadySet,
+}
+
+/// How log lines are written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Sets up logging to stderr for the whole process: `REGSOLVER_LOG` if set, else `debug` when

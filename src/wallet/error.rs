@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::config::Key;
+use crate::settings::Key;
 
 /// How to point regsolver at another wallet; appended to "not found" messages.
 struct WhereHint;
