@@ -37,6 +37,7 @@ use super::protocol::{
 };
 use super::{CandidateSink, FleetError, Limits};
 use crate::pow::hotloop::HotLoop;
+use crate::settings::Key;
 use crate::solver::job::JobHistory;
 use crate::sync::lock;
 use crate::telemetry::client_log::{escape, Throttle};
@@ -502,7 +503,7 @@ impl Refusal {
         let response = match self {
             Refusal::Origin => builder
                 .status(http::StatusCode::FORBIDDEN)
-                .body(HttpBody::from("cross-origin WebSocket refused: list the origin with --fleet-allow-origin"))?,
+                .body(HttpBody::from(format!("cross-origin WebSocket refused: list the origin with {}", Key::AllowOrigins)))?,
             Refusal::Token => builder
                 .status(http::StatusCode::UNAUTHORIZED)
                 .header(http::header::WWW_AUTHENTICATE, "Bearer")
@@ -577,7 +578,7 @@ fn handle_request(
     if let Err(refusal) = shared.admissible(&request) {
         let address = peer.address;
         match refusal {
-            Refusal::Origin => shared.log("origin", |dropped| warn!(%address, dropped, "refused a fleet connection: cross-origin WebSocket (Origin not listed in --fleet-allow-origin)")),
+            Refusal::Origin => shared.log("origin", |dropped| warn!(%address, dropped, "refused a fleet connection: cross-origin WebSocket (Origin not listed in {})", Key::AllowOrigins)),
             Refusal::Token => shared.log("unauthorized", |dropped| warn!(%address, dropped, "refused a fleet connection: wrong or missing token")),
         }
         return Box::pin(std::future::ready(refusal.response()));

@@ -13,6 +13,7 @@ use super::selection::{backend_specs, reason, specs, DeviceSelection, SelectionE
 use super::{Backend, DeviceError};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::Scheme;
+use crate::settings::Key;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -74,7 +75,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport, EngineError> {
                 Err(SelectionError::Device(err)) if backend != Backend::Cpu && !matches!(err, DeviceError::Selection(_)) => {
                     if !plan.skip_unavailable {
                         return Err(
-                            SelectionError::NamedUnavailable { flag: "--backend", ids: backend.to_string(), why: reason(&err) }.into()
+                            SelectionError::NamedUnavailable { key: Key::Backends, ids: backend.to_string(), why: reason(&err) }.into()
                         );
                     }
                     info!(backend = %backend, "not measured: {}", reason(&err));

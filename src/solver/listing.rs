@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::selection::reason;
 use super::{cpu, cuda, opencl, DeviceError, GpuInfo};
+use crate::settings::Key;
 
 fn gpu_listing(list: Result<Vec<GpuInfo>, DeviceError>) -> Value {
     match list {
@@ -34,7 +35,7 @@ pub fn listing_text(listing: &Value) -> String {
         names(&cpu["simd_available"]),
         cpu["simd_selected"].as_str().unwrap_or("")
     );
-    for (title, key, flag) in [("CUDA", "cuda", "--gpu"), ("OpenCL", "opencl", "--opencl")] {
+    for (title, key, flag) in [("CUDA", "cuda", Key::CudaSelect), ("OpenCL", "opencl", Key::OpenclSelect)] {
         let section = &listing[key];
         match section["devices"].as_array() {
             Some(devices) => {

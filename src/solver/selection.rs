@@ -10,6 +10,8 @@
 
 use tracing::{info, warn};
 
+use crate::settings::Key;
+
 use super::cpu::{self, SimdLevel};
 use super::{cuda, opencl, Backend, DeviceError, DeviceKind, GpuInfo, GpuTuning, WorkerSpec};
 
@@ -39,24 +41,24 @@ pub enum DeviceIds {
 impl DeviceIds {
     /// `all` or comma-separated CUDA ordinals (`0,2`).
     pub fn cuda(text: &str) -> Result<DeviceIds, SelectionError> {
-        Self::parse(text, "--gpu", "a device number such as 0", |id| id.parse::<u16>().is_ok())
+        Self::parse(text, Key::CudaSelect, "a device number such as 0", |id| id.parse::<u16>().is_ok())
     }
 
     /// `all` or comma-separated OpenCL platform:device pairs (`0:1,1:0`).
     pub fn opencl(text: &str) -> Result<DeviceIds, SelectionError> {
-        Self::parse(text, "--opencl", "platform:device, such as 0:1", |id| {
+        Self::parse(text, Key::OpenclSelect, "platform:device, such as 0:1", |id| {
             id.split_once(':').is_some_and(|(p, d)| p.parse::<u16>().is_ok() && d.parse::<u16>().is_ok())
         })
     }
 
-    fn parse(text: &str, flag: &str, form: &str, valid: impl Fn(&str) -> bool) -> Result<DeviceIds, SelectionError> {
+    fn parse(text: &str, key: Key, form: &str, valid: impl Fn(&str) -> bool) -> Result<DeviceIds, SelectionError> {
         let text = text.trim();
         if text == "all" {
             return Ok(DeviceIds::All);
         }
         let ids: Vec<String> = text.split(',').map(|id| id.trim().to_string()).collect();
         match ids.iter().find(|id| !valid(id)) {
-            Some(bad) => Err(SelectionError::Invalid(format!("{flag} '{bad}': expected `all` or {form} (comma-separated)"))),
+            Some(bad) => Err(SelectionError::Invalid(format!("{key} '{bad}': expected `all` or {form} (comma-separated)"))),
             None => Ok(DeviceIds::Ids(ids)),
         }
     }
@@ -111,8 +113,8 @@ pub enum SelectionError {
     Invalid(String),
     /// Devices (or a backend) named on the command line that this machine cannot drive: no
     /// driver, no device, a GPU too old for the kernels.
-    #[error("{flag} {ids}: unavailable on this machine ({why}); leave out {flag} to search on the CPU")]
-    NamedUnavailable { flag: &'static str, ids: String, why: String },
+    #[error("{key} {ids}: unavailable on this machine ({why}); leave out {key} to search on the CPU")]
+    NamedUnavailable { key: Key, ids: String, why: String },
     #[error(transparent)]
     Device(#[from] DeviceError),
 }
@@ -146,24 +148,22 @@ pub fn chain_backends(named: &[Backend], gpus_selected: bool, cpu_threads_set: b
 /// The launch shape when nothing overrides it.
 pub const DEFAULT_TUNING: GpuTuning = GpuTuning { threads: None, nonces_per_thread: DEFAULT_GPU_NONCES_PER_THREAD };
 
-/// Checks one backend's launch shape against its ranges (the flags' names: both GPU backends
-/// take them from `--gpu-threads` and `--gpu-nonces-per-thread`).
-fn validate_tuning(tuning: GpuTuning) -> Result<(), SelectionError> {
+/// Checks one backend's launch shape against its ranges; `keys` name its threads and nonces
+/// per thread.
+fn validate_tuning(tuning: GpuTuning, (threads_key, nonces_key): (Key, Key)) -> Result<(), SelectionError> {
     let invalid = |text: String| Err(SelectionError::Invalid(text));
     if let Some(threads) = tuning.threads {
         if !(1..=MAX_GPU_THREADS).contains(&threads) {
-            return invalid(format!("--gpu-threads must be between 1 and {MAX_GPU_THREADS} (got {threads})"));
+            return invalid(format!("{threads_key} must be between 1 and {MAX_GPU_THREADS} (got {threads})"));
         }
     }
     let nonces = tuning.nonces_per_thread;
     if !(1..=MAX_GPU_NONCES_PER_THREAD).contains(&nonces) {
-        return invalid(format!("--gpu-nonces-per-thread must be between 1 and {MAX_GPU_NONCES_PER_THREAD} (got {nonces})"));
+        return invalid(format!("{nonces_key} must be between 1 and {MAX_GPU_NONCES_PER_THREAD} (got {nonces})"));
     }
     if let Some(threads) = tuning.threads {
         if u64::from(threads) * u64::from(nonces) > MAX_GPU_BATCH {
-            return invalid(format!(
-                "--gpu-threads {threads} x --gpu-nonces-per-thread {nonces} is more than one batch may hold (2^32 nonces)"
-            ));
+            return invalid(format!("{threads_key} {threads} x {nonces_key} {nonces} is more than one batch may hold (2^32 nonces)"));
         }
     }
     Ok(())
@@ -175,20 +175,19 @@ impl DeviceSelection {
         let invalid = |text: String| Err(SelectionError::Invalid(text));
         if let Some(threads) = self.threads {
             if threads == 0 {
-                return invalid("--threads must be at least 1".into());
+                return invalid(format!("{} must be at least 1", Key::CpuThreads));
             }
             if threads > max_threads() {
                 return invalid(format!(
-                    "--threads {threads} is more than {} ({MAX_THREADS_PER_CORE} per core on this machine's {} cores)",
+                    "{} {threads} is more than {} ({MAX_THREADS_PER_CORE} per core on this machine's {} cores)",
+                    Key::CpuThreads,
                     max_threads(),
                     cpu::cores()
                 ));
             }
         }
-        for tuning in [self.cuda_tuning, self.opencl_tuning] {
-            validate_tuning(tuning)?;
-        }
-        Ok(())
+        validate_tuning(self.cuda_tuning, (Key::CudaGpuThreads, Key::CudaGpuNoncesPerThread))?;
+        validate_tuning(self.opencl_tuning, (Key::OpenclGpuThreads, Key::OpenclGpuNoncesPerThread))
     }
 
     /// The backends this selection uses: those asked for, plus CUDA with `gpu` and OpenCL with
@@ -206,24 +205,24 @@ impl DeviceSelection {
         backends
     }
 
-    /// The ids named for `backend`, with their flag, if any were.
-    fn named(&self, backend: Backend) -> Option<(&'static str, &Vec<String>)> {
+    /// The ids named for `backend`, with their setting, if any were.
+    fn named(&self, backend: Backend) -> Option<(Key, &Vec<String>)> {
         match (backend, &self.gpu, &self.opencl) {
-            (Backend::Cuda, Some(DeviceIds::Ids(ids)), _) => Some(("--gpu", ids)),
-            (Backend::Opencl, _, Some(DeviceIds::Ids(ids))) => Some(("--opencl", ids)),
+            (Backend::Cuda, Some(DeviceIds::Ids(ids)), _) => Some((Key::CudaSelect, ids)),
+            (Backend::Opencl, _, Some(DeviceIds::Ids(ids))) => Some((Key::OpenclSelect, ids)),
             _ => None,
         }
     }
 }
 
-/// Picks devices from a backend's list: all, or by id (an id not listed is a bad flag).
-pub fn select(list: &[GpuInfo], ids: &DeviceIds, flag: &str) -> Result<Vec<GpuInfo>, DeviceError> {
+/// Picks devices from a backend's list: all, or by id (an id not listed is bad input to `key`).
+pub fn select(list: &[GpuInfo], ids: &DeviceIds, key: Key) -> Result<Vec<GpuInfo>, DeviceError> {
     let DeviceIds::Ids(ids) = ids else { return Ok(list.to_vec()) };
     ids.iter()
         .map(|id| {
             list.iter().find(|info| info.id == *id).cloned().ok_or_else(|| {
                 let known: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
-                DeviceError::Selection(format!("{flag} {id}: no such device (available: {})", known.join(", ")))
+                DeviceError::Selection(format!("{key} {id}: no such device (available: {})", known.join(", ")))
             })
         })
         .collect()
@@ -251,14 +250,14 @@ pub fn backend_specs(backend: Backend, selection: &DeviceSelection, alongside: &
     let named = selection.named(backend);
     let unusable = |err: DeviceError| match (named, err) {
         (_, err @ DeviceError::Selection(_)) | (None, err) => SelectionError::Device(err),
-        (Some((flag, ids)), err) => SelectionError::NamedUnavailable { flag, ids: ids.join(","), why: reason(&err) },
+        (Some((key, ids)), err) => SelectionError::NamedUnavailable { key, ids: ids.join(","), why: reason(&err) },
     };
     let list = list.map_err(unusable)?;
     let specs = match backend {
-        Backend::Cuda => select(&list, selection.gpu.as_ref().unwrap_or(&DeviceIds::All), "--gpu")
+        Backend::Cuda => select(&list, selection.gpu.as_ref().unwrap_or(&DeviceIds::All), Key::CudaSelect)
             .and_then(|chosen| workers_for(&chosen, "cuda", |info| cuda::worker_spec(info, selection.cuda_tuning))),
         _ => match &selection.opencl {
-            Some(ids @ DeviceIds::Ids(_)) => select(&list, ids, "--opencl"),
+            Some(ids @ DeviceIds::Ids(_)) => select(&list, ids, Key::OpenclSelect),
             _ => opencl_all(&list, alongside.contains(&Backend::Cuda), alongside.contains(&Backend::Cpu)),
         }
         .and_then(|chosen| workers_for(&chosen, "cl", |info| opencl::worker_spec(info, selection.opencl_tuning))),
@@ -312,14 +311,18 @@ pub fn opencl_all(list: &[GpuInfo], cuda_alongside: bool, cpu_alongside: bool) -
             DeviceKind::Cpu => "a CPU device, and OpenCL has GPUs here",
             _ => "an NVIDIA GPU, which the CUDA backend drives in this search",
         };
-        info!(device = %format!("cl:{}", info.id), name = %info.name, "not in --opencl all: {why}; name it (--opencl {}) to use it", info.id);
+        info!(device = %format!("cl:{}", info.id), name = %info.name, "not in {key} all: {why}; name it ({key} {}) to use it", info.id, key = Key::OpenclSelect);
     }
     if chosen.is_empty() {
         let named: Vec<&str> = skipped.iter().map(|info| info.id.as_str()).collect();
         return Err(DeviceError::Unavailable(if named.is_empty() {
             "the OpenCL runtime reports no devices".to_string()
         } else {
-            format!("`--opencl all` leaves out every OpenCL device here (see above); name one with --opencl {}", named.join(","))
+            format!(
+                "`{key} all` leaves out every OpenCL device here (see above); name one with {key} {}",
+                named.join(","),
+                key = Key::OpenclSelect
+            )
         }));
     }
     Ok(chosen.into_iter().cloned().collect())
@@ -396,16 +399,16 @@ mod tests {
         assert_eq!(ids(&opencl_all(&list[..2], true, false).unwrap()), ["0:0"]);
         assert_eq!(ids(&opencl_all(&list[..2], false, true).unwrap()), ["1:0"]);
         let err = opencl_all(&list[..2], true, true).unwrap_err().to_string();
-        assert!(err.contains("--opencl 0:0,1:0"), "{err}");
+        assert!(err.contains(&format!("{} 0:0,1:0", Key::OpenclSelect)), "{err}");
         // PoCL alone: used, unless the CPU backend runs alongside.
         assert_eq!(ids(&opencl_all(&list[..1], false, false).unwrap()), ["0:0"]);
         assert!(opencl_all(&list[..1], false, true).is_err());
         assert!(opencl_all(&[], false, false).unwrap_err().to_string().contains("no devices"));
         // Named devices are always taken; an unknown one is a bad flag.
         let named = DeviceIds::opencl("0:0, 1:0").unwrap();
-        assert_eq!(ids(&select(&list, &named, "--opencl").unwrap()), ["0:0", "1:0"]);
-        let err = select(&list, &DeviceIds::opencl("9:9").unwrap(), "--opencl").unwrap_err();
-        assert!(matches!(&err, DeviceError::Selection(m) if m.contains("--opencl 9:9: no such device")), "{err}");
+        assert_eq!(ids(&select(&list, &named, Key::OpenclSelect).unwrap()), ["0:0", "1:0"]);
+        let err = select(&list, &DeviceIds::opencl("9:9").unwrap(), Key::OpenclSelect).unwrap_err();
+        assert!(matches!(&err, DeviceError::Selection(m) if m.contains(&format!("{} 9:9: no such device", Key::OpenclSelect))), "{err}");
     }
 
     #[test]
