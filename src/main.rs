@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use clap::Parser;
+use commands::exit::code;
 use commands::CommandError;
-use regsolver::daemon::code;
 
 mod cli;
 mod commands;

@@ -44,7 +44,7 @@ pub(super) fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T
 
 impl From<DaemonError> for CommandError {
     fn from(err: DaemonError) -> Self {
-        CommandError::Chain { code: err.exit_code(), message: err.to_string() }
+        CommandError::Chain { code: super::exit::for_stop(err.reason()), message: err.to_string() }
     }
 }
 

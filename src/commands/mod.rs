@@ -1,10 +1,11 @@
 //! The commands, thin: parse flags into the library's types, call one library function, print.
 //! `solve` (one offline search), `bench` (hashrate per device), `devices` (the listing).
 //!
-//! Exit codes: one table, [`regsolver::daemon::code`].
+//! Exit codes: one table, [`exit::code`].
 
 mod bench;
 mod chain;
+pub mod exit;
 mod fleet;
 mod lifecycle;
 pub mod root;
@@ -13,7 +14,7 @@ mod solve;
 mod subnets;
 
 use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand};
-use regsolver::daemon::code;
+use exit::code;
 use regsolver::solver::engine::EngineError;
 use regsolver::solver::search_loop::SearchError;
 use regsolver::solver::selection::SelectionError;
@@ -30,7 +31,7 @@ pub enum CommandError {
     #[error("{0}")]
     Failed(String),
     /// The daemon, `status` or `faucet` stopped for a chain reason, with its own exit code
-    /// ([`regsolver::daemon::code`]).
+    /// ([`exit::code`]).
     #[error("{message}")]
     Chain { code: i32, message: String },
 }

@@ -1,35 +1,30 @@
-//! Why the daemon stopped, and the exit code each reason maps to (documented in the README).
+//! Why the daemon stopped: the error, with its data, and its [`StopReason`] (the binary maps
+//! each reason to an exit code, documented in the README).
 
 use crate::settings::Key;
 
-/// Every command's exit codes (one table for the daemon, `status`, `faucet`, `solve`, `bench`,
-/// `devices`). A code says what to do next: retry, fix input, or stop.
-pub mod code {
-    /// Every hotkey registered (or already was).
-    pub const DONE: i32 = 0;
-    /// Anything unexpected (a bug, every device failed).
-    pub const OTHER: i32 = 1;
-    /// Bad input: a flag, a config value, a wallet that cannot be loaded, a wrong password.
-    pub const USAGE: i32 = 2;
-    /// `solve --timeout` ran out.
-    pub const TIMEOUT: i32 = 3;
-    /// A device or backend named on the command line is unavailable on this machine.
-    pub const DEVICE_UNAVAILABLE: i32 = 4;
-    /// The chain could not be reached (no light-client peers, endpoint unreachable, wrong chain).
-    pub const UNREACHABLE: i32 = 5;
+/// Why the daemon stopped, as a class: what to do next (retry, fix input, change a limit, or
+/// stop). The binary's exit-code table gives each its code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Bad input: a setting, a wallet that cannot be loaded, a wrong password.
+    Usage,
+    /// The chain could not be reached (no light-client peers, endpoint unreachable).
+    Unreachable,
     /// The runtime offers no proof-of-work registration (burn-only era, root network).
-    pub const NO_POW_REGISTRATION: i32 = 10;
+    NoPowRegistration,
     /// Proof-of-work registration is disabled on this subnet.
-    pub const POW_DISABLED: i32 = 11;
-    /// The subnet does not exist.
-    pub const NO_SUCH_SUBNET: i32 = 12;
+    PowDisabled,
+    NoSuchSubnet,
     /// The hotkey belongs to another coldkey.
-    pub const COLDKEY_MISMATCH: i32 = 13;
-    /// The chain's difficulty is above `--max-difficulty` (without `--wait`).
-    pub const TOO_DIFFICULT: i32 = 14;
-    /// No route within the user's limits: PoW closed on the subnet and the burn price above
-    /// `--burn-max` (or `--burn-budget` spent), without `--wait`.
-    pub const BURN_LIMIT: i32 = 15;
+    ColdkeyMismatch,
+    /// The chain's difficulty is above the user's limit (without waiting).
+    TooDifficult,
+    /// No route within the user's limits: PoW closed and the burn price above the cap (or the
+    /// budget spent, or the balance short), without waiting.
+    BurnLimit,
+    /// Anything unexpected.
+    Other,
 }
 
 /// Why the daemon stopped without registering.
@@ -73,17 +68,19 @@ pub enum DaemonError {
 }
 
 impl DaemonError {
-    pub fn exit_code(&self) -> i32 {
+    pub fn reason(&self) -> StopReason {
         match self {
-            DaemonError::Usage(_) => code::USAGE,
-            DaemonError::Unreachable(_) => code::UNREACHABLE,
-            DaemonError::NoPowRegistration(_) => code::NO_POW_REGISTRATION,
-            DaemonError::PowDisabled { .. } => code::POW_DISABLED,
-            DaemonError::NoSuchSubnet { .. } => code::NO_SUCH_SUBNET,
-            DaemonError::ColdkeyMismatch { .. } => code::COLDKEY_MISMATCH,
-            DaemonError::TooDifficult { .. } => code::TOO_DIFFICULT,
-            DaemonError::BurnAboveCap { .. } | DaemonError::BurnBudgetSpent { .. } | DaemonError::BurnBalance { .. } => code::BURN_LIMIT,
-            DaemonError::Other(_) => code::OTHER,
+            DaemonError::Usage(_) => StopReason::Usage,
+            DaemonError::Unreachable(_) => StopReason::Unreachable,
+            DaemonError::NoPowRegistration(_) => StopReason::NoPowRegistration,
+            DaemonError::PowDisabled { .. } => StopReason::PowDisabled,
+            DaemonError::NoSuchSubnet { .. } => StopReason::NoSuchSubnet,
+            DaemonError::ColdkeyMismatch { .. } => StopReason::ColdkeyMismatch,
+            DaemonError::TooDifficult { .. } => StopReason::TooDifficult,
+            DaemonError::BurnAboveCap { .. } | DaemonError::BurnBudgetSpent { .. } | DaemonError::BurnBalance { .. } => {
+                StopReason::BurnLimit
+            }
+            DaemonError::Other(_) => StopReason::Other,
         }
     }
 }

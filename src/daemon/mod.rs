@@ -30,7 +30,7 @@ use crate::pow::ByteOrder;
 use crate::solver::pool::Pool;
 use crate::wallet::{PasswordSource, Wallet};
 
-pub use exit::{code, DaemonError};
+pub use exit::{DaemonError, StopReason};
 use observe::Observer;
 use port::DaemonHost;
 use report::Reporter;

@@ -1104,10 +1104,10 @@ mod tests {
             let outcome = session.handle(Input::Submitted { id: *id, extrinsic: [0; 32], outcome: Outcome::Dropped("gone".into()) });
             let last = n + 1 == MAX_FAILED_SUBMISSIONS;
             let stopped = outcome.iter().find_map(|a| match a {
-                Action::Finish(Err(err)) => Some(err.exit_code()),
+                Action::Finish(Err(err)) => Some(err.reason()),
                 _ => None,
             });
-            assert_eq!(stopped, last.then_some(crate::daemon::code::OTHER), "after {} failures", n + 1);
+            assert_eq!(stopped, last.then_some(crate::daemon::StopReason::Other), "after {} failures", n + 1);
         }
         assert!(session.finished());
     }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use futures::channel::oneshot;
 use futures::future::BoxFuture;
 
-use super::exit::{code, DaemonError};
+use super::exit::{DaemonError, StopReason};
 use super::port::{ChainPort, Host, Lost, Quote, Submission};
 use super::report::Event;
 use super::session::{Extrinsic, Input, Mutation, Registrant, Rules, Session, SignerKey, Work, MAX_FAILED_SUBMISSIONS};
@@ -147,7 +147,7 @@ struct World {
     /// The runtime of the last block delivered.
     delivered_runtime: Option<RuntimeInfo>,
     /// The exit code the session must stop with, once told of a reason to stop.
-    must_stop: Option<i32>,
+    must_stop: Option<StopReason>,
     /// A refusal the session was told of: nothing may be sent while it stands.
     refused: Option<&'static str>,
     submitted: HashSet<(AccountId, u64, [u8; 32])>,
@@ -364,7 +364,7 @@ impl World {
         self.blocks_delivered += 1;
         self.delivered_runtime = Some(runtime);
         if world_scheme(&runtime).is_none() {
-            let stop = self.burn_route().is_none().then_some(code::NO_POW_REGISTRATION);
+            let stop = self.burn_route().is_none().then_some(StopReason::NoPowRegistration);
             self.told_refusal("the runtime has no proof-of-work registration", stop);
         } else if self.refused == Some("the runtime has no proof-of-work registration") {
             self.refused = None;
@@ -372,7 +372,7 @@ impl World {
     }
 
     /// The session was told something that forbids sending (and, unless it may wait, ends it).
-    fn told_refusal(&mut self, what: &'static str, stop: Option<i32>) {
+    fn told_refusal(&mut self, what: &'static str, stop: Option<StopReason>) {
         self.refused = Some(what);
         if stop.is_some() && self.must_stop.is_none() {
             self.must_stop = stop;
@@ -391,17 +391,17 @@ impl World {
         let wait = self.rules.wait;
         let scheme = self.delivered_runtime.as_ref().and_then(world_scheme).unwrap_or(Scheme::PowRegister);
         let refusal = if self.rules.netuid == 0 {
-            Some(("the root subnet", Some(code::NO_POW_REGISTRATION)))
+            Some(("the root subnet", Some(StopReason::NoPowRegistration)))
         } else if !self.subnet.exists {
-            Some(("the subnet does not exist", Some(code::NO_SUCH_SUBNET)))
+            Some(("the subnet does not exist", Some(StopReason::NoSuchSubnet)))
         } else if self.uids.contains_key(key) {
             None
         } else if self.subnet.pow_registration_allowed != Some(true) {
-            Some(("proof of work is disabled", (!wait).then_some(code::POW_DISABLED)))
+            Some(("proof of work is disabled", (!wait).then_some(StopReason::PowDisabled)))
         } else if self.owners.get(key).is_some_and(|owner| *owner != COLDKEY) {
-            Some(("the hotkey is another coldkey's", Some(code::COLDKEY_MISMATCH)))
+            Some(("the hotkey is another coldkey's", Some(StopReason::ColdkeyMismatch)))
         } else if self.rules.max_difficulty.is_some_and(|max| self.difficulty(scheme) > max) {
-            Some(("the difficulty is above max_difficulty", (!wait).then_some(code::TOO_DIFFICULT)))
+            Some(("the difficulty is above max_difficulty", (!wait).then_some(StopReason::TooDifficult)))
         } else {
             None
         };
@@ -426,14 +426,14 @@ impl World {
     /// Proof of work is closed and the burn route open: what the session must do about `key`.
     fn note_burn(&mut self, key: &AccountId) {
         let stop = if !self.subnet.exists {
-            Some(code::NO_SUCH_SUBNET)
+            Some(StopReason::NoSuchSubnet)
         } else if self.uids.contains_key(key) {
             None
         } else if self.owners.get(key).is_some_and(|owner| *owner != COLDKEY) {
-            Some(code::COLDKEY_MISMATCH)
+            Some(StopReason::ColdkeyMismatch)
         } else if self.subnet.burn_rao.is_some_and(|price| price > BURN_CAP) && !self.rules.wait && self.pending.is_empty() {
             // (With an extrinsic in flight the session decides once its outcome is known.)
-            Some(code::BURN_LIMIT)
+            Some(StopReason::BurnLimit)
         } else {
             None
         };
@@ -449,7 +449,7 @@ impl World {
         self.quoted = Some((price_rao, self.free_rao, FEE, spent));
         let allowed = self.burn_route().is_some_and(|burn| crate::burn::check(burn, price_rao, FEE, self.free_rao, spent).is_ok());
         if !allowed && self.refused.is_some() && !self.rules.wait && self.must_stop.is_none() {
-            self.must_stop = Some(code::BURN_LIMIT);
+            self.must_stop = Some(StopReason::BurnLimit);
         }
         Quote { price_rao, free_rao: self.free_rao, fee_rao: FEE }
     }
@@ -566,7 +566,7 @@ impl World {
             found.push("8: a burn for a key known to hold a UID, or under dry_run".into());
         }
         if let Some(code) = self.must_stop {
-            found.push(format!("7: a burn sent after the session was due to stop (exit code {code})"));
+            found.push(format!("7: a burn sent after the session was due to stop (due to stop: {code:?})"));
         }
         self.quoted = None;
         self.violations.extend(found);
@@ -602,7 +602,7 @@ impl World {
             found.push("3: sent under dry_run".into());
         }
         if let Some(code) = self.must_stop {
-            found.push(format!("7: sent after the session was due to stop (exit code {code})"));
+            found.push(format!("7: sent after the session was due to stop (due to stop: {code:?})"));
         }
         // 4: the seal is right for a block the session was given and the world's difficulty.
         let right = self.hashes.get(&r.work_block).is_some_and(|hashes| {
@@ -732,13 +732,13 @@ impl World {
             }
             OutcomeClass::RetryNextBlock => {
                 self.failed_in_a_row += 1;
-                (self.failed_in_a_row >= MAX_FAILED_SUBMISSIONS).then_some(code::OTHER)
+                (self.failed_in_a_row >= MAX_FAILED_SUBMISSIONS).then_some(StopReason::Other)
             }
             OutcomeClass::Fatal(FatalReason::PowDisabled) if self.rules.wait || self.burn_route().is_some() => None,
-            OutcomeClass::Fatal(FatalReason::PowDisabled) => Some(code::POW_DISABLED),
-            OutcomeClass::Fatal(FatalReason::SubnetMissing) => Some(code::NO_SUCH_SUBNET),
-            OutcomeClass::Fatal(FatalReason::ColdkeyMismatch) => Some(code::COLDKEY_MISMATCH),
-            OutcomeClass::Fatal(_) => Some(code::OTHER),
+            OutcomeClass::Fatal(FatalReason::PowDisabled) => Some(StopReason::PowDisabled),
+            OutcomeClass::Fatal(FatalReason::SubnetMissing) => Some(StopReason::NoSuchSubnet),
+            OutcomeClass::Fatal(FatalReason::ColdkeyMismatch) => Some(StopReason::ColdkeyMismatch),
+            OutcomeClass::Fatal(_) => Some(StopReason::Other),
         };
         if stop.is_some() && self.must_stop.is_none() {
             self.must_stop = stop;
@@ -766,12 +766,12 @@ impl World {
     /// 6 and 7, when the session finished.
     fn check_finish(&mut self, result: &Result<Vec<HotkeyResult>, DaemonError>) {
         match (result, self.must_stop) {
-            (Err(err), Some(expected)) if err.exit_code() != expected => {
-                self.violate(format!("6: stopped with exit code {} ({err}), the table says {expected}", err.exit_code()));
+            (Err(err), Some(expected)) if err.reason() != expected => {
+                self.violate(format!("6: stopped for {:?} ({err}), the table says {expected:?}", err.reason()));
             }
-            (Err(err), None) => self.violate(format!("6: stopped ({err}, exit code {}) with no reason told", err.exit_code())),
+            (Err(err), None) => self.violate(format!("6: stopped ({err}, {:?}) with no reason told", err.reason())),
             (Ok(results), Some(expected)) => {
-                self.violate(format!("6: finished with {} results where exit code {expected} was due", results.len()))
+                self.violate(format!("6: finished with {} results where a stop for {expected:?} was due", results.len()))
             }
             (Ok(results), None) => self.check_results(results),
             (Err(_), Some(_)) => {}
