@@ -81,7 +81,7 @@
 //! };
 //! let signer = wallet.hotkey("default", &PasswordSource::default())?;
 //! let signed = tx::sign(chain.client(), best.block.hash, &registration, &signer).await?;
-//! println!("{} bytes, extrinsic {}", signed.bytes.len(), chain::network::hex_hash(&signed.extrinsic_hash));
+//! println!("{} bytes, extrinsic {}", signed.bytes.len(), chain::network::hex_0x(&signed.extrinsic_hash));
 //! # Ok(())
 //! # }
 //! ```

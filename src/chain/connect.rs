@@ -20,7 +20,7 @@ use tokio::time::{timeout, Instant};
 use super::blocks::RecentBlocks;
 use super::config::SubtensorConfig;
 use super::error::{error_chain, within, ChainError};
-use super::network::{hex_hash, BundledSpec, Endpoint};
+use super::network::{hex_0x, BundledSpec, Endpoint};
 use super::Chain;
 
 /// The legacy JSON-RPC methods, for callers that need them directly (transaction submission).
@@ -122,7 +122,7 @@ async fn finish(
     if let Some(expected) = expected_genesis {
         if genesis != expected {
             let network = super::network::chain_name(&expected);
-            return Err(ChainError::WrongGenesis { endpoint: name, network, expected: hex_hash(&expected), found: hex_hash(&genesis) });
+            return Err(ChainError::WrongGenesis { endpoint: name, network, expected: hex_0x(&expected), found: hex_0x(&genesis) });
         }
     }
     if let Endpoint::LightClient(spec) = endpoint {
@@ -132,7 +132,7 @@ async fn finish(
     let config = SubtensorConfig::new();
     let versions = config.known_versions().clone();
     let client = within(&name, "starting the client", left(), OnlineClient::from_backend_with_config(config, backend)).await?;
-    tracing::info!(endpoint = %name, genesis = %hex_hash(&genesis), "connected");
+    tracing::info!(endpoint = %name, genesis = %hex_0x(&genesis), "connected");
     Ok(Chain { client, rpc, endpoint: endpoint.clone(), genesis, recent: RecentBlocks::shared(), versions, _light_client: light_client })
 }
 

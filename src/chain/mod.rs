@@ -55,7 +55,7 @@ pub struct Chain {
 
 impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chain").field("endpoint", &self.endpoint).field("genesis", &network::hex_hash(&self.genesis)).finish()
+        f.debug_struct("Chain").field("endpoint", &self.endpoint).field("genesis", &network::hex_0x(&self.genesis)).finish()
     }
 }
 

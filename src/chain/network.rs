@@ -162,9 +162,9 @@ pub fn chain_name(genesis: &[u8; 32]) -> &'static str {
     }
 }
 
-/// `0x`-prefixed lowercase hex of a 32-byte hash, for messages.
-pub fn hex_hash(hash: &[u8; 32]) -> String {
-    format!("0x{}", hex::encode(hash))
+/// `0x`-prefixed lowercase hex (a hash, an extrinsic, an account), as the node's RPCs write it.
+pub fn hex_0x(bytes: impl AsRef<[u8]>) -> String {
+    format!("0x{}", hex::encode(bytes))
 }
 
 const fn hex32(s: &str) -> [u8; 32] {
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn genesis_constants_match_their_hex() {
-        assert_eq!(hex_hash(&FINNEY_GENESIS), "0x2f0555cc76fc2840a25a6ea3b9637146806f1f44b090c175ffde2a7e5ab36c03");
-        assert_eq!(hex_hash(&TEST_GENESIS), "0x8f9cf856bf558a14440e75569c9e58594757048d7b3a84b5d25f6bd978263105");
+        assert_eq!(hex_0x(&FINNEY_GENESIS), "0x2f0555cc76fc2840a25a6ea3b9637146806f1f44b090c175ffde2a7e5ab36c03");
+        assert_eq!(hex_0x(&TEST_GENESIS), "0x8f9cf856bf558a14440e75569c9e58594757048d7b3a84b5d25f6bd978263105");
     }
 }

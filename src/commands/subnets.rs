@@ -140,7 +140,7 @@ async fn read(
     Ok(SubnetsReport {
         endpoint: chain.endpoint().to_string(),
         block: best.number,
-        block_hash: regsolver::chain::network::hex_hash(&best.hash),
+        block_hash: regsolver::chain::network::hex_0x(&best.hash),
         spec_version: runtime.spec_version,
         scheme,
         seals_per_second,

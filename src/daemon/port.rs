@@ -246,5 +246,5 @@ impl Host for DaemonHost {
 
 /// The `--dry-run` event for a signed extrinsic.
 pub fn dry_run_event(hotkey: String, signed: &SignedRegistration, decoded: serde_json::Value) -> Event {
-    Event::DryRun { hotkey, extrinsic: format!("0x{}", hex::encode(&signed.bytes)), decoded }
+    Event::DryRun { hotkey, extrinsic: crate::chain::network::hex_0x(&signed.bytes), decoded }
 }

@@ -19,7 +19,7 @@ use crate::chain::burn::BurnRegistration;
 use crate::chain::outcome::{FatalReason, Outcome, OutcomeClass};
 use crate::chain::state::RegistrationState;
 use crate::chain::tx::Registration;
-use crate::chain::{choose_scheme, network::hex_hash, BlockRef, RuntimeInfo, SchemeChoice};
+use crate::chain::{choose_scheme, network::hex_0x, BlockRef, RuntimeInfo, SchemeChoice};
 use crate::pow::hotloop::HotLoop;
 use crate::pow::ss58::encode_ss58;
 use crate::pow::{AccountId, ByteOrder, Challenge, Scheme, Target, FAUCET_DIFFICULTY};
@@ -394,7 +394,7 @@ impl Session {
             out.push(Action::Emit(Event::Connected {
                 network: self.link.network,
                 endpoint: self.link.endpoint.clone(),
-                genesis: hex_hash(&self.link.genesis),
+                genesis: hex_0x(&self.link.genesis),
                 spec_version: runtime.spec_version,
                 scheme: choice.map(|c| c.scheme),
                 byte_order: choice.map(|c| c.byte_order),
@@ -802,7 +802,7 @@ impl Session {
     fn on_outcome(&mut self, id: SubmissionId, extrinsic: [u8; 32], outcome: Outcome, out: &mut Vec<Action>) {
         let Some(flight) = self.link.in_flight.filter(|f| f.id == id) else { return };
         self.link.in_flight = None;
-        let extrinsic = hex_hash(&extrinsic);
+        let extrinsic = hex_0x(&extrinsic);
         out.push(Action::Emit(Event::Outcome {
             block: flight.sent.block_number(),
             extrinsic: extrinsic.clone(),
@@ -888,7 +888,7 @@ impl Session {
 
     fn on_dry_signed(&mut self, extrinsic: [u8; 32], out: &mut Vec<Action>) {
         let (Some(flight), Some(key)) = (self.link.in_flight.take(), self.current().cloned()) else { return };
-        let result = HotkeyResult { extrinsic: Some(hex_hash(&extrinsic)), ..flight.sent.result(&key, None) };
+        let result = HotkeyResult { extrinsic: Some(hex_0x(&extrinsic)), ..flight.sent.result(&key, None) };
         self.complete(result, out);
     }
 

@@ -18,7 +18,7 @@ use super::{DaemonOptions, HotkeyResult};
 use crate::burn::{BurnEntry, BurnState};
 use crate::chain::outcome::Outcome;
 use crate::chain::tx::SignedRegistration;
-use crate::chain::{connect, connect_within, network::hex_hash, BestBlock, BlockRef, Chain, ChainError};
+use crate::chain::{connect, connect_within, network::hex_0x, BestBlock, BlockRef, Chain, ChainError};
 use crate::pow::ss58::encode_ss58;
 use crate::solver::pool::VerdictReceiver;
 
@@ -129,7 +129,7 @@ impl<C: ChainPort, H: Host> Executor<C, H> {
         birth: BlockRef,
     ) -> Result<Option<(String, u64, u128)>, DaemonError> {
         let Extrinsic::Burn { registration, price_rao, fee_rao, counted_rao } = extrinsic else { return Ok(None) };
-        let hash = hex_hash(&signed.extrinsic_hash);
+        let hash = hex_0x(&signed.extrinsic_hash);
         let entry = BurnEntry {
             netuid: registration.netuid,
             hotkey: encode_ss58(&registration.hotkey),
@@ -326,8 +326,8 @@ impl Shell {
         let genesis = chain.genesis_hash();
         if let Some(old) = self.genesis.filter(|old| *old != genesis) {
             warn!(
-                old = %hex_hash(&old),
-                new = %hex_hash(&genesis),
+                old = %hex_0x(&old),
+                new = %hex_0x(&genesis),
                 "the chain at {} has a new genesis: it was restarted or replaced; reading its state afresh",
                 chain.endpoint()
             );

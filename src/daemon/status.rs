@@ -81,7 +81,7 @@ pub async fn status(
     let difficulty = choice.as_ref().ok().and_then(|c| subnet.difficulty_for(c.scheme));
     Ok(Status {
         endpoint: chain.endpoint().to_string(),
-        genesis: crate::chain::network::hex_hash(&chain.genesis_hash()),
+        genesis: crate::chain::network::hex_0x(&chain.genesis_hash()),
         best_block: best.number,
         spec_version: runtime.spec_version,
         scheme: choice.as_ref().ok().map(|c| c.scheme),
