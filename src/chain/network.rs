@@ -163,7 +163,7 @@ pub fn chain_name(genesis: &[u8; 32]) -> &'static str {
 }
 
 /// `0x`-prefixed lowercase hex (a hash, an extrinsic, an account), as the node's RPCs write it.
-pub fn hex_0x(bytes: impl AsRef<[u8]>) -> String {
+pub fn hex_0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 

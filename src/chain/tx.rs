@@ -450,7 +450,7 @@ pub fn describe_extrinsic(metadata: &Metadata, bytes: &[u8]) -> Result<serde_jso
         arguments.insert(arg.name().to_string(), value_at(arg.range(), *arg.ty())?);
     }
     let mut out = serde_json::json!({
-        "extrinsic_hash": hex_0x(blake2_256(bytes)),
+        "extrinsic_hash": hex_0x(&blake2_256(bytes)),
         "length_bytes": bytes.len(),
         "version": decoded.version(),
         "call": format!("{}.{}", decoded.pallet_name(), decoded.call_name()),
@@ -460,7 +460,7 @@ pub fn describe_extrinsic(metadata: &Metadata, bytes: &[u8]) -> Result<serde_jso
         let address = &bytes[signature.address_range()];
         // MultiAddress::Id: variant 0 then the 32-byte account.
         if let Some(account) = address.strip_prefix(&[0u8]).and_then(|a| <[u8; 32]>::try_from(a).ok()) {
-            out["signer"] = serde_json::json!({ "account": hex_0x(account), "ss58": encode_ss58(&account) });
+            out["signer"] = serde_json::json!({ "account": hex_0x(&account), "ss58": encode_ss58(&account) });
         } else {
             out["signer"] = value_at(signature.address_range(), *signature.address_type())?;
         }
@@ -529,7 +529,7 @@ fn composite_json<T>(composite: &Composite<T>) -> serde_json::Value {
         (Composite::Named(fields), _) if fields.is_empty() => serde_json::Value::Null,
         // A single wrapped value (AccountId32, NetUid, ...) reads as the value.
         (Composite::Unnamed(values), _) if values.len() == 1 => value_json(&values[0]),
-        (Composite::Unnamed(_), Some(bytes)) if bytes.len() > 1 => hex_0x(bytes).into(),
+        (Composite::Unnamed(_), Some(bytes)) if bytes.len() > 1 => hex_0x(&bytes).into(),
         (Composite::Unnamed(values), _) => values.iter().map(value_json).collect::<Vec<_>>().into(),
         (Composite::Named(fields), _) => {
             fields.iter().map(|(name, v)| (name.clone(), value_json(v))).collect::<serde_json::Map<_, _>>().into()
