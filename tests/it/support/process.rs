@@ -1,9 +1,7 @@
 //! A `regsolver` process a test started: its stdout and stderr collected as they arrive, bounded
 //! waits for what it prints (or its next JSON event), signals, and its exit, with the checks every
 //! run gets (no panic, the test wallet's password never printed); plus plain HTTP GETs of its
-//! metrics endpoint. Dropping it kills the process (only it: `kill_on_drop`). Include it with
-//! `#[path = "support/process.rs"] mod process;` beside `mod test_wallet;`.
-#![allow(dead_code)]
+//! metrics endpoint. Dropping it kills the process (only it: `kill_on_drop`).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -13,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::test_wallet::PASSWORD;
+use super::test_wallet::PASSWORD;
 
 /// How long any one wait on a process may take before the test fails (never hangs).
 pub const LIMIT: Duration = Duration::from_secs(180);

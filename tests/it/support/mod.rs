@@ -1,5 +1,15 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: the seal vectors, the one way a test skips
+//! ([`skip_or_fail`]), and in submodules the chopsticks chain, the `regsolver` process, the test
+//! wallet, the daemon command line, the WebSocket proxy, the mainnet-path metadata and the fleet
+//! attacker's tools.
+
+pub mod chopsticks;
+pub mod daemon_run;
+pub mod hostile;
+pub mod mainnet_metadata;
+pub mod process;
+pub mod proxy;
+pub mod test_wallet;
 
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::{ByteOrder, Challenge, Target};
@@ -7,7 +17,7 @@ use serde_json::Value;
 
 /// The reference vectors (a copy of shared/vectors/seal-vectors.json).
 pub fn vectors() -> Value {
-    serde_json::from_str(include_str!("../data/seal-vectors.json")).expect("vectors parse")
+    serde_json::from_str(include_str!("../../data/seal-vectors.json")).expect("vectors parse")
 }
 
 pub fn hex32(v: &Value) -> [u8; 32] {

@@ -3,9 +3,9 @@
 //! job switching, and `solve --backend opencl`. With REGSOLVER_REQUIRE_OPENCL=1 a missing
 //! OpenCL runtime fails these tests instead of skipping them.
 
-mod common;
+use crate::support;
 
-use common::job;
+use support::job;
 
 use std::time::{Duration, Instant};
 
@@ -27,11 +27,11 @@ fn device() -> Option<Box<dyn Device>> {
             Some((spec.build)().expect("OpenCL device builds the kernels"))
         }
         Ok(_) => {
-            common::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
+            support::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
             None
         }
         Err(err) => {
-            common::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}"));
+            support::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}"));
             None
         }
     }
@@ -97,9 +97,9 @@ fn solution_for(verdicts: &VerdictReceiver, job: JobId) -> u64 {
 
 #[test]
 fn workers_switch_jobs_and_every_solution_verifies() {
-    let Ok(list) = opencl::list() else { return common::skip_or_fail(REQUIRE, "no OpenCL runtime") };
+    let Ok(list) = opencl::list() else { return support::skip_or_fail(REQUIRE, "no OpenCL runtime") };
     if list.is_empty() {
-        return common::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
+        return support::skip_or_fail(REQUIRE, "the OpenCL runtime lists no device");
     }
     let pool = Pool::start(vec![opencl::worker_spec(&list[0], TUNING).unwrap()]);
     let verdicts = pool.verdicts();
@@ -117,7 +117,7 @@ fn workers_switch_jobs_and_every_solution_verifies() {
 #[test]
 fn solve_with_the_opencl_backend_finds_valid_seals_for_every_scheme() {
     if opencl::list().map(|l| l.is_empty()).unwrap_or(true) {
-        return common::skip_or_fail(REQUIRE, "no OpenCL device");
+        return support::skip_or_fail(REQUIRE, "no OpenCL device");
     }
     let block = "22".repeat(32);
     let key = "33".repeat(32);
@@ -167,10 +167,10 @@ fn solve_with_the_opencl_backend_finds_valid_seals_for_every_scheme() {
 fn opencl_all_takes_a_cpu_device_only_without_the_cpu_backend() {
     let list = match opencl::list() {
         Ok(list) => list,
-        Err(err) => return common::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}")),
+        Err(err) => return support::skip_or_fail(REQUIRE, &format!("no OpenCL: {err}")),
     };
     if list.iter().any(|info| info.kind != DeviceKind::Cpu) {
-        return common::skip("this machine has an OpenCL GPU, which `--opencl all` takes instead of CPU devices");
+        return support::skip("this machine has an OpenCL GPU, which `--opencl all` takes instead of CPU devices");
     }
     let key = "44".repeat(32);
     let solve = |backends: &str| {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use regsolver::telemetry::notify::Notifier;
 
-mod common;
+use crate::support;
 
 const INSTALLED_BINARY: &str = "/usr/local/bin/regsolver";
 
@@ -43,7 +43,7 @@ fn systemd_analyze() -> Option<PathBuf> {
     if found {
         return Some(PathBuf::from("systemd-analyze"));
     }
-    common::skip_or_fail("REGSOLVER_REQUIRE_SYSTEMD", "systemd-analyze not found (apt-get install -y systemd); unit files NOT verified");
+    support::skip_or_fail("REGSOLVER_REQUIRE_SYSTEMD", "systemd-analyze not found (apt-get install -y systemd); unit files NOT verified");
     None
 }
 

@@ -1,8 +1,7 @@
 //! Tests of the chopsticks harness itself (tests/common/chopsticks.rs): both real runtimes start,
 //! build blocks, take storage, restart on the same port, report what was sent, and fail cleanly.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
+use crate::support::chopsticks;
 
 use std::process::Command;
 use std::time::Instant;

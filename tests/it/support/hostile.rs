@@ -2,10 +2,8 @@
 //! the coordinator started under a lowered descriptor limit with its pid known (for its RSS and
 //! CPU time from /proc), raw sockets that stay silent or send one request, raw WebSocket
 //! upgrades with chosen headers, `/healthz` latency samples, and fake workers (jsonrpsee
-//! clients) that say hello and report rates. Include it with
-//! `#[path = "support/hostile.rs"] mod hostile;` beside `mod process;`.
-//! The binary is [`crate::process::binary`]'s (`REGSOLVER_TEST_BINARY` names another).
-#![allow(dead_code)]
+//! clients) that say hello and report rates.
+//! The binary is [`super::process::binary`]'s (`REGSOLVER_TEST_BINARY` names another).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,7 +22,7 @@ pub const SOCKET_LIMIT: Duration = Duration::from_secs(30);
 /// `pid_file`, lowers the descriptor limit to `nofile` when given, and execs it (so the pid is
 /// regsolver's).
 pub fn limited(args: &[&str], nofile: Option<u64>, pid_file: &Path) -> Command {
-    let command = crate::process::regsolver(args);
+    let command = super::process::regsolver(args);
     let script = match nofile {
         Some(n) => format!("echo $$ > '{}' && ulimit -n {n} && exec \"$0\" \"$@\"", pid_file.display()),
         None => format!("echo $$ > '{}' && exec \"$0\" \"$@\"", pid_file.display()),
@@ -146,7 +144,7 @@ pub async fn closed_within(sockets: Vec<TcpStream>, limit: Duration) -> usize {
 /// `GET /healthz` on `addr`, timed: its status (None: no answer within 10 s) and how long it took.
 pub async fn healthz(addr: &str) -> (Option<u16>, Duration) {
     let started = Instant::now();
-    let answer = crate::process::get(addr, "/healthz").await.map(|(code, _)| code);
+    let answer = super::process::get(addr, "/healthz").await.map(|(code, _)| code);
     (answer, started.elapsed())
 }
 

@@ -10,7 +10,7 @@
 //! stands for a GPU run (tests/cuda.rs does that where a GPU exists). Needs NVRTC and a C++
 //! compiler; REGSOLVER_REQUIRE_NVRTC=1 makes their absence a failure.
 
-mod common;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -28,14 +28,14 @@ fn driver_dir() -> Option<&'static PathBuf> {
         if !nvrtc::present() {
             return Err("NVRTC (libnvrtc.so.12) is not on the library path".into());
         }
-        let library = common::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])
+        let library = support::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])
             .ok_or_else(|| "the simulated driver could not be built without a C++ compiler".to_string())?;
         library.parent().map(Path::to_path_buf).ok_or_else(|| format!("{} has no folder", library.display()))
     });
     match built {
         Ok(dir) => Some(dir),
         Err(why) => {
-            common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", why);
+            support::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", why);
             None
         }
     }
@@ -209,7 +209,7 @@ fn nvrtc_is_found_in_a_python_environment_or_by_an_explicit_path() {
     let Some(dir) = driver_dir() else { return };
     let library_path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
     let Some(real) = std::env::split_paths(&library_path).map(|d| d.join("libnvrtc.so.12")).find(|p| p.is_file()) else {
-        return common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "libnvrtc.so.12 is not in an LD_LIBRARY_PATH folder");
+        return support::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "libnvrtc.so.12 is not in an LD_LIBRARY_PATH folder");
     };
     // A virtualenv laid out as pip lays out the wheel PyTorch depends on.
     let venv = dir.join("venv");

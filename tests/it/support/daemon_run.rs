@@ -1,16 +1,14 @@
 //! Running the real `regsolver` binary against a chopsticks chain as a user would: the command
 //! line every daemon test shares (a local chain at a URL, the test wallet, JSON events), runs to
-//! their end, and refusals checked to have sent nothing. Built on support/process.rs (the
-//! process, its output and exit) and support/test_wallet.rs (the wallet); include all three
-//! with `#[path = ...] mod daemon_run; mod process; mod test_wallet;` after `mod chopsticks;`.
-#![allow(dead_code)]
+//! their end, and refusals checked to have sent nothing. Built on [`super::process`] (the
+//! process, its output and exit) and [`super::test_wallet`] (the wallet).
 
 use std::path::Path;
 
 use tokio::process::Command;
 
-use crate::chopsticks::{BlockMode, Chopsticks, Spec};
-use crate::process::{self, Finished};
+use super::chopsticks::{BlockMode, Chopsticks, Spec};
+use super::process::{self, Finished};
 
 /// Low enough that two CPU threads find a seal in well under a second.
 pub const EASY: u64 = 20_000;

@@ -2,7 +2,7 @@
 //! errors with non-zero exits for bad input (every flag of every command, table-driven), the
 //! device fallback rule, JSON on every exit, `bench --json` and `devices`.
 
-mod common;
+use crate::support;
 
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
@@ -234,7 +234,7 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
         _ => {
             // Without OpenCL the named device is refused all the same, as unavailable.
             assert_device_unavailable(&opencl_missing, "--opencl 9:9: unavailable on this machine");
-            common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check")
+            support::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check")
         }
     }
 }

@@ -1,8 +1,5 @@
 //! Test harness: a real subtensor runtime (spec 218 or 293) under chopsticks on a free loopback port, and the chain reads and dev RPCs tests need.
 //!
-//! Include it from an integration test with
-//! `#[path = "common/chopsticks.rs"] mod chopsticks;` (from a file in `tests/`).
-//!
 //! [`Chopsticks::start`] runs `node tests/chopsticks/start.mjs` (the wrapper that applies the two
 //! spec-293 fixes, see that file) in its own process group, waits for its `READY` line within
 //! [`start_deadline`], and connects a WebSocket JSON-RPC client. Dropping the value kills that
@@ -15,7 +12,6 @@
 //! `REGSOLVER_CHOPSTICKS_PARALLEL_STARTS` (startups at once per test binary, default 2),
 //! `REGSOLVER_CHOPSTICKS_LOG` (set: echo chopsticks' output to the test's stderr).
 //! `tests/run.sh` installs node and chopsticks and sets the first.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
@@ -57,8 +53,6 @@ pub enum Spec {
 }
 
 impl Spec {
-    pub const ALL: [Spec; 2] = [Spec::S218, Spec::S293];
-
     /// The runtime's spec_version.
     pub fn version(self) -> u32 {
         match self {
@@ -185,10 +179,6 @@ impl Chopsticks {
             }
         }
         Err(last_error.unwrap_or(HarnessError::NotRunning))
-    }
-
-    pub fn spec(&self) -> Spec {
-        self.spec
     }
 
     pub fn port(&self) -> u16 {

@@ -8,17 +8,7 @@
 //! floods, and a lying worker that reconnects with a clean count. The figures they print (latency
 //! under attack, RSS, CPU) are in docs/fleet.md.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/hostile.rs"]
-mod hostile;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, hostile, process, test_wallet};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -5,15 +5,7 @@
 //! real coordinator process, which must stay up and send nothing unverified. Also two
 //! independent daemons sharing three hotkeys through the chain alone.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{self, chopsticks, daemon_run, process, test_wallet};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,7 +80,7 @@ fn opencl_or_cpu() -> Vec<String> {
     if regsolver::solver::opencl::list().is_ok_and(|list| !list.is_empty()) {
         return strings(&["--opencl", "all"]);
     }
-    common::skip_or_fail(
+    support::skip_or_fail(
         "REGSOLVER_REQUIRE_OPENCL",
         "no OpenCL device (install pocl-opencl-icd): the third worker runs on the CPU instead",
     );

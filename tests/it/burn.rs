@@ -4,16 +4,7 @@
 //! `System.Account`, every submission counted through a proxy and the chain's blocks and pool,
 //! and the burn ledger read from the state folder the test gives the daemon.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::path::PathBuf;
 

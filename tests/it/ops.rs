@@ -5,17 +5,7 @@
 //! logs; everything a full faucet + registration run printed is searched for the wallet's secrets.
 //! Every registration is read back from the chain; every refusal is checked to have sent nothing.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{self, chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -462,10 +452,10 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
 /// `None` after a loud skip (a failure under REGSOLVER_REQUIRE_NVRTC=1).
 fn simulated_driver() -> Option<PathBuf> {
     if !regsolver::solver::cuda::nvrtc::present() {
-        common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "NVRTC (libnvrtc.so.12) is not on the library path");
+        support::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "NVRTC (libnvrtc.so.12) is not on the library path");
         return None;
     }
-    let library = common::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])?;
+    let library = support::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])?;
     library.parent().map(Path::to_path_buf)
 }
 
@@ -563,7 +553,7 @@ async fn a_full_run_with_trace_logs_prints_no_secret() {
     let node = chain().await;
     let dir = temp();
     copy_wallet("mnemonic", dir.path());
-    let expected: Value = serde_json::from_str(include_str!("data/wallets/expected.json")).unwrap();
+    let expected: Value = serde_json::from_str(include_str!("../data/wallets/expected.json")).unwrap();
     let password = expected["mnemonic"]["coldkey_password"].as_str().unwrap();
     let password_file = dir.path().join("coldkey-password");
     std::fs::write(&password_file, format!("{password}\n")).unwrap();

@@ -3,16 +3,7 @@
 //! wallet files written by the test. Every registration is read back from the chain itself;
 //! every refusal is checked to have sent nothing.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::time::Duration;
 

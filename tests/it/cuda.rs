@@ -6,7 +6,7 @@
 //! with REGSOLVER_REQUIRE_GPU=1. REGSOLVER_REQUIRE_NVRTC=1 makes a missing NVRTC, ptxas or
 //! cuobjdump a failure.
 
-mod common;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -40,7 +40,7 @@ fn build(target: Target) -> Option<Image> {
 /// Whether NVRTC can be loaded; a loud skip (a failure under REQUIRE_NVRTC) where it cannot.
 fn nvrtc_present() -> bool {
     if !nvrtc::present() {
-        common::skip_or_fail(REQUIRE_NVRTC, "NVRTC (libnvrtc.so.12) is not on the library path");
+        support::skip_or_fail(REQUIRE_NVRTC, "NVRTC (libnvrtc.so.12) is not on the library path");
     }
     nvrtc::present()
 }
@@ -48,7 +48,7 @@ fn nvrtc_present() -> bool {
 /// Runs a CUDA binary tool, or skips (fails under REQUIRE_NVRTC) where it is not installed.
 fn run_tool(name: &str, args: &[&str], file: &PathBuf) -> Option<(String, String)> {
     let Some(path) = tool(name) else {
-        common::skip_or_fail(REQUIRE_NVRTC, &format!("{name} is not on PATH"));
+        support::skip_or_fail(REQUIRE_NVRTC, &format!("{name} is not on PATH"));
         return None;
     };
     let out = Command::new(path).args(args).arg(file).output().unwrap();
@@ -173,7 +173,7 @@ fn hot_loop_instructions(sass: &str) -> usize {
 fn machine_code_for_sm90_uses_no_local_memory_within_the_sass_budget() {
     let Some(path) = cubin(90) else { return };
     if tool("nvdisasm").is_none() {
-        return common::skip_or_fail(REQUIRE_NVRTC, "nvdisasm is not on PATH");
+        return support::skip_or_fail(REQUIRE_NVRTC, "nvdisasm is not on PATH");
     }
     let Some((sass, _)) = run_tool("cuobjdump", &["-sass"], &path) else { return };
     for name in KERNEL_NAMES {
@@ -188,8 +188,8 @@ fn machine_code_for_sm90_uses_no_local_memory_within_the_sass_budget() {
 fn gpu_runs_self_test_and_solve_where_present() {
     let list = match cuda::list() {
         Ok(list) if !list.is_empty() => list,
-        Ok(_) => return common::skip_or_fail(REQUIRE_GPU, "the CUDA driver reports no GPU"),
-        Err(err) => return common::skip_or_fail(REQUIRE_GPU, &format!("no CUDA GPU: {err}")),
+        Ok(_) => return support::skip_or_fail(REQUIRE_GPU, "the CUDA driver reports no GPU"),
+        Err(err) => return support::skip_or_fail(REQUIRE_GPU, &format!("no CUDA GPU: {err}")),
     };
     for info in &list {
         let spec = cuda::worker_spec(info, GpuTuning { threads: None, nonces_per_thread: 64 }).unwrap();
@@ -218,7 +218,7 @@ fn gpu_runs_self_test_and_solve_where_present() {
 #[test]
 fn without_a_driver_a_named_gpu_is_refused_and_gpu_all_falls_back_to_the_cpu() {
     if cuda::driver_present() {
-        return common::skip("a CUDA driver is present; the no-driver path cannot be exercised here");
+        return support::skip("a CUDA driver is present; the no-driver path cannot be exercised here");
     }
     let err = cuda::list().unwrap_err().to_string();
     assert!(err.contains("no CUDA driver"), "{err}");
