@@ -53,7 +53,7 @@ fn spent_seconds(out: &Finished) -> f64 {
 #[tokio::test]
 async fn root_is_allowed_in_a_container_with_one_line_and_refused_on_a_host() {
     if euid() != 0 {
-        return support::skip("not running as root: the root rule cannot be exercised");
+        return support::skip_or_fail("REGSOLVER_REQUIRE_ROOT", "not running as root: the root rule cannot be exercised");
     }
     let dir = temp();
     wallet(dir.path(), 1);
@@ -82,7 +82,7 @@ async fn root_is_allowed_in_a_container_with_one_line_and_refused_on_a_host() {
 #[tokio::test]
 async fn worker_takes_allow_root_under_the_same_rule() {
     if euid() != 0 {
-        return support::skip("not running as root: the root rule cannot be exercised");
+        return support::skip_or_fail("REGSOLVER_REQUIRE_ROOT", "not running as root: the root rule cannot be exercised");
     }
     let url = unreachable_url();
     let worker = |extra: &[&str], container: &str| {

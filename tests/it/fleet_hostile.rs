@@ -421,13 +421,7 @@ async fn a_lying_worker_stays_cut_off_when_it_reconnects() {
     let liar = hostile::client(&coord.url, Some(TOKEN)).await.expect("connect");
     liar.hello(PROTOCOL_VERSION, "liar".into(), vec!["cpu".into()]).await.expect("hello");
     let mut jobs = liar.subscribe_jobs().await.expect("subscribe");
-    let job = loop {
-        match tokio::time::timeout(LIMIT, jobs.next()).await.expect("a job in time") {
-            Some(Ok(Some(job))) => break job,
-            Some(Ok(None)) => continue,
-            other => panic!("no job: {other:?}"),
-        }
-    };
+    let job = hostile::first_job(&mut jobs).await;
     let mut sent = 0;
     loop {
         let nonces: Vec<u64> = (0..4).map(|i| job.start_position.wrapping_add(sent + i)).collect();

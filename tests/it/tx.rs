@@ -364,16 +364,7 @@ async fn burned_register_registers_and_costs_the_price_plus_the_fee(spec: chopst
     let coldkey = Keypair::from_seed(&[0xb0; 32]).unwrap();
     let hotkey = Keypair::from_seed(&[0xb1; 32]).unwrap().public();
     let price = BURN_PRICE_RAO;
-    node.set_storage(serde_json::json!({ "SubtensorModule": {
-        "Burn": [[[1], price]],
-        "MinBurn": [[[1], price]],
-        "MaxBurn": [[[1], price]],
-        "NetworkRegistrationAllowed": [[[1], true]],
-        "MaxRegistrationsPerBlock": [[[1], 10]],
-        "TargetRegistrationsPerInterval": [[[1], 10]],
-    }}))
-    .await
-    .unwrap();
+    node.open_burn_subnet(1, price).await.unwrap();
     node.fund(&[coldkey.public()], chopsticks::FUND_RAO).await.unwrap();
     node.new_block().await.unwrap();
     let chain = connect(&Endpoint::Rpc(node.url()), None, Duration::from_secs(60)).await.expect("connects");

@@ -9,6 +9,7 @@ use tokio::process::Command;
 
 use super::chopsticks::{BlockMode, Chopsticks, Spec};
 use super::process::{self, Finished};
+use super::test_wallet::hotkey_public;
 
 /// Low enough that two CPU threads find a seal in well under a second.
 pub const EASY: u64 = 20_000;
@@ -48,6 +49,16 @@ pub async fn regsolver(url: &str, root: &Path, args: &[&str]) -> Finished {
 
 pub async fn chain(spec: Spec, mode: BlockMode) -> Chopsticks {
     Chopsticks::start_with(spec, mode).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The run's one `registered` event, for the test wallet's `h0` on subnet 1, checked against the
+/// chain: the hotkey holds a UID there and the event names that UID.
+pub async fn registered_h0(node: &Chopsticks, run: &Finished) -> serde_json::Value {
+    let uid = node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
+    let registered = run.events("registered");
+    assert_eq!(registered.len(), 1, "{run}");
+    assert_eq!(registered[0]["uid"], uid, "the UID printed is the chain's\n{run}");
+    registered[0].clone()
 }
 
 /// A refusal: the exit code, a message naming the reason, and nothing sent.

@@ -8,9 +8,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use jsonrpsee::core::client::Subscription;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
-use regsolver::fleet::protocol::FleetApiClient;
+use regsolver::fleet::protocol::{FleetApiClient, FleetJob};
 use regsolver::fleet::{DeviceRate, PROTOCOL_VERSION};
+
+use super::process::LIMIT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Command;
@@ -146,6 +149,18 @@ pub async fn healthz(addr: &str) -> (Option<u16>, Duration) {
     let started = Instant::now();
     let answer = super::process::get(addr, "/healthz").await.map(|(code, _)| code);
     (answer, started.elapsed())
+}
+
+/// The first job `jobs` delivers (`null`, no job yet, is passed over); fails the test if none
+/// comes within [`LIMIT`].
+pub async fn first_job(jobs: &mut Subscription<Option<FleetJob>>) -> FleetJob {
+    loop {
+        match tokio::time::timeout(LIMIT, jobs.next()).await.expect("a job in time") {
+            Some(Ok(Some(job))) => return job,
+            Some(Ok(None)) => continue,
+            other => panic!("no job: {other:?}"),
+        }
+    }
 }
 
 /// A jsonrpsee client to `url` with `token` (if any) and no `Origin`, as a worker connects.

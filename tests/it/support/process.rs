@@ -44,6 +44,47 @@ pub fn regsolver(args: &[&str]) -> Command {
     command
 }
 
+/// Runs `command` (any program; stdout and stderr are piped here, stdin is left as set) to its
+/// end, killing it and failing the test if it outlives `limit`: the bounded way a test without
+/// a runtime runs a program. For the `regsolver` binary see [`output`].
+pub fn output_within(mut command: std::process::Command, limit: Duration) -> std::process::Output {
+    use std::io::Read;
+    let what = format!("{:?}", command.get_program());
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("wait for {what}: {e}")) {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} ran longer than {} s (killed)", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
+}
+
+/// `regsolver ARGS` ([`regsolver`]'s setup, `env` added last) run to its end within [`LIMIT`],
+/// from a test that does not await.
+pub fn output(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = regsolver(args);
+    command.envs(env.iter().copied());
+    output_within(command.into_std(), LIMIT)
+}
+
 /// A running process and what it printed so far.
 pub struct Running {
     /// What the process is in the test (`regsolver`, `coordinator`, `worker rig-a`), in failures.
