@@ -446,6 +446,7 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
 
 // ---- 9. a device failing mid-run (simulated CUDA driver) ----
 
+#[cfg(feature = "cuda")]
 #[tokio::test]
 async fn a_gpu_failing_mid_run_is_disabled_alone_and_the_daemon_still_registers() {
     let Some(driver) = support::simulated_driver() else { return };
