@@ -5,7 +5,7 @@
 //! logs; everything a full faucet + registration run printed is searched for the wallet's secrets.
 //! Every registration is read back from the chain; every refusal is checked to have sent nothing.
 
-use crate::support::{self, chopsticks, daemon_run, process, proxy, test_wallet};
+use crate::support::{chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -449,13 +449,13 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
 #[cfg(feature = "cuda")]
 #[tokio::test]
 async fn a_gpu_failing_mid_run_is_disabled_alone_and_the_daemon_still_registers() {
-    let Some(driver) = support::simulated_driver() else { return };
+    let Some(driver) = crate::support::simulated_driver() else { return };
     let node = chain().await;
     let dir = temp();
     wallet(dir.path(), 1);
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.unwrap();
     let metrics = format!("127.0.0.1:{}", free_port());
-    let library_path = support::library_path_with(driver);
+    let library_path = crate::support::library_path_with(driver);
     let mut command = daemon(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--gpu", "all", "--metrics", &metrics]);
     // Two simulated GPUs; cuda:1 passes its self-test (9 launches), then its launches fail.
     command

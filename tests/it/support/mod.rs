@@ -11,8 +11,6 @@ pub mod process;
 pub mod proxy;
 pub mod test_wallet;
 
-use regsolver::pow::hotloop::HotLoop;
-use regsolver::pow::{ByteOrder, Challenge, Target};
 use serde_json::Value;
 
 /// The reference vectors (a copy of shared/vectors/seal-vectors.json).
@@ -63,7 +61,10 @@ pub fn run_child_test(path: &str, configure: impl FnOnce(&mut std::process::Comm
 const CHILD_TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A job from random-looking bytes: pow-register (netuid, keys derived from the bytes) or legacy.
-pub fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> HotLoop {
+#[cfg(any(feature = "cuda", feature = "opencl"))]
+pub fn job(pow: bool, bytes: [u8; 32], order: regsolver::pow::ByteOrder, difficulty: u64) -> regsolver::pow::hotloop::HotLoop {
+    use regsolver::pow::hotloop::HotLoop;
+    use regsolver::pow::{Challenge, Target};
     let challenge = if pow {
         Challenge::pow_register(u16::from(bytes[0]) + 1, &bytes, &[bytes[1]; 32], &[bytes[2]; 32]).unwrap()
     } else {
@@ -76,6 +77,7 @@ pub fn job(pow: bool, bytes: [u8; 32], order: ByteOrder, difficulty: u64) -> Hot
 /// receives it (`kernel.cu`) into `output`, in a folder of this test process; `extra` are more
 /// compiler flags. `Err` says why it cannot be built here (no C++ compiler): the caller skips
 /// with it (a failure under REGSOLVER_REQUIRE_NVRTC). Call it once per output (a `OnceLock`).
+#[cfg(feature = "cuda")]
 pub fn compile_cuda_on_host(main: &str, output: &str, extra: &[&str]) -> Result<std::path::PathBuf, String> {
     // A folder per output: the runner and the simulated driver are built at once in one process.
     let dir = std::env::temp_dir().join(format!("regsolver-cuda-on-host-{}-{output}", std::process::id()));
@@ -117,6 +119,7 @@ pub fn simulated_driver() -> Option<&'static std::path::Path> {
 }
 
 /// `LD_LIBRARY_PATH` with `dir` first (the simulated driver's folder), then what this process has.
+#[cfg(feature = "cuda")]
 pub fn library_path_with(dir: &std::path::Path) -> String {
     match std::env::var("LD_LIBRARY_PATH") {
         Ok(rest) if !rest.is_empty() => format!("{}:{rest}", dir.display()),
@@ -125,6 +128,7 @@ pub fn library_path_with(dir: &std::path::Path) -> String {
 }
 
 /// How long one C++ compile of the CUDA source may take.
+#[cfg(feature = "cuda")]
 const COMPILE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The program `name` on `PATH`, if there.

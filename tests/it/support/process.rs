@@ -79,6 +79,7 @@ pub fn output_within(mut command: std::process::Command, limit: Duration) -> std
 
 /// `regsolver ARGS` ([`regsolver`]'s setup, `env` added last) run to its end within [`LIMIT`],
 /// from a test that does not await.
+#[cfg(any(feature = "cuda", feature = "opencl"))]
 pub fn output(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = regsolver(args);
     command.envs(env.iter().copied());
