@@ -12,15 +12,20 @@
 //!    smoldot with the finney spec) sampled from /proc until it gives up for lack of peers.
 //!
 //! `cargo bench --bench daemon` (needs chopsticks: `REGSOLVER_CHOPSTICKS`, see
-//! tests/common/chopsticks.rs). Optional arguments: seconds, threads, blocks (`-- 40 2 20`).
+//! tests/it/support/chopsticks.rs). Optional arguments: seconds, threads, blocks (`-- 40 2 20`).
 
-#[path = "../tests/common/chopsticks.rs"]
+// The integration tests' helpers (tests/it/support/), of which this bench uses a part.
+#[allow(dead_code)]
+#[path = "../tests/it/support/chopsticks.rs"]
 mod chopsticks;
-#[path = "../tests/support/daemon_run.rs"]
+#[allow(dead_code)]
+#[path = "../tests/it/support/daemon_run.rs"]
 mod daemon_run;
-#[path = "../tests/support/process.rs"]
+#[allow(dead_code)]
+#[path = "../tests/it/support/process.rs"]
 mod process;
-#[path = "../tests/support/test_wallet.rs"]
+#[allow(dead_code)]
+#[path = "../tests/it/support/test_wallet.rs"]
 mod test_wallet;
 
 use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 #   - PoCL (Debian: pocl-opencl-icd + the ICD loader) so the real OpenCL kernels run on the CPU;
 #   - NVRTC, ptxas, cuobjdump and nvdisasm (PyPI wheels, cached in .deps/) so the real CUDA
 #     kernels are compiled and inspected without a GPU;
-#   - g++ (Debian), which runs the CUDA kernel source on the CPU (tests/cuda_on_host.rs) and
-#     builds the simulated CUDA driver the backend's host code is tested on (tests/cuda_simulated.rs);
+#   - g++ (Debian), which runs the CUDA kernel source on the CPU (tests/it/cuda_on_host.rs) and
+#     builds the simulated CUDA driver the backend's host code is tested on (tests/it/cuda_simulated.rs);
 #   - Node.js and the pinned chopsticks (tests/chopsticks/setup.sh: npm ci into
 #     tests/chopsticks/node_modules), which run the real subtensor runtimes the end-to-end tests use.
 # With those present the OpenCL and NVRTC tests are required (a missing piece fails, never
@@ -18,7 +18,7 @@ for pkg in pocl-opencl-icd ocl-icd-libopencl1 clinfo g++; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
-# systemd-analyze verifies the unit files (tests/systemd.rs); nothing here runs systemd itself.
+# systemd-analyze verifies the unit files (tests/it/systemd.rs); nothing here runs systemd itself.
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]} (Debian)"
@@ -60,9 +60,10 @@ cargo fmt --check
 echo "==> cargo clippy --all-targets --all-features -- -D warnings"
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo clippy --all-targets --all-features --quiet -- -D warnings
-# Unit and integration tests, plus every criterion bench run once in test mode.
+# Unit tests, the integration tests (one binary, tests/it/main.rs: `cargo test --test it`), and
+# every criterion bench run once in test mode.
 # --nocapture shows the figures the tests print (registers, SASS per nonce) and any skip notice.
-# cargo counts a skipped test "ok": each skip prints one `SKIPPED: ` line (tests/common/mod.rs,
+# cargo counts a skipped test "ok": each skip prints one `SKIPPED: ` line (tests/it/support/mod.rs,
 # skip_or_fail), counted here and taken out of the passed count in the last line.
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -1,6 +1,6 @@
 # setup.sh: makes Node.js and the pinned chopsticks install ready for the end-to-end tests.
 # Sourced by tests/run.sh (bash, `set -euo pipefail`, run from the repository root, DEPS set);
-# exports PATH (when it installs node) and REGSOLVER_CHOPSTICKS for tests/common/chopsticks.rs.
+# exports PATH (when it installs node) and REGSOLVER_CHOPSTICKS for tests/it/support/chopsticks.rs.
 #
 # - Node.js: Debian's nodejs + npm when node or npm is missing. Chopsticks 1.5.1 declares node >= 22;
 #   its tests pass on node 20 and 22 here, so node older than 20 (Debian 12 ships 18) is topped up

@@ -1,9 +1,8 @@
 //! The reference implementation against every entry of the reference vectors, and against an
 //! independent sha2 + keccak composition on random inputs.
 
-mod common;
+use crate::support;
 
-use common::{hex32, u64_of, vectors};
 use proptest::prelude::*;
 use regsolver::pow::hotloop::{HotLoop, Layout};
 use regsolver::pow::ss58::{decode_ss58, encode_ss58};
@@ -13,6 +12,7 @@ use regsolver::solver::search;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
+use support::{hex32, u64_of, vectors};
 
 fn check_meets(seal: &[u8; 32], answers: &Value, order: ByteOrder, what: &str) {
     let answers = answers.as_object().expect("meets map");

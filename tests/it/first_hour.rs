@@ -5,15 +5,7 @@
 //! a named network's mismatch as exit 2, and the README's local-chain commands run as written
 //! (the real `scripts/localnet`, the real binary) up to a registered UID.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{self, chopsticks, daemon_run, process, test_wallet};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -61,7 +53,7 @@ fn spent_seconds(out: &Finished) -> f64 {
 #[tokio::test]
 async fn root_is_allowed_in_a_container_with_one_line_and_refused_on_a_host() {
     if euid() != 0 {
-        return common::skip("not running as root: the root rule cannot be exercised");
+        return support::skip_or_fail("REGSOLVER_REQUIRE_ROOT", "not running as root: the root rule cannot be exercised");
     }
     let dir = temp();
     wallet(dir.path(), 1);
@@ -90,7 +82,7 @@ async fn root_is_allowed_in_a_container_with_one_line_and_refused_on_a_host() {
 #[tokio::test]
 async fn worker_takes_allow_root_under_the_same_rule() {
     if euid() != 0 {
-        return common::skip("not running as root: the root rule cannot be exercised");
+        return support::skip_or_fail("REGSOLVER_REQUIRE_ROOT", "not running as root: the root rule cannot be exercised");
     }
     let url = unreachable_url();
     let worker = |extra: &[&str], container: &str| {
@@ -198,7 +190,7 @@ async fn the_connect_deadline_is_kept_by_the_light_client_without_warnings() {
     let wall = started.elapsed().as_secs_f64();
     println!("light client --connect-deadline 5: exit {}, the process ran {wall:.1} s", out.code);
     if out.code != 5 {
-        return common::skip_or_fail(
+        return support::skip_or_fail(
             "REGSOLVER_REQUIRE_OFFLINE",
             &format!("the light client reached the test network: not offline\n{out}"),
         );

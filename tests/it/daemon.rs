@@ -3,21 +3,12 @@
 //! wallet files written by the test. Every registration is read back from the chain itself;
 //! every refusal is checked to have sent nothing.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::time::Duration;
 
 use chopsticks::{BlockMode, Spec};
-use daemon_run::{chain, command, refused, regsolver, EASY, NEVER};
+use daemon_run::{chain, command, refused, registered_h0, regsolver, EASY, NEVER};
 use process::Running;
 use test_wallet::{hotkey_public, wallet};
 
@@ -29,10 +20,7 @@ async fn registers_one_hotkey(spec: Spec) {
     assert_eq!(node.registered_uid(1, hotkey_public(0)).await.unwrap(), None);
     let run = regsolver(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0"]).await;
     assert_eq!(run.code, 0, "{run}");
-    let uid = node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
-    let registered = run.events("registered");
-    assert_eq!(registered.len(), 1, "{run}");
-    assert_eq!(registered[0]["uid"], uid, "the UID printed is the chain's");
+    registered_h0(&node, &run).await;
     let connected = run.events("connected");
     let order = if spec == Spec::S218 { "be" } else { "le" };
     assert_eq!(connected[0]["byte_order"], order, "{run}");

@@ -10,50 +10,20 @@
 //! stands for a GPU run (tests/cuda.rs does that where a GPU exists). Needs NVRTC and a C++
 //! compiler; REGSOLVER_REQUIRE_NVRTC=1 makes their absence a failure.
 
-mod common;
+use crate::support::{self, process};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Output;
 
 use regsolver::pow::{ss58::parse_hex, ByteOrder, Challenge, Target};
-use regsolver::solver::cuda::nvrtc;
 use serde_json::Value;
-
-/// The folder holding the simulated `libcuda.so`, built once per test run; where it cannot be
-/// built, every test that asks says so (a failure under REGSOLVER_REQUIRE_NVRTC=1).
-fn driver_dir() -> Option<&'static PathBuf> {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = DIR.get_or_init(|| {
-        if !nvrtc::present() {
-            return Err("NVRTC (libnvrtc.so.12) is not on the library path".into());
-        }
-        let library = common::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])
-            .ok_or_else(|| "the simulated driver could not be built without a C++ compiler".to_string())?;
-        library.parent().map(Path::to_path_buf).ok_or_else(|| format!("{} has no folder", library.display()))
-    });
-    match built {
-        Ok(dir) => Some(dir),
-        Err(why) => {
-            common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", why);
-            None
-        }
-    }
-}
 
 /// Runs regsolver against the simulated driver with `env` set (REGSOLVER_SIM_*).
 fn regsolver(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let library_path = match std::env::var("LD_LIBRARY_PATH") {
-        Ok(rest) if !rest.is_empty() => format!("{}:{rest}", dir.display()),
-        _ => dir.display().to_string(),
-    };
-    Command::new(env!("CARGO_BIN_EXE_regsolver"))
-        .args(args)
-        .env("LD_LIBRARY_PATH", library_path)
-        .env("REGSOLVER_CACHE_DIR", dir.join("kernel-cache"))
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
+    let library_path = support::library_path_with(dir);
+    let cache = dir.join("kernel-cache");
+    let cache = cache.to_str().expect("a UTF-8 temporary folder");
+    process::output(args, &[&[("LD_LIBRARY_PATH", library_path.as_str()), ("REGSOLVER_CACHE_DIR", cache)][..], env].concat())
 }
 
 fn json(out: &Output) -> Value {
@@ -81,7 +51,7 @@ fn solve_pow_register(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> (Valu
 
 #[test]
 fn simulated_gpus_are_listed_with_the_build_they_get() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     let listing = json(&regsolver(dir, &[("REGSOLVER_SIM_CC", "1:200")], &["devices", "--json"]));
     let gpus = listing["cuda"]["devices"].as_array().unwrap_or_else(|| panic!("{listing}"));
     assert_eq!(gpus.len(), 2, "{listing}");
@@ -94,7 +64,7 @@ fn simulated_gpus_are_listed_with_the_build_they_get() {
 
 #[test]
 fn solve_and_bench_run_the_backend_on_every_simulated_gpu() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     let (report, stderr) = solve_pow_register(dir, &[], &[]);
     assert!(report["device"].as_str().unwrap().starts_with("cuda:"), "{report}");
     for tag in ["cuda:0", "cuda:1"] {
@@ -124,7 +94,7 @@ fn dropped_line<'a>(stderr: &'a str, tag: &str) -> &'a str {
 
 #[test]
 fn a_failing_gpu_is_dropped_alone_and_the_other_goes_on() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     // Mid-run: device 1 passes its self-test (9 launches), then its first batch fails.
     let out = regsolver(dir, &[("REGSOLVER_SIM_FAIL", "1:9")], &["bench", "--backend", "cuda", "--seconds", "0.5", "--json"]);
     let bench = json(&out);
@@ -142,7 +112,7 @@ fn a_failing_gpu_is_dropped_alone_and_the_other_goes_on() {
 
 #[test]
 fn a_gpu_newer_than_nvrtc_runs_on_ptx_and_one_older_is_left_out() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     let (report, stderr) = solve_pow_register(dir, &[("REGSOLVER_SIM_CC", "0:200,1:30")], &[]);
     assert_eq!(report["device"], "cuda:0", "{stderr}");
     assert!(stderr.contains("PTX, compiled by the driver"), "{stderr}");
@@ -152,7 +122,7 @@ fn a_gpu_newer_than_nvrtc_runs_on_ptx_and_one_older_is_left_out() {
 
 #[test]
 fn a_driver_older_than_cuda_12_is_refused_and_solve_falls_back_to_the_cpu() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     let env = [("REGSOLVER_SIM_DRIVER", "11080")];
     let listing = json(&regsolver(dir, &env, &["devices", "--json"]));
     let why = listing["cuda"]["unavailable"].as_str().unwrap_or_else(|| panic!("{listing}"));
@@ -190,7 +160,7 @@ fn self_test_passed(stderr: &str, tag: &str) -> bool {
 
 #[test]
 fn one_simulated_gpu_searches_every_nonce_in_order() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     // Legacy nonces are positions, so one GPU must return the first valid nonce at or after
     // the start: an index a launch skipped would show as a later nonce.
     let (block, hotkey) = ("3c".repeat(32), "4d".repeat(32));
@@ -206,10 +176,10 @@ fn one_simulated_gpu_searches_every_nonce_in_order() {
 
 #[test]
 fn nvrtc_is_found_in_a_python_environment_or_by_an_explicit_path() {
-    let Some(dir) = driver_dir() else { return };
+    let Some(dir) = support::simulated_driver() else { return };
     let library_path = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
     let Some(real) = std::env::split_paths(&library_path).map(|d| d.join("libnvrtc.so.12")).find(|p| p.is_file()) else {
-        return common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "libnvrtc.so.12 is not in an LD_LIBRARY_PATH folder");
+        return support::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "libnvrtc.so.12 is not in an LD_LIBRARY_PATH folder");
     };
     // A virtualenv laid out as pip lays out the wheel PyTorch depends on.
     let venv = dir.join("venv");
@@ -219,15 +189,14 @@ fn nvrtc_is_found_in_a_python_environment_or_by_an_explicit_path() {
     let home = dir.join("empty-home");
     std::fs::create_dir_all(&home).unwrap();
     let devices = |env: &[(&str, &Path)]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_regsolver"))
-            .args(["devices", "--json"])
+        let mut command = process::regsolver(&["devices", "--json"]);
+        command
             .env("LD_LIBRARY_PATH", dir)
             .env("HOME", &home)
             .env_remove("VIRTUAL_ENV")
             .env_remove("CONDA_PREFIX")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
+            .envs(env.iter().copied());
+        let out = process::output_within(command.into_std(), process::LIMIT);
         json(&out)["cuda"]["devices"][0]["detail"].as_str().unwrap().to_string()
     };
     for env in [[("VIRTUAL_ENV", venv.as_path())], [("REGSOLVER_NVRTC", real.as_path())]] {

@@ -6,14 +6,16 @@
 
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use regsolver::telemetry::notify::Notifier;
 
-mod common;
+use crate::support::{self, process};
 
 const INSTALLED_BINARY: &str = "/usr/local/bin/regsolver";
+/// How long one `systemd-analyze verify` may take.
+const ANALYZE_LIMIT: Duration = Duration::from_secs(120);
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -38,12 +40,10 @@ impl Drop for TempDir {
 }
 
 fn systemd_analyze() -> Option<PathBuf> {
-    let found =
-        Command::new("systemd-analyze").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if found {
-        return Some(PathBuf::from("systemd-analyze"));
+    if let Some(found) = support::which("systemd-analyze") {
+        return Some(found);
     }
-    common::skip_or_fail("REGSOLVER_REQUIRE_SYSTEMD", "systemd-analyze not found (apt-get install -y systemd); unit files NOT verified");
+    support::skip_or_fail("REGSOLVER_REQUIRE_SYSTEMD", "systemd-analyze not found (apt-get install -y systemd); unit files NOT verified");
     None
 }
 
@@ -57,8 +57,9 @@ fn verify(unit_file: &str, instance: &str) -> Option<(bool, String)> {
     assert!(text.contains(INSTALLED_BINARY), "{unit_file} must start {INSTALLED_BINARY}");
     let text = text.replace(INSTALLED_BINARY, env!("CARGO_BIN_EXE_regsolver"));
     std::fs::write(dir.0.join(unit_file), text).unwrap();
-    let out =
-        Command::new(analyze).arg("verify").arg(dir.0.join(instance)).env("SYSTEMD_LOG_COLOR", "0").output().expect("run systemd-analyze");
+    let mut command = Command::new(analyze);
+    command.arg("verify").arg(dir.0.join(instance)).env("SYSTEMD_LOG_COLOR", "0");
+    let out = process::output_within(command, ANALYZE_LIMIT);
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     Some((out.status.success(), said))
 }
@@ -95,7 +96,9 @@ fn verify_catches_a_broken_unit() {
         .replace("DeviceAllow=char-drm rw", "DeviceAllow=char-drm rwz\nWatchdogSek=60");
     std::fs::write(dir.0.join("regsolver.service"), broken).unwrap();
     let Some(analyze) = systemd_analyze() else { return };
-    let out = Command::new(analyze).arg("verify").arg(dir.0.join("regsolver.service")).output().unwrap();
+    let mut command = Command::new(analyze);
+    command.arg("verify").arg(dir.0.join("regsolver.service"));
+    let out = process::output_within(command, ANALYZE_LIMIT);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("WatchdogSek") && said.contains("rwz"), "{said}");
 }
@@ -161,18 +164,13 @@ fn run_notify_child(tag: &str, watchdog_usec: Option<&str>, count: usize) -> (St
     let socket_path = dir.0.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap());
-    child
-        .args(["--exact", "notify_child", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env_remove("WATCHDOG_PID");
-    match watchdog_usec {
-        Some(usec) => child.env("WATCHDOG_USEC", usec),
-        None => child.env_remove("WATCHDOG_USEC"),
-    };
-    let out = child.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = support::run_child_test("systemd::notify_child", |child| {
+        child.env("NOTIFY_SOCKET", &socket_path).env_remove("WATCHDOG_PID");
+        match watchdog_usec {
+            Some(usec) => child.env("WATCHDOG_USEC", usec),
+            None => child.env_remove("WATCHDOG_USEC"),
+        };
+    });
     let mut buf = [0u8; 4096];
     let got = (0..count)
         .map(|_| {
@@ -197,18 +195,23 @@ fn watchdog_is_silent_without_watchdog_usec() {
     assert_eq!(got[2], "STOPPING=1\n", "no WATCHDOG=1 between STATUS and STOPPING: {got:?}");
 }
 
+/// Runs in a child process whose environment has no NOTIFY_SOCKET.
 #[test]
-fn without_notify_socket_everything_is_a_no_op() {
-    // This test process has no NOTIFY_SOCKET (cargo test is not run by systemd).
-    if std::env::var_os("NOTIFY_SOCKET").is_some() {
-        eprintln!("NOTIFY_SOCKET is set for the test runner itself; no-op case not checked");
-        return;
-    }
+#[ignore = "child process of without_notify_socket_everything_is_a_no_op"]
+fn no_notify_socket_child() {
     let n = Notifier::from_env();
     assert!(!n.enabled() && n.watchdog_interval().is_none());
     n.ready().unwrap();
     n.watchdog().unwrap();
     n.stopping().unwrap();
+}
+
+#[test]
+fn without_notify_socket_everything_is_a_no_op() {
+    // In a child without the variables, whatever the test runner itself was started with.
+    support::run_child_test("systemd::no_notify_socket_child", |child| {
+        child.env_remove("NOTIFY_SOCKET").env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID");
+    });
 }
 
 #[test]

@@ -2,11 +2,10 @@
 //! errors with non-zero exits for bad input (every flag of every command, table-driven), the
 //! device fallback rule, JSON on every exit, `bench --json` and `devices`.
 
-mod common;
+use crate::support::{self, process};
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use regsolver::pow::hotloop::HotLoop;
 use regsolver::pow::ss58::parse_account;
@@ -25,40 +24,11 @@ fn regsolver(args: &[&str]) -> Output {
     run_bounded(args, RUN_LIMIT)
 }
 
-/// Runs the binary, killing it and failing if it outlives `limit`.
+/// Runs the binary (warnings and errors logged only), killing it and failing if it outlives `limit`.
 fn run_bounded(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_regsolver"))
-        .args(args)
-        .env("REGSOLVER_LOG", "warn")
-        // The tests run as root in CI containers; the refusal itself is tested below.
-        .env("REGSOLVER_ALLOW_ROOT", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run regsolver");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for regsolver") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("regsolver {args:?} ran longer than {} s (killed)", limit.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
+    let mut command = process::regsolver(args);
+    command.env("REGSOLVER_LOG", "warn");
+    process::output_within(command.into_std(), limit)
 }
 
 fn json_of(out: &Output) -> Value {
@@ -234,7 +204,7 @@ fn bad_input_gives_clear_errors_and_exit_code_2() {
         _ => {
             // Without OpenCL the named device is refused all the same, as unavailable.
             assert_device_unavailable(&opencl_missing, "--opencl 9:9: unavailable on this machine");
-            common::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check")
+            support::skip_or_fail("REGSOLVER_REQUIRE_OPENCL", "no OpenCL device for the --opencl selection check")
         }
     }
 }

@@ -4,12 +4,7 @@
 //! runtime's metadata (spec 461's, with `pow_register` added: support/mainnet_metadata.rs),
 //! checked byte by byte against PROTOCOL.md's encodings and decoded back field by field.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/mainnet_metadata.rs"]
-mod mainnet_metadata;
-
-mod common;
+use crate::support::{self, chopsticks, mainnet_metadata};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +28,7 @@ use subxt::OnlineClient;
 
 /// The `pow_register_v1` vector entries with netuid 7 (a real-looking block hash and keys).
 fn pow_register_vector() -> serde_json::Value {
-    let vectors = common::vectors();
+    let vectors = support::vectors();
     let entries = vectors["pow_register_v1"].as_array().expect("entries").clone();
     entries.into_iter().find(|e| e["netuid"] == 7 && e["nonce"] == 255).expect("netuid-7 entry")
 }
@@ -67,11 +62,11 @@ fn derived_metadata_has_pow_register_and_mainnets_extension_list() {
 fn pow_register_is_signed_by_the_coldkey_for_mainnets_extensions_and_decodes_back() {
     let metadata = Arc::new(mainnet_metadata::derived());
     let vector = pow_register_vector();
-    let (netuid, nonce) = (vector["netuid"].as_u64().unwrap() as u16, common::u64_of(&vector["nonce"]));
+    let (netuid, nonce) = (vector["netuid"].as_u64().unwrap() as u16, support::u64_of(&vector["nonce"]));
     let (block_hash, hotkey, seal) =
-        (common::hex32(&vector["block_hash"]), common::hex32(&vector["hotkey"]), common::hex32(&vector["seal"]));
+        (support::hex32(&vector["block_hash"]), support::hex32(&vector["hotkey"]), support::hex32(&vector["seal"]));
     // The work bytes are a real seal: the reference seal of the vector's own inputs.
-    let vector_coldkey = common::hex32(&vector["coldkey"]);
+    let vector_coldkey = support::hex32(&vector["coldkey"]);
     assert_eq!(Challenge::pow_register(netuid, &block_hash, &hotkey, &vector_coldkey).unwrap().seal(nonce), seal);
     // The vectors' coldkeys have no secret key, so a test coldkey signs: this checks the
     // encoding and the signature, not admissibility.
@@ -369,16 +364,7 @@ async fn burned_register_registers_and_costs_the_price_plus_the_fee(spec: chopst
     let coldkey = Keypair::from_seed(&[0xb0; 32]).unwrap();
     let hotkey = Keypair::from_seed(&[0xb1; 32]).unwrap().public();
     let price = BURN_PRICE_RAO;
-    node.set_storage(serde_json::json!({ "SubtensorModule": {
-        "Burn": [[[1], price]],
-        "MinBurn": [[[1], price]],
-        "MaxBurn": [[[1], price]],
-        "NetworkRegistrationAllowed": [[[1], true]],
-        "MaxRegistrationsPerBlock": [[[1], 10]],
-        "TargetRegistrationsPerInterval": [[[1], 10]],
-    }}))
-    .await
-    .unwrap();
+    node.open_burn_subnet(1, price).await.unwrap();
     node.fund(&[coldkey.public()], chopsticks::FUND_RAO).await.unwrap();
     node.new_block().await.unwrap();
     let chain = connect(&Endpoint::Rpc(node.url()), None, Duration::from_secs(60)).await.expect("connects");

@@ -1,16 +1,15 @@
 //! Running the real `regsolver` binary against a chopsticks chain as a user would: the command
 //! line every daemon test shares (a local chain at a URL, the test wallet, JSON events), runs to
-//! their end, and refusals checked to have sent nothing. Built on support/process.rs (the
-//! process, its output and exit) and support/test_wallet.rs (the wallet); include all three
-//! with `#[path = ...] mod daemon_run; mod process; mod test_wallet;` after `mod chopsticks;`.
-#![allow(dead_code)]
+//! their end, and refusals checked to have sent nothing. Built on [`super::process`] (the
+//! process, its output and exit) and [`super::test_wallet`] (the wallet).
 
 use std::path::Path;
 
 use tokio::process::Command;
 
-use crate::chopsticks::{BlockMode, Chopsticks, Spec};
-use crate::process::{self, Finished};
+use super::chopsticks::{BlockMode, Chopsticks, Spec};
+use super::process::{self, Finished};
+use super::test_wallet::hotkey_public;
 
 /// Low enough that two CPU threads find a seal in well under a second.
 pub const EASY: u64 = 20_000;
@@ -50,6 +49,16 @@ pub async fn regsolver(url: &str, root: &Path, args: &[&str]) -> Finished {
 
 pub async fn chain(spec: Spec, mode: BlockMode) -> Chopsticks {
     Chopsticks::start_with(spec, mode).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The run's one `registered` event, for the test wallet's `h0` on subnet 1, checked against the
+/// chain: the hotkey holds a UID there and the event names that UID.
+pub async fn registered_h0(node: &Chopsticks, run: &Finished) -> serde_json::Value {
+    let uid = node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
+    let registered = run.events("registered");
+    assert_eq!(registered.len(), 1, "{run}");
+    assert_eq!(registered[0]["uid"], uid, "the UID printed is the chain's\n{run}");
+    registered[0].clone()
 }
 
 /// A refusal: the exit code, a message naming the reason, and nothing sent.

@@ -1,9 +1,7 @@
 //! A `regsolver` process a test started: its stdout and stderr collected as they arrive, bounded
 //! waits for what it prints (or its next JSON event), signals, and its exit, with the checks every
 //! run gets (no panic, the test wallet's password never printed); plus plain HTTP GETs of its
-//! metrics endpoint. Dropping it kills the process (only it: `kill_on_drop`). Include it with
-//! `#[path = "support/process.rs"] mod process;` beside `mod test_wallet;`.
-#![allow(dead_code)]
+//! metrics endpoint. Dropping it kills the process (only it: `kill_on_drop`).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -13,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::test_wallet::PASSWORD;
+use super::test_wallet::PASSWORD;
 
 /// How long any one wait on a process may take before the test fails (never hangs).
 pub const LIMIT: Duration = Duration::from_secs(180);
@@ -44,6 +42,48 @@ pub fn regsolver(args: &[&str]) -> Command {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     command
+}
+
+/// Runs `command` (any program; stdout and stderr are piped here, stdin is left as set) to its
+/// end, killing it and failing the test if it outlives `limit`: the bounded way a test without
+/// a runtime runs a program. For the `regsolver` binary see [`output`].
+pub fn output_within(mut command: std::process::Command, limit: Duration) -> std::process::Output {
+    use std::io::Read;
+    let what = format!("{:?}", command.get_program());
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("wait for {what}: {e}")) {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} ran longer than {} s (killed)", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
+}
+
+/// `regsolver ARGS` ([`regsolver`]'s setup, `env` added last) run to its end within [`LIMIT`],
+/// from a test that does not await.
+#[cfg(any(feature = "cuda", feature = "opencl"))]
+pub fn output(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = regsolver(args);
+    command.envs(env.iter().copied());
+    output_within(command.into_std(), LIMIT)
 }
 
 /// A running process and what it printed so far.

@@ -8,17 +8,7 @@
 //! floods, and a lying worker that reconnects with a clean count. The figures they print (latency
 //! under attack, RSS, CPU) are in docs/fleet.md.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/hostile.rs"]
-mod hostile;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, hostile, process, test_wallet};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -431,13 +421,7 @@ async fn a_lying_worker_stays_cut_off_when_it_reconnects() {
     let liar = hostile::client(&coord.url, Some(TOKEN)).await.expect("connect");
     liar.hello(PROTOCOL_VERSION, "liar".into(), vec!["cpu".into()]).await.expect("hello");
     let mut jobs = liar.subscribe_jobs().await.expect("subscribe");
-    let job = loop {
-        match tokio::time::timeout(LIMIT, jobs.next()).await.expect("a job in time") {
-            Some(Ok(Some(job))) => break job,
-            Some(Ok(None)) => continue,
-            other => panic!("no job: {other:?}"),
-        }
-    };
+    let job = hostile::first_job(&mut jobs).await;
     let mut sent = 0;
     loop {
         let nonces: Vec<u64> = (0..4).map(|i| job.start_position.wrapping_add(sent + i)).collect();

@@ -6,10 +6,11 @@
 //! with REGSOLVER_REQUIRE_GPU=1. REGSOLVER_REQUIRE_NVRTC=1 makes a missing NVRTC, ptxas or
 //! cuobjdump a failure.
 
-mod common;
+use crate::support::{self, process};
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use regsolver::solver::cuda::nvrtc::{self, Image, Origin, Target};
 use regsolver::solver::kernels::KERNEL_NAMES;
@@ -19,10 +20,11 @@ const REQUIRE_NVRTC: &str = "REGSOLVER_REQUIRE_NVRTC";
 const REQUIRE_GPU: &str = "REGSOLVER_REQUIRE_GPU";
 /// The SASS budget per nonce on sm_90 (a fully unrolled midstate kernel compiles to ~5,800).
 const SASS_PER_NONCE_BUDGET: usize = 6_000;
+/// How long one run of a CUDA binary tool may take.
+const TOOL_LIMIT: Duration = Duration::from_secs(120);
 
 fn tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+    support::which(name)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -40,7 +42,7 @@ fn build(target: Target) -> Option<Image> {
 /// Whether NVRTC can be loaded; a loud skip (a failure under REQUIRE_NVRTC) where it cannot.
 fn nvrtc_present() -> bool {
     if !nvrtc::present() {
-        common::skip_or_fail(REQUIRE_NVRTC, "NVRTC (libnvrtc.so.12) is not on the library path");
+        support::skip_or_fail(REQUIRE_NVRTC, "NVRTC (libnvrtc.so.12) is not on the library path");
     }
     nvrtc::present()
 }
@@ -48,10 +50,12 @@ fn nvrtc_present() -> bool {
 /// Runs a CUDA binary tool, or skips (fails under REQUIRE_NVRTC) where it is not installed.
 fn run_tool(name: &str, args: &[&str], file: &PathBuf) -> Option<(String, String)> {
     let Some(path) = tool(name) else {
-        common::skip_or_fail(REQUIRE_NVRTC, &format!("{name} is not on PATH"));
+        support::skip_or_fail(REQUIRE_NVRTC, &format!("{name} is not on PATH"));
         return None;
     };
-    let out = Command::new(path).args(args).arg(file).output().unwrap();
+    let mut command = Command::new(path);
+    command.args(args).arg(file);
+    let out = process::output_within(command, TOOL_LIMIT);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
     assert!(out.status.success(), "{name} failed: {stderr}");
     Some((stdout, stderr))
@@ -173,7 +177,7 @@ fn hot_loop_instructions(sass: &str) -> usize {
 fn machine_code_for_sm90_uses_no_local_memory_within_the_sass_budget() {
     let Some(path) = cubin(90) else { return };
     if tool("nvdisasm").is_none() {
-        return common::skip_or_fail(REQUIRE_NVRTC, "nvdisasm is not on PATH");
+        return support::skip_or_fail(REQUIRE_NVRTC, "nvdisasm is not on PATH");
     }
     let Some((sass, _)) = run_tool("cuobjdump", &["-sass"], &path) else { return };
     for name in KERNEL_NAMES {
@@ -188,25 +192,27 @@ fn machine_code_for_sm90_uses_no_local_memory_within_the_sass_budget() {
 fn gpu_runs_self_test_and_solve_where_present() {
     let list = match cuda::list() {
         Ok(list) if !list.is_empty() => list,
-        Ok(_) => return common::skip_or_fail(REQUIRE_GPU, "the CUDA driver reports no GPU"),
-        Err(err) => return common::skip_or_fail(REQUIRE_GPU, &format!("no CUDA GPU: {err}")),
+        Ok(_) => return support::skip_or_fail(REQUIRE_GPU, "the CUDA driver reports no GPU"),
+        Err(err) => return support::skip_or_fail(REQUIRE_GPU, &format!("no CUDA GPU: {err}")),
     };
     for info in &list {
         let spec = cuda::worker_spec(info, GpuTuning { threads: None, nonces_per_thread: 64 }).unwrap();
         let mut device = (spec.build)().expect("CUDA device builds");
         selftest::run(device.as_mut()).expect("self-test on the GPU");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_regsolver"))
-        .args(["solve", "--json", "--backend", "cuda", "--gpu", "0", "--scheme", "pow-register", "--netuid", "1"])
-        .args(["--block-hash", &"11".repeat(32), "--hotkey", &"22".repeat(32), "--coldkey", &"33".repeat(32), "--difficulty", "10000000"])
-        .output()
-        .unwrap();
+    let (block, hotkey, coldkey) = ("11".repeat(32), "22".repeat(32), "33".repeat(32));
+    let out = process::output(
+        &["solve", "--json", "--backend", "cuda", "--gpu", "0", "--scheme", "pow-register", "--netuid", "1", "--block-hash", &block]
+            .into_iter()
+            .chain(["--hotkey", &hotkey, "--coldkey", &coldkey, "--difficulty", "10000000"])
+            .collect::<Vec<_>>(),
+        &[],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert!(report["device"].as_str().unwrap().starts_with("cuda:"), "{report}");
     // The hashrate, printed for the record (never asserted beyond being measured).
-    let bench =
-        Command::new(env!("CARGO_BIN_EXE_regsolver")).args(["bench", "--backend", "cuda", "--seconds", "3", "--json"]).output().unwrap();
+    let bench = process::output(&["bench", "--backend", "cuda", "--seconds", "3", "--json"], &[]);
     assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
     let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&bench.stdout).lines().last().unwrap()).unwrap();
     for result in report["results"].as_array().unwrap() {
@@ -218,16 +224,17 @@ fn gpu_runs_self_test_and_solve_where_present() {
 #[test]
 fn without_a_driver_a_named_gpu_is_refused_and_gpu_all_falls_back_to_the_cpu() {
     if cuda::driver_present() {
-        return common::skip("a CUDA driver is present; the no-driver path cannot be exercised here");
+        return support::skip_or_fail(
+            "REGSOLVER_REQUIRE_NO_CUDA_DRIVER",
+            "a CUDA driver is present; the no-driver path cannot be exercised here",
+        );
     }
     let err = cuda::list().unwrap_err().to_string();
     assert!(err.contains("no CUDA driver"), "{err}");
+    let (block, hotkey) = ("11".repeat(32), "22".repeat(32));
     let solve = |gpu: &str| {
-        Command::new(env!("CARGO_BIN_EXE_regsolver"))
-            .args(["solve", "--json", "--gpu", gpu, "--backend", "cuda", "--threads", "1", "--scheme", "legacy"])
-            .args(["--block-hash", &"11".repeat(32), "--hotkey", &"22".repeat(32), "--difficulty", "1000"])
-            .output()
-            .unwrap()
+        let args = ["solve", "--json", "--gpu", gpu, "--backend", "cuda", "--threads", "1", "--scheme", "legacy"];
+        process::output(&[&args[..], &["--block-hash", &block, "--hotkey", &hotkey, "--difficulty", "1000"]].concat(), &[])
     };
     // A GPU named by id that cannot be driven is an error (exit 4), never silently the CPU.
     let named = solve("0");
@@ -241,7 +248,7 @@ fn without_a_driver_a_named_gpu_is_refused_and_gpu_all_falls_back_to_the_cpu() {
     assert!(stderr.contains("no CUDA driver") && stderr.contains("falling back to the CPU"), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&all.stdout).trim()).unwrap();
     assert!(report["device"].as_str().unwrap().starts_with("cpu:"), "{report}");
-    let bench = Command::new(env!("CARGO_BIN_EXE_regsolver")).args(["bench", "--backend", "cuda", "--seconds", "0.1"]).output().unwrap();
+    let bench = process::output(&["bench", "--backend", "cuda", "--seconds", "0.1"], &[]);
     assert!(!bench.status.success());
     assert!(String::from_utf8_lossy(&bench.stderr).contains("no CUDA driver"));
 }

@@ -7,9 +7,9 @@
 //! says nothing of the driver calls, which only a GPU run covers (tests/cuda.rs).
 //! REGSOLVER_REQUIRE_NVRTC=1 makes a missing C++ compiler a failure.
 
-mod common;
+use crate::support;
 
-use common::job;
+use support::job;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,12 +26,14 @@ use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
 /// The kernel source and the runner, compiled once per test run; where it cannot be, every
 /// test that asks says so (a failure under REGSOLVER_REQUIRE_NVRTC=1).
 fn runner() -> Option<&'static PathBuf> {
-    static RUNNER: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let built = RUNNER.get_or_init(|| common::compile_cuda_on_host("runner.cpp", "runner", &[])).as_ref();
-    if built.is_none() {
-        common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "the CUDA source cannot be run on the host without a C++ compiler");
+    static RUNNER: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match RUNNER.get_or_init(|| support::compile_cuda_on_host("runner.cpp", "runner", &[])) {
+        Ok(runner) => Some(runner),
+        Err(why) => {
+            support::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", &format!("the CUDA source cannot be run on the host: {why}"));
+            None
+        }
     }
-    built
 }
 
 /// A launch of the CUDA kernels on the host, shaped as `CudaDevice` shapes it.

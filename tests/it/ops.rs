@@ -5,24 +5,14 @@
 //! logs; everything a full faucet + registration run printed is searched for the wallet's secrets.
 //! Every registration is read back from the chain; every refusal is checked to have sent nothing.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
-use daemon_run::{command, EASY, NEVER};
+use daemon_run::{command, registered_h0, EASY, NEVER};
 use process::{events, free_port, get, regsolver, run, sample, Running, LIMIT};
 use serde_json::{json, Value};
 use test_wallet::{hotkey_public, wallet};
@@ -260,9 +250,7 @@ async fn wait_idles_while_pow_is_disabled_and_registers_once_it_is_enabled() {
     node.new_block().await.unwrap();
     let run = d.finish().await;
     assert_eq!(run.code, 0, "{run}");
-    let uid = node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered\n{run}"));
-    assert_eq!(run.events("registered").len(), 1, "{run}");
-    assert_eq!(run.events("registered")[0]["uid"], uid, "{run}");
+    registered_h0(&node, &run).await;
 }
 
 // ---- 5. --max-difficulty ----
@@ -459,32 +447,22 @@ async fn unreadable_password_files_and_malformed_keyfiles_exit_2_before_connecti
 
 // ---- 9. a device failing mid-run (simulated CUDA driver) ----
 
-/// The folder holding the simulated `libcuda.so` (tests/cuda_simulated.rs builds the same), or
-/// `None` after a loud skip (a failure under REGSOLVER_REQUIRE_NVRTC=1).
-fn simulated_driver() -> Option<PathBuf> {
-    if !regsolver::solver::cuda::nvrtc::present() {
-        common::skip_or_fail("REGSOLVER_REQUIRE_NVRTC", "NVRTC (libnvrtc.so.12) is not on the library path");
-        return None;
-    }
-    let library = common::compile_cuda_on_host("driver.cpp", "libcuda.so", &["-shared", "-fPIC"])?;
-    library.parent().map(Path::to_path_buf)
-}
-
+#[cfg(feature = "cuda")]
 #[tokio::test]
 async fn a_gpu_failing_mid_run_is_disabled_alone_and_the_daemon_still_registers() {
-    let Some(driver) = simulated_driver() else { return };
+    let Some(driver) = crate::support::simulated_driver() else { return };
     let node = chain().await;
     let dir = temp();
     wallet(dir.path(), 1);
     node.prepare_pow_subnet(1, NEVER, &[hotkey_public(0)]).await.unwrap();
     let metrics = format!("127.0.0.1:{}", free_port());
-    let library_path = match std::env::var("LD_LIBRARY_PATH") {
-        Ok(rest) if !rest.is_empty() => format!("{}:{rest}", driver.display()),
-        _ => driver.display().to_string(),
-    };
+    let library_path = crate::support::library_path_with(driver);
     let mut command = daemon(&node.url(), dir.path(), &["--subnet", "1", "--wallet.hotkey", "h0", "--gpu", "all", "--metrics", &metrics]);
     // Two simulated GPUs; cuda:1 passes its self-test (9 launches), then its launches fail.
-    command.env("LD_LIBRARY_PATH", library_path).env("REGSOLVER_CACHE_DIR", driver.join("kernel-cache")).env("REGSOLVER_SIM_FAIL", "1:9");
+    command
+        .env("LD_LIBRARY_PATH", library_path)
+        .env("REGSOLVER_CACHE_DIR", dir.path().join("kernel-cache"))
+        .env("REGSOLVER_SIM_FAIL", "1:9");
     let mut d = Running::start(command);
     d.wait_for("cuda:1 disabled", |_, err| err.lines().any(|l| l.contains("device disabled") && l.contains("cuda:1"))).await;
     let disabled = d.stderr().lines().find(|l| l.contains("device disabled")).unwrap_or_default().to_owned();
@@ -564,7 +542,7 @@ async fn a_full_run_with_trace_logs_prints_no_secret() {
     let node = chain().await;
     let dir = temp();
     copy_wallet("mnemonic", dir.path());
-    let expected: Value = serde_json::from_str(include_str!("data/wallets/expected.json")).unwrap();
+    let expected: Value = serde_json::from_str(include_str!("../data/wallets/expected.json")).unwrap();
     let password = expected["mnemonic"]["coldkey_password"].as_str().unwrap();
     let password_file = dir.path().join("coldkey-password");
     std::fs::write(&password_file, format!("{password}\n")).unwrap();

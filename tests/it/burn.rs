@@ -4,21 +4,12 @@
 //! `System.Account`, every submission counted through a proxy and the chain's blocks and pool,
 //! and the burn ledger read from the state folder the test gives the daemon.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, process, proxy, test_wallet};
 
 use std::path::PathBuf;
 
 use chopsticks::{BlockMode, Chopsticks, Spec, FUND_RAO};
-use daemon_run::{chain, regsolver_in, EASY};
+use daemon_run::{chain, registered_h0, regsolver_in, EASY};
 use process::Finished;
 use proxy::{Overrides, Proxy};
 use serde_json::json;
@@ -56,17 +47,7 @@ impl Setup {
     /// Opens burn registration on subnet 1 at `price_rao` (pinned by `MinBurn` and `MaxBurn` so
     /// no adjustment moves it) and closes PoW registration there.
     async fn burn_subnet(&self, price_rao: u64) {
-        self.node
-            .set_storage(json!({ "SubtensorModule": {
-                "Burn": [[[1], price_rao]],
-                "MinBurn": [[[1], price_rao]],
-                "MaxBurn": [[[1], price_rao]],
-                "NetworkRegistrationAllowed": [[[1], true]],
-                "MaxRegistrationsPerBlock": [[[1], 10]],
-                "TargetRegistrationsPerInterval": [[[1], 10]],
-            }}))
-            .await
-            .unwrap();
+        self.node.open_burn_subnet(1, price_rao).await.unwrap();
         // Chopsticks drops an entry given as JSON `false` (spec 293's default is true, so PoW
         // would stay open): the raw key with the encoded `false`, read back.
         let key = self.node.storage_key("SubtensorModule", "NetworkPowRegistrationAllowed", (1u16,)).await.unwrap();
@@ -74,11 +55,9 @@ impl Setup {
         assert_eq!(self.node.storage(&key).await.unwrap(), Some(vec![0]), "PoW registration is closed on subnet 1");
     }
 
-    /// The coldkey's free balance (`System.Account`: four u32 counters, then `data.free`).
+    /// The coldkey's free balance (none stored: 0).
     async fn free_rao(&self) -> u128 {
-        let account =
-            self.node.storage_value("System", "Account", (coldkey_public(),)).await.unwrap().expect("System.Account has a default");
-        u128::from_le_bytes(account[16..32].try_into().expect("AccountInfo holds data.free after four u32"))
+        self.node.free_balance(coldkey_public()).await.unwrap().unwrap_or(0)
     }
 
     fn ledger_path(&self) -> PathBuf {
@@ -175,17 +154,14 @@ async fn registers_by_burn_under_the_cap(spec: Spec) {
     let run = setup.run(&["--wallet.hotkey", "h0", "--burn-max", "1"]).await;
     assert_eq!(run.code, 0, "{run}");
 
-    let uid = setup.node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
+    let registered = registered_h0(&setup.node, &run).await;
     let burning = run.events("burning");
     assert_eq!(burning.len(), 1, "{run}");
     assert_eq!(rao_of(&burning[0]["price_tao"]), u128::from(price), "the price read is the one set\n{run}");
     assert_eq!(rao_of(&burning[0]["max_tao"]), u128::from(RAO_PER_TAO), "{run}");
     let fee = rao_of(&burning[0]["fee_tao"]);
-    let registered = run.events("registered");
-    assert_eq!(registered.len(), 1, "{run}");
-    assert_eq!(registered[0]["route"], "burn", "{run}");
-    assert_eq!(registered[0]["uid"], uid, "the UID printed is the chain's\n{run}");
-    assert_eq!(rao_of(&registered[0]["burned_tao"]), u128::from(price) + fee, "{run}");
+    assert_eq!(registered["route"], "burn", "{run}");
+    assert_eq!(rao_of(&registered["burned_tao"]), u128::from(price) + fee, "{run}");
 
     // One extrinsic: burned_register(1, h0), signed by the coldkey, the only thing sent.
     assert_eq!(setup.proxy.submissions(), 1, "{run}");
@@ -205,8 +181,8 @@ async fn registers_by_burn_under_the_cap(spec: Spec) {
     let burns = ledger["burns"].as_array().expect("burns");
     assert_eq!(burns.len(), 1, "{ledger}");
     assert_eq!(burns[0]["state"], "settled", "{ledger}");
-    assert_eq!(burns[0]["hotkey"], registered[0]["ss58"], "{ledger}");
-    assert_eq!(burns[0]["extrinsic"], registered[0]["extrinsic"], "{ledger}");
+    assert_eq!(burns[0]["hotkey"], registered["ss58"], "{ledger}");
+    assert_eq!(burns[0]["extrinsic"], registered["extrinsic"], "{ledger}");
 }
 
 #[tokio::test]
@@ -310,11 +286,7 @@ async fn burn_after_lets_a_pow_seal_win_first_and_nothing_is_burned() {
     let (best, before) = (setup.node.best_number().await.unwrap(), setup.free_rao().await);
     let run = setup.run(&["--wallet.hotkey", "h0", "--burn-max", "1", "--burn-after", "1h"]).await;
     assert_eq!(run.code, 0, "{run}");
-    let uid = setup.node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
-    let registered = run.events("registered");
-    assert_eq!(registered.len(), 1, "{run}");
-    assert_eq!(registered[0]["route"], "pow", "{run}");
-    assert_eq!(registered[0]["uid"], uid, "{run}");
+    assert_eq!(registered_h0(&setup.node, &run).await["route"], "pow", "{run}");
     assert!(run.events("burning").is_empty(), "a burn was started inside --burn-after\n{run}");
     // One extrinsic, the legacy register signed by the hotkey; the coldkey paid nothing.
     assert_eq!(setup.proxy.submissions(), 1, "{run}");
@@ -333,10 +305,7 @@ async fn pow_and_burn_both_possible_register_the_hotkey_exactly_once() {
     let (best, before) = (setup.node.best_number().await.unwrap(), setup.free_rao().await);
     let run = setup.run(&["--wallet.hotkey", "h0", "--burn-max", "1"]).await;
     assert_eq!(run.code, 0, "{run}");
-    let uid = setup.node.registered_uid(1, hotkey_public(0)).await.unwrap().unwrap_or_else(|| panic!("not registered on chain\n{run}"));
-    let registered = run.events("registered");
-    assert_eq!(registered.len(), 1, "{run}");
-    assert_eq!(registered[0]["uid"], uid, "{run}");
+    let registered = registered_h0(&setup.node, &run).await;
     // Exactly one submission, one extrinsic in a block, nothing left in the pool.
     assert_eq!(setup.proxy.submissions(), 1, "{run}");
     let sent = setup.node.sent_since(best).await.unwrap();
@@ -344,13 +313,13 @@ async fn pow_and_burn_both_possible_register_the_hotkey_exactly_once() {
     assert!(sent.pending.is_empty(), "{sent:?}");
     let extrinsic = &sent.in_blocks[0].1;
     let after = setup.free_rao().await;
-    let route = registered[0]["route"].as_str().unwrap_or_default().to_owned();
+    let route = registered["route"].as_str().unwrap_or_default().to_owned();
     eprintln!("both routes open: registered by {route}");
     match route.as_str() {
         "burn" => {
             assert!(signed_by(extrinsic, coldkey_public()), "{extrinsic}");
             assert!(extrinsic.ends_with(&hex::encode(setup.burned_register_call(1, hotkey_public(0)).await)), "{extrinsic}");
-            let cost = rao_of(&registered[0]["burned_tao"]);
+            let cost = rao_of(&registered["burned_tao"]);
             assert_eq!(cost, u128::from(price) + rao_of(&run.events("burning")[0]["fee_tao"]), "{run}");
             assert_eq!(before - after, cost, "{run}");
             assert_eq!(setup.ledger_spent(), Some(cost), "{run}");

@@ -1,39 +1,21 @@
 //! The metrics endpoint, scraped over real HTTP on loopback: every series with its labels,
 //! `/healthz` turning 503 when the heartbeat goes stale, 404 elsewhere.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use regsolver::telemetry::health::HealthLimits;
 use regsolver::telemetry::metrics::{DeviceFigures, Telemetry, WorkerFigures};
 
-/// One HTTP/1.1 GET with `Connection: close`; (status, body). Every wait is bounded.
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP head");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    (status, body.to_string())
+use crate::support::process::sample;
+
+/// `GET path` from the endpoint (bounded): status and body.
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    crate::support::process::get(&addr.to_string(), path).await.unwrap_or_else(|| panic!("no answer to GET {path} from {addr}"))
 }
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
-}
-
-/// The sample's value for a series line `name{labels} value` whose labels include all of `labels`.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let (series, value) = line.rsplit_once(' ')?;
-        let (series_name, rest) = series.split_once('{').map_or((series, ""), |(n, r)| (n, r));
-        if series_name != name {
-            return None;
-        }
-        labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))).then(|| value.parse().ok())?
-    })
 }
 
 fn device(tag: &str, up: bool, hashes: u64) -> DeviceFigures {
@@ -71,7 +53,7 @@ async fn scrape_shows_every_series_with_labels() {
     t.on_registration("pow", 0);
     t.on_registration("burn", 500_000_123);
 
-    let (status, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics")).await.unwrap();
+    let (status, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200, "{body}");
     let s = |name: &str, labels: &[(&str, &str)]| {
         sample(&body, name, labels).unwrap_or_else(|| panic!("missing {name} {labels:?} in:\n{body}"))
@@ -107,9 +89,9 @@ async fn scrape_shows_every_series_with_labels() {
     assert!(body.contains("# TYPE regsolver_job_switch_milliseconds histogram"), "{body}");
 
     t.on_connection(false);
-    let (_, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics")).await.unwrap();
+    let (_, body) = get(addr, "/metrics").await;
     assert_eq!(sample(&body, "regsolver_chain_connected", &[]), Some(0.0));
-    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/nope")).await.unwrap();
+    let (status, _) = get(addr, "/nope").await;
     assert_eq!(status, 404);
     t.shutdown();
 }
@@ -119,17 +101,17 @@ async fn healthz_is_503_until_following_then_503_when_the_heartbeat_goes_stale()
     let limits = HealthLimits { heartbeat_stale: Duration::from_millis(300), block_stale: Duration::from_secs(3600) };
     let t = Telemetry::install(loopback(), limits).await.unwrap();
     let addr = t.local_addr().unwrap();
-    let healthz = move || tokio::task::spawn_blocking(move || get(addr, "/healthz"));
+    let healthz = move || get(addr, "/healthz");
 
-    let (status, body) = healthz().await.unwrap();
+    let (status, body) = healthz().await;
     assert_eq!(status, 503, "no heartbeat yet: {body}");
     t.heartbeat();
-    let (status, body) = healthz().await.unwrap();
+    let (status, body) = healthz().await;
     assert_eq!((status, body.contains("no block")), (503, true), "{body}");
 
     t.heartbeat();
     t.on_block(1);
-    let (status, body) = healthz().await.unwrap();
+    let (status, body) = healthz().await;
     assert_eq!(status, 200, "{body}");
 
     // No more heartbeats: wait until it is stale. Polling with a bound, asserting the state
@@ -137,7 +119,7 @@ async fn healthz_is_503_until_following_then_503_when_the_heartbeat_goes_stale()
     let mut last = (status, body);
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        last = healthz().await.unwrap();
+        last = healthz().await;
         if last.0 == 503 {
             break;
         }
@@ -146,7 +128,7 @@ async fn healthz_is_503_until_following_then_503_when_the_heartbeat_goes_stale()
     assert!(last.1.contains("heartbeat"), "{}", last.1);
 
     t.heartbeat();
-    let (status, _) = healthz().await.unwrap();
+    let (status, _) = healthz().await;
     assert_eq!(status, 200, "a fresh heartbeat makes it healthy again");
     t.shutdown();
 }

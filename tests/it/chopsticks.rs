@@ -1,11 +1,10 @@
 //! Tests of the chopsticks harness itself (tests/common/chopsticks.rs): both real runtimes start,
 //! build blocks, take storage, restart on the same port, report what was sent, and fail cleanly.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
+use crate::support::{chopsticks, process};
 
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chopsticks::{is_bare_extrinsic, BlockMode, Chopsticks, HarnessError, Spec, FUND_RAO};
 use serde_json::json;
@@ -35,10 +34,7 @@ async fn pow_allowed(chain: &Chopsticks, netuid: u16) -> Option<bool> {
 }
 
 async fn free_balance(chain: &Chopsticks, account: [u8; 32]) -> Option<u128> {
-    let key = chain.storage_key("System", "Account", (account,)).await.unwrap();
-    // AccountInfo: nonce, consumers, providers, sufficients (u32 each), then data.free (u128).
-    let bytes = chain.storage(&key).await.unwrap()?;
-    Some(u128::from_le_bytes(bytes[16..32].try_into().expect("16 bytes")))
+    chain.free_balance(account).await.unwrap()
 }
 
 /// Spec 218 (plain runtime, PoW off on subnet 1 at genesis): blocks, storage, reads, a clean
@@ -100,11 +96,9 @@ async fn spec_293_builds_blocks_and_sent_since_sees_a_real_extrinsic() {
     assert_eq!(u64_at(&chain, "Difficulty", NETUID).await, Some(1234));
     assert!(chain.sent_since(mark).await.unwrap().is_empty());
 
-    let submitted = Command::new(chopsticks::node_binary())
-        .arg(chopsticks::chopsticks_dir().join("submit-remark.mjs"))
-        .arg(chain.url())
-        .output()
-        .expect("run node");
+    let mut submit = Command::new(chopsticks::node_binary());
+    submit.arg(chopsticks::chopsticks_dir().join("submit-remark.mjs")).arg(chain.url()).stdin(std::process::Stdio::null());
+    let submitted = process::output_within(submit, Duration::from_secs(120));
     assert!(submitted.status.success(), "submit-remark.mjs: {}", String::from_utf8_lossy(&submitted.stderr));
 
     let pooled = chain.sent_since(mark).await.unwrap();

@@ -4,14 +4,7 @@
 //! back key by key through the harness, independently of the command's paged reads), the order,
 //! `--pow`, and the time the reads took (printed: the README's figure).
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, process, test_wallet};
 
 use chopsticks::{BlockMode, Chopsticks, Spec};
 use daemon_run::{chain, regsolver_in};

@@ -3,84 +3,35 @@
 //! state after `dev_setStorage`, best blocks after `dev_newBlock`, the end of the stream when the
 //! node dies, and the unreachable-endpoint error.
 //!
-//! Chopsticks is started through `tests/chopsticks/start.mjs` (the project's wrapper with the
-//! spec-293 fixes); `REGSOLVER_CHOPSTICKS_START` may point at another copy of it. A missing
-//! wrapper fails the tests: they never skip.
+//! Chopsticks is started by the common harness ([`crate::support::chopsticks`]) on a free port
+//! in manual block mode. A missing chopsticks fails the tests: they never skip.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures::StreamExt;
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::rpc_params;
-use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use regsolver::chain::{choose_scheme, connect, BestBlock, BestBlocks, ChainError, Endpoint, SchemeChoice};
 use regsolver::pow::{ByteOrder, Scheme};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::time::timeout;
+
+use crate::support::chopsticks::{BlockMode, Chopsticks, Spec};
+use crate::support::process::free_port;
 
 /// Bound on every wait in these tests (chopsticks starts in ~4 s, builds a block in ~0.6 s).
 const WAIT: Duration = Duration::from_secs(90);
 const CONNECT_DEADLINE: Duration = Duration::from_secs(30);
 
-/// A chopsticks process this test started; killed when dropped.
-struct Chopsticks {
-    child: Child,
-    url: String,
+/// Chopsticks with `spec` in manual block mode (blocks only on `dev_newBlock`).
+async fn start(spec: Spec) -> Chopsticks {
+    Chopsticks::start_with(spec, BlockMode::Manual).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
-impl Chopsticks {
-    async fn start(spec: u32, port: u16) -> Chopsticks {
-        let script = std::env::var_os("REGSOLVER_CHOPSTICKS_START")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/chopsticks/start.mjs"));
-        assert!(script.exists(), "chopsticks wrapper {} is missing (install it or set REGSOLVER_CHOPSTICKS_START)", script.display());
-        let mut child = Command::new("node")
-            .arg(&script)
-            .args(["--spec", &spec.to_string(), "--port", &port.to_string(), "--block-mode", "manual", "--exit-on-stdin-close"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = timeout(WAIT, async {
-            while let Some(line) = lines.next_line().await.expect("read chopsticks output") {
-                if let Some(url) = line.strip_prefix("READY ") {
-                    return url.to_string();
-                }
-            }
-            panic!("chopsticks (spec {spec}) exited before it was ready");
-        })
-        .await
-        .expect("chopsticks ready in time");
-        // Keep reading: chopsticks' logger dies (and takes chopsticks with it) on a closed pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Chopsticks { child, url: ready }
-    }
-
-    async fn dev(&self) -> WsClient {
-        timeout(WAIT, WsClientBuilder::default().build(&self.url)).await.expect("dev client in time").expect("dev client")
-    }
-
-    async fn kill(&mut self) {
-        self.child.start_kill().expect("kill chopsticks");
-        timeout(WAIT, self.child.wait()).await.expect("chopsticks exits in time").expect("wait chopsticks");
-    }
+async fn new_block(node: &Chopsticks) {
+    timeout(WAIT, node.new_block()).await.expect("in time").expect("dev_newBlock");
 }
 
-async fn new_block(dev: &WsClient) {
-    let _: serde_json::Value = timeout(WAIT, dev.request("dev_newBlock", rpc_params![])).await.expect("in time").expect("dev_newBlock");
-}
-
-async fn set_storage(dev: &WsClient, values: serde_json::Value) {
-    let _: serde_json::Value =
-        timeout(WAIT, dev.request("dev_setStorage", rpc_params![values])).await.expect("in time").expect("dev_setStorage");
+async fn set_storage(node: &Chopsticks, values: serde_json::Value) {
+    timeout(WAIT, node.set_storage(values)).await.expect("in time").expect("dev_setStorage");
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -88,22 +39,22 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 async fn connect_to(node: &Chopsticks) -> regsolver::chain::Chain {
-    timeout(WAIT, connect(&Endpoint::Rpc(node.url.clone()), None, CONNECT_DEADLINE)).await.expect("connect in time").expect("connect")
+    timeout(WAIT, connect(&Endpoint::Rpc(node.url()), None, CONNECT_DEADLINE)).await.expect("connect in time").expect("connect")
 }
 
 /// Connects, reads the runtime, chooses the scheme, and checks the genesis refusal.
-async fn runtime_and_scheme(spec: u32, port: u16, byte_order: ByteOrder) {
-    let node = Chopsticks::start(spec, port).await;
+async fn runtime_and_scheme(spec: Spec, byte_order: ByteOrder) {
+    let node = start(spec).await;
     let chain = connect_to(&node).await;
     let runtime = chain.runtime().await.expect("runtime");
-    assert_eq!(runtime.spec_version, spec);
+    assert_eq!(runtime.spec_version, spec.version());
     assert!(runtime.has_register && runtime.has_difficulty, "{runtime:?}");
     assert!(!runtime.has_pow_register, "{runtime:?}");
     assert_eq!(choose_scheme(&runtime, None), Ok(SchemeChoice { scheme: Scheme::Legacy, byte_order }));
 
     // The genesis check: the reported hash passes, any other is refused with both hashes named.
     let genesis = chain.genesis_hash();
-    let endpoint = Endpoint::Rpc(node.url.clone());
+    let endpoint = Endpoint::Rpc(node.url());
     let again = timeout(WAIT, connect(&endpoint, Some(genesis), CONNECT_DEADLINE)).await.expect("in time");
     assert_eq!(again.expect("same genesis accepted").genesis_hash(), genesis);
     let mut wrong = genesis;
@@ -111,7 +62,7 @@ async fn runtime_and_scheme(spec: u32, port: u16, byte_order: ByteOrder) {
     match timeout(WAIT, connect(&endpoint, Some(wrong), CONNECT_DEADLINE)).await.expect("in time") {
         Err(e @ ChainError::WrongGenesis { .. }) => {
             let message = e.to_string();
-            assert!(message.contains(&hex(&wrong)) && message.contains(&hex(&genesis)) && message.contains(&node.url), "{message}");
+            assert!(message.contains(&hex(&wrong)) && message.contains(&hex(&genesis)) && message.contains(&node.url()), "{message}");
         }
         other => panic!("wrong genesis accepted: {other:?}"),
     }
@@ -119,18 +70,17 @@ async fn runtime_and_scheme(spec: u32, port: u16, byte_order: ByteOrder) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spec_218_is_legacy_big_endian() {
-    runtime_and_scheme(218, 19210, ByteOrder::Big).await;
+    runtime_and_scheme(Spec::S218, ByteOrder::Big).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spec_293_is_legacy_little_endian() {
-    runtime_and_scheme(293, 19211, ByteOrder::Little).await;
+    runtime_and_scheme(Spec::S293, ByteOrder::Little).await;
 }
 
 /// Values set with `dev_setStorage` read back equal; absent keys read as absent.
-async fn registration_state_reads_back(spec: u32, port: u16) {
-    let node = Chopsticks::start(spec, port).await;
-    let dev = node.dev().await;
+async fn registration_state_reads_back(spec: Spec) {
+    let node = start(spec).await;
     let chain = connect_to(&node).await;
     let (hotkey, coldkey, stranger) = ([0x11u8; 32], [0x22u8; 32], [0x33u8; 32]);
     // Each flag is set to the opposite of what the genesis holds, so a read of the default cannot pass.
@@ -145,7 +95,7 @@ async fn registration_state_reads_back(spec: u32, port: u16) {
     };
     let flag = |on: bool| if on { "0x01" } else { "0x00" };
     set_storage(
-        &dev,
+        &node,
         json!([
             [flag_key("NetworkPowRegistrationAllowed"), flag(pow_allowed)],
             [flag_key("NetworkRegistrationAllowed"), flag(burn_allowed)],
@@ -153,7 +103,7 @@ async fn registration_state_reads_back(spec: u32, port: u16) {
     )
     .await;
     set_storage(
-        &dev,
+        &node,
         json!({ "SubtensorModule": {
             "Difficulty": [[[1], 123_456_789]],
             "MinDifficulty": [[[1], 1_000]],
@@ -204,12 +154,12 @@ async fn registration_state_reads_back(spec: u32, port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spec_218_registration_state_reads_back() {
-    registration_state_reads_back(218, 19212).await;
+    registration_state_reads_back(Spec::S218).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spec_293_registration_state_reads_back() {
-    registration_state_reads_back(293, 19213).await;
+    registration_state_reads_back(Spec::S293).await;
 }
 
 async fn next_best(blocks: &mut BestBlocks) -> Option<Result<BestBlock, ChainError>> {
@@ -218,8 +168,7 @@ async fn next_best(blocks: &mut BestBlocks) -> Option<Result<BestBlock, ChainErr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn best_blocks_follow_new_blocks_and_end_when_the_node_dies() {
-    let mut node = Chopsticks::start(218, 19214).await;
-    let dev = node.dev().await;
+    let mut node = start(Spec::S218).await;
     let chain = connect_to(&node).await;
     let mut blocks = chain.best_blocks().await.expect("subscribe");
     let first = next_best(&mut blocks).await.expect("stream open").expect("first block");
@@ -227,7 +176,7 @@ async fn best_blocks_follow_new_blocks_and_end_when_the_node_dies() {
     assert!(!first.runtime_changed);
     let mut previous = first.block;
     for _ in 0..3 {
-        new_block(&dev).await;
+        new_block(&node).await;
         let best = next_best(&mut blocks).await.expect("stream open").expect("new block");
         assert_eq!(best.block.number, previous.number + 1, "{best:?} after {previous:?}");
         assert_ne!(best.block.hash, previous.hash);
@@ -237,10 +186,9 @@ async fn best_blocks_follow_new_blocks_and_end_when_the_node_dies() {
     }
     assert_eq!(chain.best_block().await.expect("best"), previous);
 
-    drop(dev);
-    node.kill().await;
+    node.kill();
     match next_best(&mut blocks).await {
-        Some(Err(ChainError::Disconnected { endpoint })) => assert_eq!(endpoint, node.url),
+        Some(Err(ChainError::Disconnected { endpoint })) => assert_eq!(endpoint, node.url()),
         other => panic!("expected the disconnect, got {other:?}"),
     }
     assert!(next_best(&mut blocks).await.is_none(), "the stream ends after the disconnect");
@@ -251,8 +199,8 @@ async fn best_blocks_follow_new_blocks_and_end_when_the_node_dies() {
 
 #[tokio::test]
 async fn unreachable_endpoint_is_named_and_bounded() {
-    // Nothing listens on this port of the test's range.
-    let url = "ws://127.0.0.1:19299".to_string();
+    // Nothing listens on a port that was free a moment ago.
+    let url = format!("ws://127.0.0.1:{}", free_port());
     let result = timeout(WAIT, connect(&Endpoint::Rpc(url.clone()), None, Duration::from_secs(10))).await.expect("fails in time");
     match result {
         Err(e @ (ChainError::Unreachable { .. } | ChainError::Timeout { .. })) => assert!(e.to_string().contains(&url), "{e}"),

@@ -1,6 +1,5 @@
 //! The daemon tests' wallet: `w` with an encrypted coldkey (fixed seed, [`PASSWORD`]) and hotkeys
 //! `h0..hN` from fixed seeds, written with the crate's own wallet writer.
-#![allow(dead_code)]
 
 use std::path::Path;
 

@@ -6,18 +6,7 @@
 //! (dropped, not sent). Every exit code and message is checked; where nothing may be sent, the
 //! chain's blocks and pool are read to prove it.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/mainnet_metadata.rs"]
-mod mainnet_metadata;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/proxy.rs"]
-mod proxy;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{chopsticks, daemon_run, mainnet_metadata, process, proxy, test_wallet};
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! network's node, from the official SDK's test fixtures: mainnet's transaction-extension list,
 //! identifiers and types exactly as spec 475 has them, and `register_limit` natively) with
 //! `SubtensorModule.pow_register` added at call index 152 with PROTOCOL.md's argument types.
-//! Include with `#[path = "support/mainnet_metadata.rs"] mod mainnet_metadata;`.
-#![allow(dead_code)]
 
 use std::path::Path;
 

@@ -5,15 +5,7 @@
 //! real coordinator process, which must stay up and send nothing unverified. Also two
 //! independent daemons sharing three hotkeys through the chain alone.
 
-#[path = "common/chopsticks.rs"]
-mod chopsticks;
-mod common;
-#[path = "support/daemon_run.rs"]
-mod daemon_run;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/test_wallet.rs"]
-mod test_wallet;
+use crate::support::{self, chopsticks, daemon_run, hostile, process, test_wallet};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,7 +80,7 @@ fn opencl_or_cpu() -> Vec<String> {
     if regsolver::solver::opencl::list().is_ok_and(|list| !list.is_empty()) {
         return strings(&["--opencl", "all"]);
     }
-    common::skip_or_fail(
+    support::skip_or_fail(
         "REGSOLVER_REQUIRE_OPENCL",
         "no OpenCL device (install pocl-opencl-icd): the third worker runs on the CPU instead",
     );
@@ -286,13 +278,7 @@ async fn hostile_clients_are_refused_or_counted_and_the_coordinator_stays_up_sen
     let liar = client(Some(TOKEN)).await.expect("connect");
     liar.hello(PROTOCOL_VERSION, "liar".into(), vec!["cpu".into()]).await.expect("hello");
     let mut jobs = liar.subscribe_jobs().await.expect("subscribe");
-    let job = loop {
-        match tokio::time::timeout(LIMIT, jobs.next()).await.expect("a job in time") {
-            Some(Ok(Some(job))) => break job,
-            Some(Ok(None)) => continue,
-            other => panic!("no job: {other:?}"),
-        }
-    };
+    let job = hostile::first_job(&mut jobs).await;
     let mut invalid = 0;
     let refusal = loop {
         let nonces: Vec<u64> = (0..4).map(|i| job.start_position.wrapping_add(invalid + i)).collect();

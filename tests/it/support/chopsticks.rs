@@ -1,8 +1,5 @@
 //! Test harness: a real subtensor runtime (spec 218 or 293) under chopsticks on a free loopback port, and the chain reads and dev RPCs tests need.
 //!
-//! Include it from an integration test with
-//! `#[path = "common/chopsticks.rs"] mod chopsticks;` (from a file in `tests/`).
-//!
 //! [`Chopsticks::start`] runs `node tests/chopsticks/start.mjs` (the wrapper that applies the two
 //! spec-293 fixes, see that file) in its own process group, waits for its `READY` line within
 //! [`start_deadline`], and connects a WebSocket JSON-RPC client. Dropping the value kills that
@@ -15,11 +12,9 @@
 //! `REGSOLVER_CHOPSTICKS_PARALLEL_STARTS` (startups at once per test binary, default 2),
 //! `REGSOLVER_CHOPSTICKS_LOG` (set: echo chopsticks' output to the test's stderr).
 //! `tests/run.sh` installs node and chopsticks and sets the first.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -44,7 +39,8 @@ const RPC_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 static STARTS: OnceLock<Semaphore> = OnceLock::new();
 /// What [`Chopsticks::fund`] gives each account by default: 1,000 TAO in rao.
 pub const FUND_RAO: u128 = 1_000_000_000_000;
-/// Registrations per block and target per interval that [`Chopsticks::prepare_pow_subnet`] sets.
+/// Registrations per block and target per interval that [`Chopsticks::prepare_pow_subnet`] and
+/// [`Chopsticks::open_burn_subnet`] set.
 pub const POW_REGISTRATIONS_PER_BLOCK: u16 = 10;
 
 /// One of the two real subtensor runtimes the project tests against (tests/data/chainspecs).
@@ -57,8 +53,6 @@ pub enum Spec {
 }
 
 impl Spec {
-    pub const ALL: [Spec; 2] = [Spec::S218, Spec::S293];
-
     /// The runtime's spec_version.
     pub fn version(self) -> u32 {
         match self {
@@ -93,8 +87,6 @@ pub enum HarnessError {
     NotInstalled(PathBuf),
     #[error("cannot run node ({node}) for chopsticks: {source}; install Node.js >= 20 (tests/run.sh does) or set REGSOLVER_NODE")]
     Spawn { node: String, source: std::io::Error },
-    #[error("no free loopback port: {0}")]
-    NoPort(std::io::Error),
     #[error("chopsticks (spec {spec}, port {port}) {why}\n--- last lines of chopsticks' output ---\n{tail}")]
     Start { spec: u32, port: u16, why: String, tail: String },
     #[error("JSON-RPC connection to {url} failed: {source}")]
@@ -161,12 +153,6 @@ pub fn start_deadline() -> Duration {
     Duration::from_secs(seconds)
 }
 
-/// A loopback port that was free a moment ago (the kernel's ephemeral range).
-pub fn free_port() -> Result<u16, HarnessError> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(HarnessError::NoPort)?;
-    Ok(listener.local_addr().map_err(HarnessError::NoPort)?.port())
-}
-
 impl Chopsticks {
     /// Starts `spec` in instant block mode (a block per submitted transaction) on a free port.
     pub async fn start(spec: Spec) -> Result<Self, HarnessError> {
@@ -177,7 +163,8 @@ impl Chopsticks {
     pub async fn start_with(spec: Spec, mode: BlockMode) -> Result<Self, HarnessError> {
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
-            let mut chopsticks = Chopsticks { spec, mode, port: free_port()?, process: None, client: None, metadata: OnceCell::new() };
+            let mut chopsticks =
+                Chopsticks { spec, mode, port: super::process::free_port(), process: None, client: None, metadata: OnceCell::new() };
             match chopsticks.launch().await {
                 Ok(()) => return Ok(chopsticks),
                 Err(error @ HarnessError::Start { .. }) if is_port_taken(&error) => last_error = Some(error),
@@ -185,10 +172,6 @@ impl Chopsticks {
             }
         }
         Err(last_error.unwrap_or(HarnessError::NotRunning))
-    }
-
-    pub fn spec(&self) -> Spec {
-        self.spec
     }
 
     pub fn port(&self) -> u16 {
@@ -412,6 +395,32 @@ impl Chopsticks {
                 Err(_) => Err(HarnessError::Metadata(format!("Uids value is not a u16: 0x{}", hex::encode(&bytes)))),
             },
         }
+    }
+
+    /// The free balance of `account` (`System.Account`: four u32 counters, then `data.free`);
+    /// `None` when nothing is stored for it.
+    pub async fn free_balance(&self, account: [u8; 32]) -> Result<Option<u128>, HarnessError> {
+        let key = self.storage_key("System", "Account", (account,)).await?;
+        let Some(bytes) = self.storage(&key).await? else { return Ok(None) };
+        let free = bytes.get(16..32).and_then(|free| <[u8; 16]>::try_from(free).ok());
+        free.map(|free| Some(u128::from_le_bytes(free)))
+            .ok_or_else(|| HarnessError::Metadata(format!("AccountInfo too short: 0x{}", hex::encode(&bytes))))
+    }
+
+    /// Opens burn registration on `netuid` at `price_rao`, pinned by `MinBurn` and `MaxBurn` so
+    /// no adjustment moves it, with [`POW_REGISTRATIONS_PER_BLOCK`] registrations per block and
+    /// per interval target.
+    pub async fn open_burn_subnet(&self, netuid: u16, price_rao: u64) -> Result<(), HarnessError> {
+        let per_block = POW_REGISTRATIONS_PER_BLOCK;
+        self.set_storage(json!({ "SubtensorModule": {
+            "Burn": [[[netuid], price_rao]],
+            "MinBurn": [[[netuid], price_rao]],
+            "MaxBurn": [[[netuid], price_rao]],
+            "NetworkRegistrationAllowed": [[[netuid], true]],
+            "MaxRegistrationsPerBlock": [[[netuid], per_block]],
+            "TargetRegistrationsPerInterval": [[[netuid], per_block]],
+        }}))
+        .await
     }
 
     /// Gives each account `free_rao` (System.Account, one provider).

@@ -2,17 +2,18 @@
 //! the coordinator started under a lowered descriptor limit with its pid known (for its RSS and
 //! CPU time from /proc), raw sockets that stay silent or send one request, raw WebSocket
 //! upgrades with chosen headers, `/healthz` latency samples, and fake workers (jsonrpsee
-//! clients) that say hello and report rates. Include it with
-//! `#[path = "support/hostile.rs"] mod hostile;` beside `mod process;`.
-//! The binary is [`crate::process::binary`]'s (`REGSOLVER_TEST_BINARY` names another).
-#![allow(dead_code)]
+//! clients) that say hello and report rates.
+//! The binary is [`super::process::binary`]'s (`REGSOLVER_TEST_BINARY` names another).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use jsonrpsee::core::client::Subscription;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
-use regsolver::fleet::protocol::FleetApiClient;
+use regsolver::fleet::protocol::{FleetApiClient, FleetJob};
 use regsolver::fleet::{DeviceRate, PROTOCOL_VERSION};
+
+use super::process::LIMIT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Command;
@@ -24,7 +25,7 @@ pub const SOCKET_LIMIT: Duration = Duration::from_secs(30);
 /// `pid_file`, lowers the descriptor limit to `nofile` when given, and execs it (so the pid is
 /// regsolver's).
 pub fn limited(args: &[&str], nofile: Option<u64>, pid_file: &Path) -> Command {
-    let command = crate::process::regsolver(args);
+    let command = super::process::regsolver(args);
     let script = match nofile {
         Some(n) => format!("echo $$ > '{}' && ulimit -n {n} && exec \"$0\" \"$@\"", pid_file.display()),
         None => format!("echo $$ > '{}' && exec \"$0\" \"$@\"", pid_file.display()),
@@ -146,8 +147,20 @@ pub async fn closed_within(sockets: Vec<TcpStream>, limit: Duration) -> usize {
 /// `GET /healthz` on `addr`, timed: its status (None: no answer within 10 s) and how long it took.
 pub async fn healthz(addr: &str) -> (Option<u16>, Duration) {
     let started = Instant::now();
-    let answer = crate::process::get(addr, "/healthz").await.map(|(code, _)| code);
+    let answer = super::process::get(addr, "/healthz").await.map(|(code, _)| code);
     (answer, started.elapsed())
+}
+
+/// The first job `jobs` delivers (`null`, no job yet, is passed over); fails the test if none
+/// comes within [`LIMIT`].
+pub async fn first_job(jobs: &mut Subscription<Option<FleetJob>>) -> FleetJob {
+    loop {
+        match tokio::time::timeout(LIMIT, jobs.next()).await.expect("a job in time") {
+            Some(Ok(Some(job))) => return job,
+            Some(Ok(None)) => continue,
+            other => panic!("no job: {other:?}"),
+        }
+    }
 }
 
 /// A jsonrpsee client to `url` with `token` (if any) and no `Origin`, as a worker connects.
