@@ -69,6 +69,8 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --all-targets --no-fail-fast -- --nocapture 2>&1 | tee "$log" || status=$?
+# The crate-level example in src/lib.rs (`--all-targets` leaves doctests out): compiled, not run.
+cargo test --doc 2>&1 | tee -a "$log" || status=$?
 count() { { grep -oE "$1" "$log" || true; } | awk -v f="$2" '{n += $f} END {print n + 0}'; }
 passed=$(count '^test result: [A-Za-z]+\. [0-9]+ passed' 4)
 failed=$(count '^test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' 6)

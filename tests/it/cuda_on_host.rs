@@ -11,10 +11,11 @@ use crate::support;
 
 use support::job;
 
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use proptest::prelude::*;
 use regsolver::pow::hotloop::{HotLoop, Unit};
@@ -22,6 +23,9 @@ use regsolver::pow::ByteOrder;
 use regsolver::solver::cuda::THREADS_PER_BLOCK;
 use regsolver::solver::kernels::{collect_candidates, kernel_for, KernelUnit, OUT_CAPACITY};
 use regsolver::solver::{launch_shape, search, selftest, Device, DeviceError};
+
+/// Longest one launch of the host runner may take (a few thousand threads on the CPU).
+const RUNNER_LIMIT: Duration = Duration::from_secs(120);
 
 /// The kernel source and the runner, compiled once per test run; where it cannot be, every
 /// test that asks says so (a failure under REGSOLVER_REQUIRE_NVRTC=1).
@@ -61,9 +65,13 @@ impl Device for HostLaunch {
         words.extend([args.target_lo, args.target_hi, args.first, args.count]);
         let header = [kernel_for(hot) as u32, per_thread, threads, THREADS_PER_BLOCK, self.capacity];
         let input: Vec<String> = header.iter().chain(&words).map(u32::to_string).collect();
-        let mut child = Command::new(self.runner).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.join(" ").as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
+        // The launch goes in through a file, so the run is bounded like every other.
+        let mut launch = tempfile::tempfile().unwrap();
+        launch.write_all(input.join(" ").as_bytes()).unwrap();
+        launch.seek(SeekFrom::Start(0)).unwrap();
+        let mut command = Command::new(self.runner);
+        command.stdin(launch);
+        let output = support::process::output_within(command, RUNNER_LIMIT);
         assert!(output.status.success(), "runner failed");
         let buffer: Vec<u32> = String::from_utf8_lossy(&output.stdout).split_whitespace().map(|w| w.parse().unwrap()).collect();
         self.dropped += collect_candidates(&buffer, out);
