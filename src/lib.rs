@@ -50,7 +50,7 @@
 //! let choice = choose_scheme(&best.runtime, None)?;
 //!
 //! // What the runtime will check for this wallet's hotkey at that block.
-//! let wallet = Wallet::open(Path::new("~/.bittensor/wallets"), "default")?;
+//! let wallet = Wallet::open(Path::new(regsolver::config::DEFAULT_WALLET_PATH), "default")?;
 //! let (hotkey, coldkey) = (wallet.hotkey_public("default")?, wallet.coldkey_public()?);
 //! let state = chain.registration_state(&best.block, netuid, &[hotkey]).await?;
 //! let difficulty = state.subnet.difficulty_for(choice.scheme).ok_or("no proof of work here")?;
@@ -68,8 +68,10 @@
 //!     }
 //! };
 //! pool.shutdown();
+//! pool.join(Duration::from_secs(2));
 //!
-//! // Sign the registration at the best block (tx::submit_signed would send it).
+//! // Sign the registration at the best block (tx::submit_signed would send it), with the key
+//! // its scheme wants (`pow_register`: the coldkey; the legacy `register`: the hotkey).
 //! let registration = tx::Registration {
 //!     scheme: choice.scheme,
 //!     netuid,
@@ -79,7 +81,11 @@
 //!     hotkey,
 //!     coldkey,
 //! };
-//! let signer = wallet.hotkey("default", &PasswordSource::default())?;
+//! let password = PasswordSource::default();
+//! let signer = match registration.signer_account() == coldkey {
+//!     true => wallet.coldkey(&password)?,
+//!     false => wallet.hotkey("default", &password)?,
+//! };
 //! let signed = tx::sign(chain.client(), best.block.hash, &registration, &signer).await?;
 //! println!("{} bytes, extrinsic {}", signed.bytes.len(), chain::network::hex_0x(&signed.extrinsic_hash));
 //! # Ok(())

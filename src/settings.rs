@@ -73,7 +73,7 @@ pub enum Key {
 
 /// Every configuration key, with its dotted name and the bittensor environment variable that
 /// also sets it (if any), in [`Key`] order. The single list the environment filter and
-/// `config check` read; a test checks it against [`Config`](super::Config)'s own fields.
+/// `config check` read; a test checks it against [`Config`](crate::config::Config)'s own fields.
 pub const KEYS: &[KeyInfo] = &[
     KeyInfo::new(Key::Network, "network", None),
     KeyInfo::new(Key::ChainEndpoint, "chain_endpoint", None),
@@ -162,10 +162,16 @@ impl Key {
     /// The front end's name, then the key in brackets (`--burn-max (burn_max)`); the key alone
     /// where the front end has no other name.
     pub fn with_key(self) -> String {
-        match self.to_string() {
-            name if name == self.as_str() => name,
-            name => format!("{name} ({})", self.as_str()),
+        match self.front_end_name() {
+            Some(name) => format!("{name} ({})", self.as_str()),
+            None => self.as_str().to_string(),
         }
+    }
+
+    /// The front end's own name for the setting (the binary's flag), when it installed one that
+    /// differs from the key.
+    pub fn front_end_name(self) -> Option<&'static str> {
+        NAMES.get().and_then(|names| names(self)).filter(|name| *name != self.as_str())
     }
 }
 
@@ -173,7 +179,7 @@ impl std::fmt::Display for Key {
     /// The setting as the user changes it: the front end's name (the binary's flag) if it has
     /// one, else the configuration key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(NAMES.get().and_then(|names| names(*self)).unwrap_or(self.as_str()))
+        f.write_str(self.front_end_name().unwrap_or(self.as_str()))
     }
 }
 

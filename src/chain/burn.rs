@@ -144,7 +144,7 @@ impl Chain {
         partial_fee(&answer).ok_or_else(|| ChainError::Rpc {
             endpoint,
             doing: doing.into(),
-            reason: format!("cannot decode the answer 0x{}", hex::encode(&answer)),
+            reason: format!("cannot decode the answer {}", crate::chain::network::hex_0x(&answer)),
         })
     }
 }

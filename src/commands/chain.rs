@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
+use regsolver::daemon::CancellationToken;
 use tracing::{info, warn};
 
 use super::lifecycle::{runtime, stop_devices, RUNTIME_STACK_BYTES};

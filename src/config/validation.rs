@@ -106,7 +106,8 @@ impl Config {
         if serve.tls_cert.is_some() != serve.tls_key.is_some() {
             let given = if serve.tls_cert.is_some() { Key::TlsCert } else { Key::TlsKey };
             let (cert, key) = (Key::TlsCert, Key::TlsKey);
-            out.push((given, format!("{} and {} ({cert}, {key}) go together: give both (PEM files)", cert.as_str(), key.as_str())));
+            let named = cert.front_end_name().zip(key.front_end_name()).map(|(c, k)| format!(" ({c}, {k})")).unwrap_or_default();
+            out.push((given, format!("{} and {}{named} go together: give both (PEM files)", cert.as_str(), key.as_str())));
         }
         if let Some(problem) = serve.allow_origins.iter().find_map(|o| origin_problem(o)) {
             out.push((Key::AllowOrigins, problem));
@@ -120,8 +121,9 @@ impl Config {
                 (Key::AllowOrigins, !serve.allow_origins.is_empty()),
             ];
             let address = Key::ServeAddress;
+            let named = address.front_end_name().map(|name| format!(" ({name} [ADDR])")).unwrap_or_default();
             for (key, _) in given.into_iter().filter(|(_, set)| *set) {
-                out.push((key, format!("is for a fleet coordinator: set {} ({address} [ADDR])", address.as_str())));
+                out.push((key, format!("is for a fleet coordinator: set {}{named}", address.as_str())));
             }
         }
         if self.max_difficulty == Some(0) {

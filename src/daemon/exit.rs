@@ -87,7 +87,7 @@ impl DaemonError {
 
 impl From<crate::chain::ChainError> for DaemonError {
     /// A chain error that stops a command: the configuration's (a named network's genesis not
-    /// served there: exit 2) or the chain's (exit 5).
+    /// served there: a usage error) or the chain's (unreachable).
     fn from(err: crate::chain::ChainError) -> Self {
         match err.is_configuration() {
             true => DaemonError::Usage(err.to_string()),

@@ -23,7 +23,8 @@ pub mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
+/// The stop order [`run`] takes (re-exported: a caller needs no tokio-util of its own).
+pub use tokio_util::sync::CancellationToken;
 
 use crate::chain::Endpoint;
 use crate::pow::ByteOrder;

@@ -146,7 +146,7 @@ struct World {
     known_best: u64,
     /// The runtime of the last block delivered.
     delivered_runtime: Option<RuntimeInfo>,
-    /// The exit code the session must stop with, once told of a reason to stop.
+    /// The reason the session must stop for, once told of one.
     must_stop: Option<StopReason>,
     /// A refusal the session was told of: nothing may be sent while it stands.
     refused: Option<&'static str>,

@@ -44,6 +44,7 @@ impl<V> JobHistory<V> {
         self.entries.iter().find(|(known, _)| *known == id).map(|(_, value)| value)
     }
 
+    /// Forgets every job.
     pub fn clear(&mut self) {
         self.entries.clear();
     }

@@ -1,4 +1,4 @@
-//! Tests of the chopsticks harness itself (tests/common/chopsticks.rs): both real runtimes start,
+//! Tests of the chopsticks harness itself (tests/it/support/chopsticks.rs): both real runtimes start,
 //! build blocks, take storage, restart on the same port, report what was sent, and fail cleanly.
 
 use crate::support::{chopsticks, process};

@@ -78,8 +78,9 @@ fn cubin(arch: u32) -> Option<PathBuf> {
 }
 
 /// The PTX fallback for `compute_<arch>`, assembled by `ptxas -v`: no spills, no stack frame.
-fn assemble_ptx(arch: u32) {
-    let Some(image) = build(Target::Ptx(arch)) else { return };
+/// False when it skipped (said once, by the helper that could not run).
+fn assemble_ptx(arch: u32) -> bool {
+    let Some(image) = build(Target::Ptx(arch)) else { return false };
     let Image::Ptx(ptx) = image else { panic!("compute_{arch}: not PTX") };
     for name in KERNEL_NAMES {
         assert!(ptx.contains(&format!(".entry {name}")), "compute_{arch}: {name} missing from PTX");
@@ -88,7 +89,7 @@ fn assemble_ptx(arch: u32) {
     std::fs::write(&path, ptx).unwrap();
     let output = scratch(&format!("compute_{arch}.cubin"));
     let (arch_flag, output_flag) = (format!("-arch=sm_{arch}"), output.to_string_lossy().to_string());
-    let Some((_, report)) = run_tool("ptxas", &["-v", &arch_flag, "-o", &output_flag], &path) else { return };
+    let Some((_, report)) = run_tool("ptxas", &["-v", &arch_flag, "-o", &output_flag], &path) else { return false };
     let properties: Vec<&str> = report.lines().filter(|l| l.contains("bytes stack frame")).collect();
     assert_eq!(properties.len(), KERNEL_NAMES.len(), "{report}");
     for line in properties {
@@ -97,6 +98,7 @@ fn assemble_ptx(arch: u32) {
     for line in report.lines().filter(|l| l.contains("Used") && l.contains("registers")) {
         eprintln!("ptxas sm_{arch}: {}", line.trim_start_matches("ptxas info    : "));
     }
+    true
 }
 
 #[test]
@@ -138,8 +140,10 @@ fn builds_are_kept_on_disk_and_a_damaged_entry_is_rebuilt() {
 
 #[test]
 fn ptx_fallback_assembles_without_spills() {
-    assemble_ptx(80);
-    assemble_ptx(90);
+    // One skip line at most: the second target is not tried after the first skipped.
+    if assemble_ptx(80) {
+        assemble_ptx(90);
+    }
 }
 
 #[test]

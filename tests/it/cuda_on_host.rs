@@ -4,7 +4,7 @@
 //! launch shape, kernel arguments and read-back: the self-test every GPU runs before its first
 //! job, parity with the reference, and many candidates per launch. This checks the CUDA-only
 //! lines (funnel-shift rotations, byte permutes, thread indexing) where no GPU is available; it
-//! says nothing of the driver calls, which only a GPU run covers (tests/cuda.rs).
+//! says nothing of the driver calls, which only a GPU run covers (tests/it/cuda.rs).
 //! REGSOLVER_REQUIRE_NVRTC=1 makes a missing C++ compiler a failure.
 
 use crate::support;

@@ -7,7 +7,7 @@
 //! fail mid-run is dropped while the other goes on; a GPU newer than NVRTC knows gets PTX, an
 //! older one is left out; a pre-CUDA-12 driver is refused with a CPU fallback; NVRTC is found
 //! in a virtualenv or by an explicit path, off the loader's path. None of this
-//! stands for a GPU run (tests/cuda.rs does that where a GPU exists). Needs NVRTC and a C++
+//! stands for a GPU run (tests/it/cuda.rs does that where a GPU exists). Needs NVRTC and a C++
 //! compiler; REGSOLVER_REQUIRE_NVRTC=1 makes their absence a failure.
 
 use crate::support::{self, process};

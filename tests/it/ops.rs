@@ -226,7 +226,7 @@ async fn a_mining_daemon_notifies_systemd_serves_metrics_and_stops_on_sigterm() 
 
 #[tokio::test]
 async fn wait_idles_while_pow_is_disabled_and_registers_once_it_is_enabled() {
-    // (Without --wait the same is exit 11: tests/daemon.rs refusals_send_nothing.)
+    // (Without --wait the same is exit 11: tests/it/daemon.rs refusals_send_nothing.)
     let node = chain().await;
     let dir = temp();
     wallet(dir.path(), 1);
@@ -616,7 +616,7 @@ async fn root_is_refused_without_allow_root() {
     let url = unreachable_url();
     let args = ["--subnet", "1", "--wallet.hotkey", "h0", "--threads", "1", "--connect-deadline", "2"];
     let mut command = daemon(&url, dir.path(), &args);
-    // The host's rule (root inside a container is allowed: tests/first_hour.rs).
+    // The host's rule (root inside a container is allowed: tests/it/first_hour.rs).
     command.env_remove("REGSOLVER_ALLOW_ROOT").env("REGSOLVER_CONTAINER", "0");
     let out = run(command).await;
     // SAFETY: geteuid has no preconditions.
