@@ -65,7 +65,25 @@ impl Chain {
     pub async fn subnets(&self, block: &BlockRef, hotkeys: &[AccountId]) -> Result<Vec<SubnetRow>, ChainError> {
         let at = self.at(block).await?;
         let n = block.number;
-        let (added, count, pow, burn_allowed, difficulty, min_difficulty, max_difficulty, burn) = futures::try_join!(
+        let (
+            added,
+            count,
+            pow,
+            burn_allowed,
+            difficulty,
+            min_difficulty,
+            max_difficulty,
+            burn,
+            this_block,
+            per_block,
+            this_interval,
+            target,
+            last_adjustment,
+            interval,
+            max_uids,
+            names,
+            members,
+        ) = futures::try_join!(
             column::<bool>(&at, n, "NetworksAdded"),
             column::<u64>(&at, n, "SubnetworkN"),
             column::<bool>(&at, n, "NetworkPowRegistrationAllowed"),
@@ -74,8 +92,6 @@ impl Chain {
             column::<u64>(&at, n, "MinDifficulty"),
             column::<u64>(&at, n, "MaxDifficulty"),
             column::<u64>(&at, n, "Burn"),
-        )?;
-        let (this_block, per_block, this_interval, target, last_adjustment, interval, max_uids, (names, members)) = futures::try_join!(
             column::<u64>(&at, n, "RegistrationsThisBlock"),
             column::<u64>(&at, n, "MaxRegistrationsPerBlock"),
             column::<u64>(&at, n, "RegistrationsThisInterval"),
@@ -83,7 +99,8 @@ impl Chain {
             column::<u64>(&at, n, "LastAdjustmentBlock"),
             column::<u64>(&at, n, "AdjustmentInterval"),
             column::<u64>(&at, n, "MaxAllowedUids"),
-            async { futures::try_join!(names(&at, n), memberships(&at, n, hotkeys)) },
+            names(&at, n),
+            memberships(&at, n, hotkeys),
         )?;
         // The subnets: NetworksAdded where the runtime has it, else those with neurons.
         let netuids: Vec<u16> = match (&added, &count) {

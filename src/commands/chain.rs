@@ -430,13 +430,14 @@ fn run(
                 None => info!("SIGHUP: nothing to reload"),
             }) => {
                 info!("{signal}: stopping the loop and the devices");
-                stop.cancel();
-                // Awaited: the loop ends at its next await.
-                let _ = daemon.await;
                 None
             }
         };
         stop.cancel();
+        if outcome.is_none() {
+            // Stopped by a signal: the loop is awaited, and ends at its next await.
+            let _ = daemon.await;
+        }
         // The sampler first: nothing follows STOPPING=1.
         let _ = sampler.await;
         if let Some(fleet) = fleet {
